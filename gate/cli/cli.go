@@ -1,0 +1,146 @@
+// Package cli is perfgate's command line: subcommands, flags and exit codes. It only
+// wires the pipeline together (config -> plan -> load -> stats -> verdict -> report);
+// every decision is made in those packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/perfgate/perfgate/gate/config"
+)
+
+// Exit codes: a contract, documented in the README. Do not renumber.
+const (
+	ExitPass    = 0 // every threshold passed
+	ExitFail    = 1 // at least one threshold was breached: a regression
+	ExitUsage   = 2 // bad usage or an invalid config or thresholds file; nothing was sent
+	ExitInvalid = 3 // no valid verdict: unreachable target, failed setup, load not delivered, no samples, cancelled
+)
+
+// Version is stamped at build time with -ldflags "-X github.com/perfgate/perfgate/gate/cli.Version=v1.2.3".
+var Version = ""
+
+// Command is one invocation of perfgate with its environment injected.
+type Command struct {
+	Stdout, Stderr io.Writer
+	// Env looks up environment variables for ${VAR} in config files.
+	Env config.Env
+}
+
+// Main runs perfgate with the process's streams, environment and signals.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, restore the default behaviour: a second one exits at once.
+		<-ctx.Done()
+		stop()
+	}()
+	c := &Command{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.LookupEnv}
+	return c.Run(ctx, args)
+}
+
+const usage = `perfgate: a CI pass/fail performance gate.
+
+Usage:
+  perfgate <command> [flags]
+
+Commands:
+  run         run the load test, judge it against the thresholds, write reports
+  validate    check the config and thresholds files; send no traffic
+  demo        start the built-in sample API and run a short gate against it
+  serve-demo  run the built-in sample API alone
+  version     print the version
+
+Run "perfgate <command> --help" for a command's flags.
+
+Exit codes:
+  0  every threshold passed
+  1  the gate failed: at least one threshold was breached
+  2  bad usage, or an invalid config or thresholds file; nothing was sent
+  3  no valid verdict: target unreachable, setup failed, load not delivered,
+     a thresholded metric had no samples, or the run was cancelled
+`
+
+// Run dispatches to a subcommand and returns the exit code.
+func (c *Command) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.Stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "run":
+		return c.run(ctx, args[1:])
+	case "validate":
+		return c.validate(args[1:])
+	case "demo":
+		return c.demo(ctx, args[1:])
+	case "serve-demo":
+		return c.serveDemo(ctx, args[1:])
+	case "version", "--version", "-version":
+		fmt.Fprintf(c.Stdout, "perfgate %s\n", version())
+		return ExitPass
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return c.Run(ctx, []string{args[1], "--help"})
+		}
+		fmt.Fprint(c.Stdout, usage)
+		return ExitPass
+	}
+	fmt.Fprintf(c.Stderr, "perfgate: unknown command %q\n\n%s", args[0], usage)
+	return ExitUsage
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, with a usage
+// text that starts with what the command does.
+func (c *Command) newFlagSet(name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: perfgate %s\n\n%s\n\nFlags:\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags; done is set with the exit code when the command should stop here
+// (help asked for, or a bad flag).
+func (c *Command) parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(c.Stdout)
+		fs.Usage()
+		return ExitPass, true
+	case err != nil:
+		return ExitUsage, true
+	case fs.NArg() > 0:
+		fmt.Fprintf(c.Stderr, "perfgate %s: unexpected argument %q (flags come as --name value)\n", fs.Name(), fs.Arg(0))
+		return ExitUsage, true
+	}
+	return 0, false
+}
+
+// errorf prints an error for the user.
+func (c *Command) errorf(format string, args ...any) {
+	fmt.Fprintf(c.Stderr, "perfgate: "+format+"\n", args...)
+}

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/demo"
+	"github.com/perfgate/perfgate/thresholds"
+)
+
+const defaultConfig = "perfgate.yaml"
+
+func (c *Command) run(ctx context.Context, args []string) int {
+	var f runFlags
+	fs := c.newFlagSet("run", "run [flags]",
+		"Runs the load test of the config against its target, judges the measured window against\n"+
+			"the thresholds, prints a per-endpoint table and the verdict, and writes the JUnit XML and\n"+
+			"JSON reports. Flags override the config file.")
+	addRunFlags(fs, &f, defaultConfig)
+	if code, done := c.parse(fs, args); done {
+		return code
+	}
+	f.visited(fs)
+	p, err := c.loadPlan(source{name: f.config}, &f)
+	if err != nil {
+		c.errorf("%v", err)
+		return ExitUsage
+	}
+	return c.gate(ctx, p, &f)
+}
+
+func (c *Command) validate(args []string) int {
+	var f runFlags
+	fs := c.newFlagSet("validate", "validate [flags]",
+		"Checks the config and thresholds files as run would read them, with the same flags,\n"+
+			"and sends no traffic. Exits 0 if they are valid, 2 if not.")
+	addRunFlags(fs, &f, defaultConfig)
+	if code, done := c.parse(fs, args); done {
+		return code
+	}
+	f.visited(fs)
+	p, err := c.loadPlan(source{name: f.config}, &f)
+	if err != nil {
+		c.errorf("%v", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(c.Stdout, "%s is valid: %d users, hold %s, %d setup steps, %d tasks, %d endpoints, %d rules\n",
+		f.config, p.Users, p.Hold, len(p.Setup), len(p.Tasks), len(p.Endpoints), len(p.Rules))
+	return ExitPass
+}
+
+func (c *Command) demo(ctx context.Context, args []string) int {
+	var f runFlags
+	var regress bool
+	fs := c.newFlagSet("demo", "demo [flags]",
+		"Starts the built-in sample API on a free loopback port and runs the article's scenario\n"+
+			"against it: 200 users at 10/s, login once each, products and product detail 3:1, think\n"+
+			"1s..3s, a 30s hold. Exits 0 on the healthy API; with --regress the API turns slow and\n"+
+			"flaky and the gate fails with exit 1. Flags override the demo config (shown in the README).")
+	addRunFlags(fs, &f, "")
+	fs.BoolVar(&regress, "regress", false, "make the sample API slow and flaky, as a regressed release would be")
+	if code, done := c.parse(fs, args); done {
+		return code
+	}
+	f.visited(fs)
+
+	src := source{name: demo.ConfigName, data: demo.ConfigFile, openThresholds: embeddedThresholds}
+	if f.config != "" {
+		src = source{name: f.config}
+	}
+	opts := demo.Healthy
+	if regress {
+		opts = demo.Regressed
+	}
+	if !f.set["target"] {
+		srv := demo.New(opts)
+		if err := srv.Start("127.0.0.1:0"); err != nil {
+			c.errorf("cannot start the sample API: %v", err)
+			return ExitInvalid
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		f.target, f.set["target"] = srv.URL(), true
+		fmt.Fprintf(c.Stdout, "sample API listening on %s (latency %s + up to %s, error rate %g%%)\n",
+			srv.URL(), opts.Latency, opts.Jitter, opts.ErrorRate*100)
+	}
+	p, err := c.loadPlan(src, &f)
+	if err != nil {
+		c.errorf("%v", err)
+		return ExitUsage
+	}
+	return c.gate(ctx, p, &f)
+}
+
+// embeddedThresholds opens thresholds/NAME from the files shipped in the binary.
+func embeddedThresholds(name string) (string, []byte, error) {
+	base, ok := strings.CutPrefix(name, "thresholds/")
+	if !ok {
+		return "", nil, fmt.Errorf("not a built-in thresholds file")
+	}
+	data, err := fs.ReadFile(thresholds.Files, base)
+	return name, data, err
+}
+
+func (c *Command) serveDemo(ctx context.Context, args []string) int {
+	var addr string
+	var latency, jitter durationFlag
+	var errRate fractionFlag
+	var regress bool
+	fs := c.newFlagSet("serve-demo", "serve-demo [flags]",
+		"Runs the built-in sample API until interrupted: POST /auth/token (testuser/testpass),\n"+
+			"GET /api/products and GET /api/products/{id} (bearer token required).")
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address`")
+	latency.d, jitter.d = demo.Healthy.Latency, demo.Healthy.Jitter
+	fs.Var(&latency, "latency", "latency added to every response")
+	fs.Var(&jitter, "jitter", "random extra latency, up to this much")
+	fs.Var(&errRate, "error-rate", "fraction of /api/ requests answered with 500, e.g. 0.05 or 5%")
+	fs.BoolVar(&regress, "regress", false, "behave like a regressed release (overrides the other behaviour flags)")
+	if code, done := c.parse(fs, args); done {
+		return code
+	}
+	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f}
+	if regress {
+		opts = demo.Regressed
+	}
+	if err := opts.Validate(); err != nil {
+		c.errorf("serve-demo: %v", err)
+		return ExitUsage
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		c.errorf("serve-demo: --addr %q is not host:port", addr)
+		return ExitUsage
+	}
+	srv := demo.New(opts)
+	if err := srv.Start(addr); err != nil {
+		c.errorf("serve-demo: %v", err)
+		return ExitInvalid
+	}
+	fmt.Fprintf(c.Stdout, "sample API listening on %s (latency %s + up to %s, error rate %g%%); Ctrl-C stops it\n",
+		srv.URL(), opts.Latency, opts.Jitter, opts.ErrorRate*100)
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return ExitPass
+}

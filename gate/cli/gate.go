@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/report"
+	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+// source says where a config comes from: a file, or bytes shipped in the binary.
+type source struct {
+	name string
+	data []byte // nil: read the file name
+	// openThresholds reads a threshold file named in the config; nil reads it from disk,
+	// relative to the config's folder.
+	openThresholds func(name string) (display string, data []byte, err error)
+}
+
+// loadPlan reads the config and thresholds, applies the flags, and builds the plan.
+// Every error it returns is the user's to fix: exit 2.
+func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
+	var cfg *config.Config
+	var err error
+	if src.data != nil {
+		cfg, err = config.ParseConfig(src.name, src.data, c.Env)
+	} else {
+		cfg, err = config.ReadConfig(src.name, c.Env)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := f.apply(cfg); err != nil {
+		return nil, err
+	}
+	var ths []*config.Thresholds
+	if len(f.thresholds) > 0 {
+		for _, name := range f.thresholds {
+			t, err := config.ReadThresholds(name, c.Env)
+			if err != nil {
+				return nil, err
+			}
+			ths = append(ths, t)
+		}
+	} else {
+		for _, name := range cfg.Thresholds {
+			var t *config.Thresholds
+			if src.openThresholds != nil {
+				display, data, oerr := src.openThresholds(name)
+				if oerr != nil {
+					return nil, config.Errorf(cfg.File, cfg.Pos.Of("thresholds"), "thresholds file %s: %v", name, oerr)
+				}
+				t, err = config.ParseThresholds(display, data, c.Env)
+			} else {
+				t, err = config.ReadThresholds(plan.Relative(cfg, name), c.Env)
+			}
+			if err != nil {
+				return nil, err
+			}
+			ths = append(ths, t)
+		}
+	}
+	if len(ths) == 0 {
+		return nil, config.Errorf(cfg.File, cfg.Pos.Of("thresholds"),
+			"no thresholds: a gate needs rules to judge; list files under thresholds: or pass --thresholds FILE")
+	}
+	return plan.Build(cfg, ths)
+}
+
+// gate runs a plan end to end and returns the exit code. Reports are written whatever
+// the outcome, so CI always has something to show.
+func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
+	out := c.Stdout
+	fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s), hold %s, think %s, timeout %s\n",
+		version(), p.Users, p.SpawnRate, p.Hold, p.Think, p.Timeout)
+	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
+		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
+
+	maxTimeout := p.Timeout
+	for _, r := range append(append([]plan.Request{}, p.Setup...), p.Tasks...) {
+		maxTimeout = max(maxTimeout, r.Timeout)
+	}
+	col := stats.New(len(p.Endpoints), maxTimeout)
+	var run load.Result
+	if err := load.Probe(ctx, p); err != nil {
+		now := time.Now()
+		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Invalid: []string{err.Error()}}
+		if ctx.Err() != nil {
+			run.Canceled = true
+			run.Invalid = []string{"the run was cancelled before it started"}
+		}
+		c.errorf("%s", run.Invalid[0])
+	} else {
+		eng := load.New(p, col)
+		stopProgress := c.progress(ctx, p, eng, col, f.progress.d)
+		run = eng.Run(ctx)
+		stopProgress()
+	}
+
+	infos := make([]stats.EndpointInfo, len(p.Endpoints))
+	for i, e := range p.Endpoints {
+		infos[i] = stats.EndpointInfo{Name: e.Name, Setup: e.Setup}
+	}
+	hold := col.Summarize(load.Hold, run.HoldDuration(), infos)
+	rampWindow := run.End.Sub(run.Start)
+	if !run.HoldStart.IsZero() {
+		rampWindow = run.HoldStart.Sub(run.Start)
+	}
+	ramp := col.Summarize(load.Ramp, rampWindow, infos)
+	v := verdict.Evaluate(p.Rules, hold, run)
+	code := exitCode(v.Status)
+
+	res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code})
+	if err != nil {
+		c.errorf("cannot build the report: %v", err)
+		return ExitInvalid
+	}
+	if err := report.WriteConsole(out, res); err != nil {
+		c.errorf("cannot write the report to stdout: %v", err)
+	}
+	written := true
+	for _, w := range []struct {
+		path  string
+		write func(io.Writer, *report.Result) error
+	}{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}} {
+		if w.path == "" {
+			continue
+		}
+		if err := writeFile(w.path, res, w.write); err != nil {
+			c.errorf("cannot write %s: %v", w.path, err)
+			written = false
+			continue
+		}
+		fmt.Fprintf(out, "wrote %s\n", w.path)
+	}
+	if !written && code == ExitPass {
+		// A pass whose evidence is missing is not a pass the user can show.
+		return ExitInvalid
+	}
+	return code
+}
+
+func exitCode(s verdict.Status) int {
+	switch s {
+	case verdict.Pass:
+		return ExitPass
+	case verdict.Fail:
+		return ExitFail
+	}
+	return ExitInvalid
+}
+
+// writeFile writes through a temporary file and renames it into place, so a reader
+// never sees half a report.
+func writeFile(path string, r *report.Result, write func(io.Writer, *report.Result) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp, r); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// progress prints a line every interval until the returned function is called.
+func (c *Command) progress(ctx context.Context, p *plan.Plan, eng *load.Engine, col *stats.Collector, every time.Duration) func() {
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		var last int64
+		lastAt := start
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				pr := col.Progress()
+				st := eng.Status()
+				rate := float64(pr.Requests-last) / now.Sub(lastAt).Seconds()
+				last, lastAt = pr.Requests, now
+				err := report.WriteProgress(c.Stdout, report.ProgressLine{
+					Elapsed: now.Sub(start), Stage: st.Stage.String(), Active: st.Active, Users: p.Users,
+					Requests: pr.Requests, Rate: rate, P99: pr.P99, Errors: pr.Errors,
+				})
+				if err != nil && !errors.Is(err, os.ErrClosed) {
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}

@@ -1,0 +1,174 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is perfgate.yaml as the user wrote it, with ${VAR} expanded.
+type Config struct {
+	// File is the name the config was read from, used in every error about it.
+	File string `yaml:"-"`
+	// Target is the base URL every path is resolved against.
+	Target string `yaml:"target"`
+	// Load is the shape of the load: how many users, how fast they start, how long.
+	Load Load `yaml:"load"`
+	// Defaults apply to every request unless the request sets its own.
+	Defaults Defaults `yaml:"defaults"`
+	// TLS configures HTTPS targets.
+	TLS TLS `yaml:"tls"`
+	// Setup runs once per user before its tasks (Locust's on_start).
+	Setup []Request `yaml:"setup"`
+	// Tasks are picked by weight, one after another, with think time between them.
+	Tasks []Request `yaml:"tasks"`
+	// Thresholds lists threshold files, relative to the config file's folder.
+	Thresholds []string `yaml:"thresholds"`
+	// Secrets holds the values that came from secret-looking environment variables, so
+	// that reports and logs can mask them.
+	Secrets []string `yaml:"-"`
+	// Pos records where each key stood.
+	Pos Positions
+}
+
+// Load is the closed-model load shape.
+type Load struct {
+	Users     int      `yaml:"users"`
+	SpawnRate float64  `yaml:"spawn_rate"`
+	Duration  Duration `yaml:"duration"`
+	Think     Think    `yaml:"think"`
+	Pos       Positions
+}
+
+// Defaults are request settings shared by every setup step and task.
+type Defaults struct {
+	Timeout Duration          `yaml:"timeout"`
+	Headers map[string]string `yaml:"headers"`
+	Pos     Positions
+}
+
+// TLS configures how HTTPS targets are verified.
+type TLS struct {
+	// CAFile is a PEM bundle trusted in addition to the system roots.
+	CAFile string `yaml:"ca_file"`
+	// Insecure skips certificate verification. Never on by default.
+	Insecure bool `yaml:"insecure"`
+	Pos      Positions
+}
+
+// Request is one setup step or task.
+type Request struct {
+	// Name groups requests in stats and thresholds (Locust's name=); default: the path.
+	Name   string `yaml:"name"`
+	Weight *int   `yaml:"weight"`
+	Method string `yaml:"method"`
+	Path   string `yaml:"path"`
+	// Query parameters, added to those in Path.
+	Query   map[string]string `yaml:"query"`
+	Headers map[string]string `yaml:"headers"`
+	// JSON is sent as a JSON body; Body as a raw body. At most one of them.
+	JSON any    `yaml:"json"`
+	Body string `yaml:"body"`
+	// Expect says what a successful response looks like.
+	Expect Expect `yaml:"expect"`
+	// Extract stores values from a JSON response for {{name}} in later requests.
+	Extract map[string]string `yaml:"extract"`
+	Timeout Duration          `yaml:"timeout"`
+	Pos     Positions
+}
+
+// Expect is what a successful response looks like. With no status list any status
+// below 400 succeeds.
+type Expect struct {
+	Status   StatusList `yaml:"status"`
+	Contains string     `yaml:"contains"`
+	Pos      Positions
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (c *Config) UnmarshalYAML(n *yaml.Node) error {
+	type plain Config
+	return decodeStruct(n, (*plain)(c))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (l *Load) UnmarshalYAML(n *yaml.Node) error {
+	type plain Load
+	return decodeStruct(n, (*plain)(l))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (d *Defaults) UnmarshalYAML(n *yaml.Node) error {
+	type plain Defaults
+	return decodeStruct(n, (*plain)(d))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (t *TLS) UnmarshalYAML(n *yaml.Node) error {
+	type plain TLS
+	return decodeStruct(n, (*plain)(t))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (r *Request) UnmarshalYAML(n *yaml.Node) error {
+	type plain Request
+	return decodeStruct(n, (*plain)(r))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (e *Expect) UnmarshalYAML(n *yaml.Node) error {
+	type plain Expect
+	return decodeStruct(n, (*plain)(e))
+}
+
+// ReadConfig reads and decodes the config file at path.
+func ReadConfig(path string, env Env) (*Config, error) {
+	data, err := readFile("config", path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data, env)
+}
+
+// ParseConfig decodes a config document; file names it in errors.
+func ParseConfig(file string, data []byte, env Env) (*Config, error) {
+	var c Config
+	secrets, err := decodeDocument(file, data, env, &c)
+	if err != nil {
+		return nil, err
+	}
+	c.File = file
+	c.Secrets = secrets
+	return &c, nil
+}
+
+// decodeDocument parses data, expands the environment, and decodes into out.
+func decodeDocument(file string, data []byte, env Env, out any) ([]string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, withFile(file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return nil, &Error{File: file, Msg: "the file is empty"}
+	}
+	x := &expander{env: env}
+	if err := x.expandTree(&doc); err != nil {
+		return nil, withFile(file, err)
+	}
+	if err := doc.Content[0].Decode(out); err != nil {
+		return nil, withFile(file, err)
+	}
+	return x.secrets, nil
+}
+
+func readFile(what, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s file %s does not exist", what, path)
+		}
+		return nil, fmt.Errorf("cannot read %s file: %w", what, err)
+	}
+	return data, nil
+}

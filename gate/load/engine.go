@@ -1,0 +1,206 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/plan"
+)
+
+// setupAttempts is how many times a user tries its setup before the run is declared
+// invalid: once is too brittle for a login behind a cold cache, forever hides a broken one.
+const setupAttempts = 3
+
+// Result says whether the planned load was delivered, and when.
+type Result struct {
+	Start     time.Time
+	HoldStart time.Time // zero if the hold never began
+	HoldEnd   time.Time
+	End       time.Time
+	// PlannedUsers is the plan's peak; PeakUsers how many were running at once at most.
+	PlannedUsers int
+	PeakUsers    int
+	// Invalid lists why the run cannot give a verdict (setup failed, peak not reached).
+	Invalid []string
+	// Canceled is set when the context was canceled before the run finished.
+	Canceled bool
+}
+
+// HoldDuration is the length of the measured window.
+func (r Result) HoldDuration() time.Duration {
+	if r.HoldStart.IsZero() || r.HoldEnd.Before(r.HoldStart) {
+		return 0
+	}
+	return r.HoldEnd.Sub(r.HoldStart)
+}
+
+// Status is a snapshot of a running engine, for progress lines.
+type Status struct {
+	Active int
+	Stage  Stage
+}
+
+// Engine runs one plan once.
+type Engine struct {
+	plan *plan.Plan
+	rec  Recorder
+	seed uint64
+
+	start     time.Time
+	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
+	active    atomic.Int64
+	peak      atomic.Int64
+
+	allActive chan struct{}
+	failOnce  sync.Once
+	failed    chan struct{}
+	failure   string
+}
+
+// Option adjusts an Engine.
+type Option func(*Engine)
+
+// WithSeed makes task picks and think times repeatable.
+func WithSeed(seed uint64) Option { return func(e *Engine) { e.seed = seed } }
+
+// New returns an engine that will run p and hand samples to rec.
+func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
+	e := &Engine{plan: p, rec: rec, seed: rand.Uint64()}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Status reports the number of running users and the stage.
+func (e *Engine) Status() Status {
+	s := Status{Active: int(e.active.Load())}
+	if e.holdStart.Load() > 0 {
+		s.Stage = Hold
+	}
+	return s
+}
+
+// Run starts the users, holds at peak for the plan's duration, stops them, and waits for
+// requests in flight. It returns early, with the reason, if a user's setup fails or ctx
+// is canceled.
+func (e *Engine) Run(ctx context.Context) (res Result) {
+	p := e.plan
+	e.start = time.Now()
+	e.allActive = make(chan struct{})
+	e.failed = make(chan struct{})
+	res = Result{Start: e.start, PlannedUsers: p.Users}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait()
+		res.End = time.Now()
+		res.PeakUsers = int(e.peak.Load())
+	}()
+
+	// Ramp: user i starts at i/spawn_rate seconds.
+	for i := range p.Users {
+		due := e.start.Add(time.Duration(float64(i) / p.SpawnRate * float64(time.Second)))
+		if !e.waitUntil(ctx, due) {
+			e.interrupted(ctx, &res, "the ramp")
+			return res
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.user(ctx, i, stop)
+		}()
+	}
+	select {
+	case <-e.allActive:
+	case <-e.failed:
+		e.interrupted(ctx, &res, "the ramp")
+		return res
+	case <-ctx.Done():
+		e.interrupted(ctx, &res, "the ramp")
+		return res
+	}
+
+	res.HoldStart = time.Now()
+	e.holdStart.Store(max(1, int64(res.HoldStart.Sub(e.start))))
+	timer := time.NewTimer(p.Hold)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-e.failed:
+	case <-ctx.Done():
+	}
+	res.HoldEnd = time.Now()
+	e.interrupted(ctx, &res, "the hold")
+	return res
+}
+
+// interrupted records why a run stopped early, if it did.
+func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
+	select {
+	case <-e.failed:
+		res.Invalid = append(res.Invalid, e.failure)
+	default:
+	}
+	if ctx.Err() != nil {
+		res.Canceled = true
+		res.Invalid = append(res.Invalid, "the run was cancelled during "+during)
+	}
+	if res.HoldStart.IsZero() {
+		res.Invalid = append(res.Invalid, fmt.Sprintf("only %d of %d users were running when the run stopped: the planned load was not delivered",
+			e.active.Load(), e.plan.Users))
+	}
+}
+
+// fail stops the run as invalid; the first reason wins.
+func (e *Engine) fail(reason string) {
+	e.failOnce.Do(func() {
+		e.failure = reason
+		close(e.failed)
+	})
+}
+
+func (e *Engine) becameActive() {
+	n := e.active.Add(1)
+	for {
+		p := e.peak.Load()
+		if n <= p || e.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	if int(n) == e.plan.Users {
+		close(e.allActive)
+	}
+}
+
+// waitUntil sleeps until t; false if the run is over first.
+func (e *Engine) waitUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-e.failed:
+		return false
+	}
+}
+
+// stageAt says which stage a request starting at offset belongs to.
+func (e *Engine) stageAt(offset time.Duration) Stage {
+	if h := e.holdStart.Load(); h > 0 && int64(offset) >= h {
+		return Hold
+	}
+	return Ramp
+}

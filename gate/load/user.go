@@ -1,0 +1,227 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/plan"
+)
+
+// maxCheckedBody bounds how much of a response is kept for extraction and body checks;
+// the rest is read, counted and discarded so that a huge response costs no memory.
+const maxCheckedBody = 1 << 20
+
+// user is one virtual user: its own connections, variables and random stream.
+type user struct {
+	e      *Engine
+	id     int
+	client *http.Client
+	vars   []string
+	rng    *rand.Rand
+	buf    bytes.Buffer
+}
+
+func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
+	tr := newTransport(e.plan)
+	defer tr.CloseIdleConnections()
+	u := &user{
+		e:      e,
+		id:     id,
+		client: &http.Client{Transport: tr},
+		vars:   make([]string, len(e.plan.Vars)),
+		rng:    rand.New(rand.NewPCG(e.seed, uint64(id))),
+	}
+	for attempt := 1; ; attempt++ {
+		err := u.setup(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if attempt == setupAttempts {
+			e.fail(fmt.Sprintf("setup failed for user %d after %d attempts: %v", id+1, attempt, err))
+			return
+		}
+		if !u.pause(ctx, stop, time.Second) {
+			return
+		}
+	}
+	e.becameActive()
+	defer e.active.Add(-1)
+	total := e.plan.TotalWeight()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		t := &e.plan.Tasks[e.plan.Pick(u.rng.IntN(total))]
+		if _, err := u.do(ctx, t); err != nil && ctx.Err() != nil {
+			return
+		}
+		if !u.pause(ctx, stop, u.think()) {
+			return
+		}
+	}
+}
+
+func (u *user) think() time.Duration {
+	t := u.e.plan.Think
+	if t.Max <= t.Min {
+		return t.Min
+	}
+	return t.Min + time.Duration(u.rng.Int64N(int64(t.Max-t.Min)+1))
+}
+
+// pause waits d; false if the user should stop.
+func (u *user) pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-stop:
+			return false
+		case <-ctx.Done():
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// setup runs the setup steps in order; the first failure is returned.
+func (u *user) setup(ctx context.Context) error {
+	for i := range u.e.plan.Setup {
+		s := &u.e.plan.Setup[i]
+		if _, err := u.do(ctx, s); err != nil {
+			return fmt.Errorf("step %q: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+// do sends one request, records it, and returns its kind and, for a failure, a reason
+// that quotes neither the URL nor the body: both may carry secrets.
+func (u *user) do(ctx context.Context, r *plan.Request) (Kind, error) {
+	var body io.Reader
+	if r.HasBody {
+		body = strings.NewReader(r.Body.Render(u.vars))
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL.Render(u.vars), body)
+	if err != nil {
+		return Transport, errors.New("the request URL is invalid after filling in its variables")
+	}
+	for _, h := range r.Headers {
+		v := h.Value.Render(u.vars)
+		if h.Name == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header[h.Name] = []string{v}
+	}
+
+	start := time.Now()
+	offset := start.Sub(u.e.start)
+	kind, status, n, reason := u.exchange(req, r)
+	latency := time.Since(start)
+	if ctx.Err() != nil {
+		// The run was cancelled: this request says nothing about the target.
+		return kind, ctx.Err()
+	}
+	u.e.rec.Record(Sample{
+		User: u.id, Endpoint: r.Endpoint, Stage: u.e.stageAt(offset), Offset: offset,
+		Latency: latency, Status: status, Kind: kind, Bytes: n,
+	})
+	if kind != OK {
+		return kind, errors.New(reason)
+	}
+	return OK, nil
+}
+
+// exchange sends req and reads the whole response.
+func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status int, n int64, reason string) {
+	resp, err := u.client.Do(req)
+	if err != nil {
+		k := classify(err)
+		return k, 0, 0, describe(k, err)
+	}
+	defer resp.Body.Close()
+	keep := r.Expect.Contains != "" || len(r.Extract) > 0
+	u.buf.Reset()
+	if keep {
+		n, err = io.Copy(&u.buf, io.LimitReader(resp.Body, maxCheckedBody))
+		if err == nil {
+			var rest int64
+			rest, err = io.Copy(io.Discard, resp.Body)
+			n += rest
+		}
+	} else {
+		n, err = io.Copy(io.Discard, resp.Body)
+	}
+	if err != nil {
+		k := classify(err)
+		return k, resp.StatusCode, n, describe(k, err)
+	}
+	if !r.Expect.OK(resp.StatusCode) {
+		return statusKind(resp.StatusCode), resp.StatusCode, n, fmt.Sprintf("status %d (%s)", resp.StatusCode, expected(r.Expect))
+	}
+	if c := r.Expect.Contains; c != "" && !bytes.Contains(u.buf.Bytes(), []byte(c)) {
+		return Expectation, resp.StatusCode, n, "the response body does not contain the expected text"
+	}
+	for _, x := range r.Extract {
+		v, err := x.Path.Lookup(u.buf.Bytes())
+		if err != nil {
+			return SetupFailed, resp.StatusCode, n, fmt.Sprintf("cannot extract %s: %v (status %d)", x.Var, err, resp.StatusCode)
+		}
+		u.vars[x.Slot] = v
+	}
+	return OK, resp.StatusCode, n, ""
+}
+
+func expected(e plan.Expect) string {
+	if len(e.Status) == 0 {
+		return "expected below 400"
+	}
+	return fmt.Sprintf("expected %v", e.Status)
+}
+
+// describe words a transport error without the URL, which may carry secrets.
+func describe(k Kind, err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch k {
+	case Timeout:
+		return "timed out"
+	case ConnRefused:
+		return "connection refused"
+	case ConnReset:
+		return "connection reset or closed by the target"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + ": " + op.Err.Error()
+	}
+	return err.Error()
+}

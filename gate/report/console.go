@@ -1,0 +1,164 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ProgressLine is one periodic line during a run.
+type ProgressLine struct {
+	Elapsed  time.Duration
+	Stage    string
+	Active   int
+	Users    int
+	Requests int64   // since the start
+	Rate     float64 // requests per second since the last line
+	P99      time.Duration
+	Errors   int64
+}
+
+// WriteProgress prints one progress line. CI logs are not terminals, so it is a plain
+// line with no cursor tricks.
+func WriteProgress(w io.Writer, p ProgressLine) error {
+	errPct := 0.0
+	if p.Requests > 0 {
+		errPct = float64(p.Errors) / float64(p.Requests)
+	}
+	p99 := "-"
+	if p.Requests > 0 {
+		p99 = Duration(p.P99)
+	}
+	_, err := fmt.Fprintf(w, "[%6s] %-4s users %d/%d  requests %s  %.1f req/s  p99 %s  errors %s (%s)\n",
+		p.Elapsed.Truncate(time.Second), p.Stage, p.Active, p.Users, Count(p.Requests), p.Rate, p99, Count(p.Errors), Percent(errPct))
+	return err
+}
+
+// WriteConsole prints the final report: the per-endpoint table of the measured window,
+// errors by kind, every check, and the verdict.
+func WriteConsole(w io.Writer, r *Result) error {
+	bw := bufio.NewWriter(w)
+	writeSummary(bw, r)
+	writeChecks(bw, r)
+	writeVerdict(bw, r)
+	return bw.Flush()
+}
+
+func writeSummary(w io.Writer, r *Result) {
+	d := r.Delivery
+	fmt.Fprintf(w, "\nMeasured window: hold at peak, %.1fs with %d of %d users (ramp of %.1fs reported apart)\n\n",
+		d.HoldSeconds, d.PeakUsers, d.PlannedUsers, d.RampSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
+	row := func(e Endpoint) {
+		name := e.Name
+		if e.Setup {
+			name += " (setup)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n", name, Count(e.Requests), e.Throughput,
+			latencyCell(e, e.LatencyMs.P50), latencyCell(e, e.LatencyMs.P95), latencyCell(e, e.LatencyMs.P99),
+			latencyCell(e, e.LatencyMs.Max), errorsCell(e))
+	}
+	for _, e := range r.Hold.Endpoints {
+		if e.Setup && e.Requests == 0 {
+			continue
+		}
+		row(e)
+	}
+	row(r.Hold.All)
+	tw.Flush()
+
+	var kinds []string
+	for _, e := range r.Hold.Endpoints {
+		if len(e.ErrorKinds) > 0 {
+			kinds = append(kinds, e.Name+": "+kindList(e.ErrorKinds))
+		}
+	}
+	if len(kinds) > 0 {
+		fmt.Fprintf(w, "\nErrors by kind: %s\n", strings.Join(kinds, "; "))
+	}
+	ramp := r.Ramp.All
+	fmt.Fprintf(w, "\nRamp: %s requests in %.1fs, errors %s", Count(ramp.Requests), d.RampSeconds, Count(ramp.Errors))
+	if len(ramp.ErrorKinds) > 0 {
+		fmt.Fprintf(w, " (%s)", kindList(ramp.ErrorKinds))
+	}
+	fmt.Fprintf(w, "\n\n%s\n", r.Note)
+}
+
+func latencyCell(e Endpoint, ms float64) string {
+	if e.Requests == 0 {
+		return "-"
+	}
+	return Ms(ms)
+}
+
+func errorsCell(e Endpoint) string {
+	if e.Errors == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%s (%s)", Count(e.Errors), Percent(e.ErrorRate))
+}
+
+func kindList(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %s", k, Count(m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeChecks(w io.Writer, r *Result) {
+	if len(r.Checks) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nThresholds (%s):\n", strings.Join(r.Settings.ThresholdFiles, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range r.Checks {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", checkMark(c), c.Scope, c.Rule, c.Message)
+	}
+	tw.Flush()
+}
+
+func checkMark(c Check) string {
+	switch {
+	case c.Passed:
+		return "PASS"
+	case c.Measured == nil:
+		return "NO DATA"
+	}
+	return "FAIL"
+}
+
+func writeVerdict(w io.Writer, r *Result) {
+	switch r.Verdict {
+	case "pass":
+		fmt.Fprintf(w, "\nVerdict: PASS, all %d rules held (exit %d)\n", len(r.Checks), r.ExitCode)
+	case "fail":
+		failed := 0
+		for _, c := range r.Checks {
+			if !c.Passed {
+				failed++
+			}
+		}
+		fmt.Fprintf(w, "\nVerdict: FAIL, %d of %d rules breached (exit %d)\n", failed, len(r.Checks), r.ExitCode)
+		for _, c := range r.Checks {
+			if !c.Passed {
+				fmt.Fprintf(w, "  breached: %s [%s]: %s\n", c.Rule, c.Scope, c.Message)
+			}
+		}
+	default:
+		fmt.Fprintf(w, "\nVerdict: INVALID, no valid verdict (exit %d):\n", r.ExitCode)
+		for _, reason := range r.Reasons {
+			fmt.Fprintf(w, "  - %s\n", reason)
+		}
+	}
+}

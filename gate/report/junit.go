@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/jstemmer/go-junit-report/v2/junit"
+)
+
+// WriteJUnit writes the checks as JUnit XML: one testsuite for the gate, one testcase per
+// rule (a breached rule is a <failure>, a rule without samples an <error>) plus one
+// testcase that the planned load was delivered. Jenkins, GitLab and GitHub test
+// reporters read it alike; it validates against Jenkins' xunit JUnit schema.
+func WriteJUnit(w io.Writer, r *Result) error {
+	suite := junit.Testsuite{
+		Name: "perfgate",
+		Time: seconds(r.Delivery.HoldSeconds),
+	}
+	suite.SetTimestamp(r.Started)
+	props := [][2]string{
+		{"verdict", r.Verdict},
+		{"model", r.Settings.Model},
+		{"target", r.Settings.Target},
+		{"users", fmt.Sprint(r.Settings.Users)},
+		{"spawn_rate", fmt.Sprint(r.Settings.SpawnRate)},
+		{"duration", Seconds(r.Settings.DurationSeconds)},
+		{"think", r.Settings.Think},
+		{"timeout", Seconds(r.Settings.TimeoutSeconds)},
+		{"threshold_files", strings.Join(r.Settings.ThresholdFiles, ",")},
+	}
+	for _, p := range props {
+		suite.AddProperty(p[0], clean(p[1]))
+	}
+
+	delivered := junit.Testcase{
+		Name:      clean(fmt.Sprintf("load delivered: %d users for %s", r.Settings.Users, Seconds(r.Settings.DurationSeconds))),
+		Classname: "perfgate.run",
+		Time:      seconds(r.Delivery.HoldSeconds),
+	}
+	if r.Verdict == "invalid" {
+		delivered.Error = &junit.Result{
+			Message: clean("no valid verdict: " + strings.Join(r.Reasons, "; ")),
+			Type:    "invalid",
+			Data:    clean(strings.Join(r.Reasons, "\n")),
+		}
+	}
+	suite.AddTestcase(delivered)
+
+	for _, c := range r.Checks {
+		tc := junit.Testcase{
+			Name:      clean(c.Rule + " [" + c.Scope + "]"),
+			Classname: clean("perfgate." + c.Scope),
+			Time:      seconds(r.Delivery.HoldSeconds),
+		}
+		where := fmt.Sprintf("%s:%d", c.File, c.Line)
+		switch {
+		case c.Measured == nil:
+			tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
+		case !c.Passed:
+			tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
+		default:
+			tc.SystemOut = &junit.Output{Data: clean(c.Message)}
+		}
+		suite.AddTestcase(tc)
+	}
+
+	var console bytes.Buffer
+	if err := WriteConsole(&console, r); err == nil {
+		suite.SystemOut = &junit.Output{Data: clean(console.String())}
+	}
+	suites := junit.Testsuites{Name: "perfgate", Time: suite.Time}
+	suites.AddSuite(suite)
+
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	return suites.WriteXML(w)
+}
+
+// seconds formats a duration as the schema wants: digits, a dot, at most three decimals.
+func seconds(s float64) string {
+	if s < 0 {
+		s = 0
+	}
+	return fmt.Sprintf("%.3f", s)
+}
+
+// clean drops characters XML 1.0 cannot carry; endpoint names come from users' files.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,273 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+// ResultVersion names the JSON result format; it changes only with incompatible changes.
+const ResultVersion = "perfgate.result/v1"
+
+// ClosedModelNote is printed with every closed-model report.
+const ClosedModelNote = "Closed model: each user waits for its response before the next request, so latency is " +
+	"service time per user and a stalled server slows the load instead of queueing it. " +
+	"For latency SLOs prefer an open model (a fixed arrival rate)."
+
+// Result is everything known about one run: settings, delivery, stats and verdict.
+type Result struct {
+	Version  string    `json:"version"`
+	Tool     string    `json:"tool"`
+	Verdict  string    `json:"verdict"`
+	ExitCode int       `json:"exit_code"`
+	Reasons  []string  `json:"reasons,omitempty"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended"`
+	Settings Settings  `json:"settings"`
+	Delivery Delivery  `json:"delivery"`
+	Checks   []Check   `json:"checks"`
+	// Hold is the measured window; Ramp the users' start-up, reported apart.
+	Hold Stage  `json:"hold"`
+	Ramp Stage  `json:"ramp"`
+	Note string `json:"note"`
+}
+
+// Settings are the run's parameters, with no secret in them.
+type Settings struct {
+	Model           string   `json:"model"`
+	Target          string   `json:"target"`
+	Users           int      `json:"users"`
+	SpawnRate       float64  `json:"spawn_rate"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	Think           string   `json:"think"`
+	TimeoutSeconds  float64  `json:"timeout_seconds"`
+	Insecure        bool     `json:"tls_insecure,omitempty"`
+	ConfigFile      string   `json:"config_file,omitempty"`
+	ThresholdFiles  []string `json:"threshold_files"`
+	Tasks           []Task   `json:"tasks"`
+}
+
+// Task describes one setup step or task, without its headers or body.
+type Task struct {
+	Name   string `json:"name"`
+	Method string `json:"method"`
+	Weight int    `json:"weight,omitempty"`
+	Setup  bool   `json:"setup,omitempty"`
+}
+
+// Delivery says whether the planned load was delivered.
+type Delivery struct {
+	PlannedUsers int     `json:"planned_users"`
+	PeakUsers    int     `json:"peak_users"`
+	RampSeconds  float64 `json:"ramp_seconds"`
+	HoldSeconds  float64 `json:"hold_seconds"`
+	Canceled     bool    `json:"canceled,omitempty"`
+}
+
+// Check is one rule's outcome.
+type Check struct {
+	Rule  string `json:"rule"`
+	Scope string `json:"scope"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	// Kind is latency, ratio, rate or count; Limit and Measured are in its base unit
+	// (seconds, a fraction, per second, a count).
+	Kind     string   `json:"kind"`
+	Metric   string   `json:"metric"`
+	Op       string   `json:"op"`
+	Limit    float64  `json:"limit"`
+	Measured *float64 `json:"measured"` // null when there were no samples
+	Samples  int64    `json:"samples"`
+	Passed   bool     `json:"passed"`
+	Message  string   `json:"message"`
+}
+
+// Stage summarises one stage of the run.
+type Stage struct {
+	WindowSeconds float64    `json:"window_seconds"`
+	All           Endpoint   `json:"all"`
+	Endpoints     []Endpoint `json:"endpoints"`
+}
+
+// Endpoint summarises one endpoint, or all requests together.
+type Endpoint struct {
+	Name       string           `json:"name"`
+	Setup      bool             `json:"setup,omitempty"`
+	Requests   int64            `json:"requests"`
+	Errors     int64            `json:"errors"`
+	ErrorRate  float64          `json:"error_rate"`
+	Throughput float64          `json:"throughput"`
+	Bytes      int64            `json:"bytes_received"`
+	ErrorKinds map[string]int64 `json:"errors_by_kind,omitempty"`
+	Status     map[string]int64 `json:"status_codes,omitempty"`
+	LatencyMs  Latency          `json:"latency_ms"`
+	// Histogram is the latency HdrHistogram (microseconds) in its V2 compressed,
+	// base64 encoding, so results can be merged and re-evaluated later.
+	Histogram string `json:"histogram"`
+}
+
+// Latency holds summary latencies in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+}
+
+// Input is what Build needs.
+type Input struct {
+	Tool     string
+	Plan     *plan.Plan
+	Run      load.Result
+	Hold     stats.Summary
+	Ramp     stats.Summary
+	Verdict  verdict.Verdict
+	ExitCode int
+}
+
+// Build assembles the neutral model of a run.
+func Build(in Input) (*Result, error) {
+	p := in.Plan
+	r := &Result{
+		Version:  ResultVersion,
+		Tool:     in.Tool,
+		Verdict:  in.Verdict.Status.String(),
+		ExitCode: in.ExitCode,
+		Reasons:  in.Verdict.Reasons,
+		Started:  in.Run.Start.UTC(),
+		Ended:    in.Run.End.UTC(),
+		Settings: Settings{
+			Model:           "closed",
+			Target:          p.RedactedTarget(),
+			Users:           p.Users,
+			SpawnRate:       p.SpawnRate,
+			DurationSeconds: p.Hold.Seconds(),
+			Think:           p.Think.String(),
+			TimeoutSeconds:  p.Timeout.Seconds(),
+			Insecure:        p.Insecure,
+			ConfigFile:      p.ConfigFile,
+			ThresholdFiles:  append([]string{}, p.ThresholdFiles...),
+		},
+		Delivery: Delivery{
+			PlannedUsers: in.Run.PlannedUsers,
+			PeakUsers:    in.Run.PeakUsers,
+			HoldSeconds:  in.Run.HoldDuration().Seconds(),
+			Canceled:     in.Run.Canceled,
+		},
+		Note: ClosedModelNote,
+	}
+	if !in.Run.HoldStart.IsZero() {
+		r.Delivery.RampSeconds = in.Run.HoldStart.Sub(in.Run.Start).Seconds()
+	} else if !in.Run.End.IsZero() {
+		r.Delivery.RampSeconds = in.Run.End.Sub(in.Run.Start).Seconds()
+	}
+	for _, s := range p.Setup {
+		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: s.Name, Method: s.Method, Setup: true})
+	}
+	for _, t := range p.Tasks {
+		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: t.Name, Method: t.Method, Weight: t.Weight})
+	}
+	for _, c := range in.Verdict.Checks {
+		r.Checks = append(r.Checks, newCheck(c))
+	}
+	var err error
+	if r.Hold, err = newStage(in.Hold); err != nil {
+		return nil, err
+	}
+	if r.Ramp, err = newStage(in.Ramp); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var kindNames = map[config.Kind]string{
+	config.KindLatency: "latency", config.KindRatio: "ratio", config.KindRate: "rate", config.KindCount: "count",
+}
+
+func newCheck(c verdict.Check) Check {
+	out := Check{
+		Rule: c.Rule.Text, Scope: c.Rule.Scope, File: c.Rule.File, Line: c.Rule.Pos.Line,
+		Kind: kindNames[c.Rule.Kind], Metric: c.Rule.Metric, Op: c.Rule.Op, Limit: c.Rule.Limit, Samples: c.Samples, Passed: c.Passed,
+	}
+	if !c.NoData {
+		m := c.Measured
+		out.Measured = &m
+	}
+	out.Message = out.describe()
+	return out
+}
+
+// describe is the one-line account of a check used by every report.
+func (c Check) describe() string {
+	if c.Measured == nil {
+		return fmt.Sprintf("no samples: %s cannot be judged (limit %s %s)", c.Rule, c.Op, FormatValue(c.Kind, c.Limit))
+	}
+	return fmt.Sprintf("measured %s, limit %s %s, %s samples",
+		FormatValue(c.Kind, *c.Measured), c.Op, FormatValue(c.Kind, c.Limit), Count(c.Samples))
+}
+
+func newStage(s stats.Summary) (Stage, error) {
+	st := Stage{WindowSeconds: s.Window.Seconds()}
+	var err error
+	if st.All, err = newEndpoint(&s.All); err != nil {
+		return st, err
+	}
+	for i := range s.Endpoints {
+		e, err := newEndpoint(&s.Endpoints[i])
+		if err != nil {
+			return st, err
+		}
+		st.Endpoints = append(st.Endpoints, e)
+	}
+	return st, nil
+}
+
+func newEndpoint(e *stats.Endpoint) (Endpoint, error) {
+	out := Endpoint{
+		Name: e.Name, Setup: e.Setup, Requests: e.Requests, Errors: e.Errors,
+		ErrorRate: e.ErrorRate(), Throughput: e.Throughput, Bytes: e.Bytes,
+	}
+	for k, n := range e.ByKind {
+		if n > 0 && load.Kind(k) != load.OK {
+			if out.ErrorKinds == nil {
+				out.ErrorKinds = map[string]int64{}
+			}
+			out.ErrorKinds[load.Kind(k).String()] = n
+		}
+	}
+	for _, code := range e.StatusCodes() {
+		if out.Status == nil {
+			out.Status = map[string]int64{}
+		}
+		out.Status[strconv.Itoa(code)] = e.Status[code]
+	}
+	if e.Hist == nil {
+		return out, nil
+	}
+	if e.Requests > 0 {
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		out.LatencyMs = Latency{
+			Min: float64(e.Hist.Min()) / 1000, Mean: ms(e.Mean()),
+			P50: ms(e.Quantile(50)), P90: ms(e.Quantile(90)), P95: ms(e.Quantile(95)),
+			P99: ms(e.Quantile(99)), P999: ms(e.Quantile(99.9)), Max: ms(e.Max()),
+		}
+	}
+	enc, err := e.Hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return out, fmt.Errorf("encode histogram of %s: %w", e.Name, err)
+	}
+	out.Histogram = string(enc)
+	return out, nil
+}

@@ -1,0 +1,236 @@
+// Package stats turns the engine's samples into summaries: per endpoint and for all
+// requests, latency in HdrHistograms, request and error counts by kind, status codes,
+// bytes received and throughput over the measured window.
+//
+// Recording takes no global lock: samples go to one of a small fixed number of shards
+// (by user), each with its own lock and its own histograms, and shards are merged only
+// when a summary is read. Memory is fixed by the shard, stage and endpoint counts, never
+// by the run's length or its number of users.
+package stats
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/load"
+)
+
+// Histogram range: 1 us to at least 60 s at 3 significant digits (0.1% resolution).
+const (
+	sigFigs        = 3
+	minLatencyUs   = 1
+	defaultMaxSpan = 60 * time.Second
+)
+
+var _ load.Recorder = (*Collector)(nil)
+
+// Collector records samples; it is safe for concurrent use.
+type Collector struct {
+	endpoints int
+	maxUs     int64
+	shards    []shard
+}
+
+type shard struct {
+	mu    sync.Mutex
+	cells [load.NumStages][]*cell
+	_     [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+type cell struct {
+	hist   *hdrhistogram.Histogram
+	kinds  [load.NumKinds]int64
+	status map[int]int64
+	bytes  int64
+}
+
+// New returns a Collector for a number of endpoints whose latencies reach at most
+// maxLatency (the longest request timeout); longer values are clamped to it.
+func New(endpoints int, maxLatency time.Duration) *Collector {
+	n := min(max(runtime.GOMAXPROCS(0)*2, 4), 32)
+	maxUs := max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
+	c := &Collector{endpoints: endpoints, maxUs: maxUs, shards: make([]shard, n)}
+	for i := range c.shards {
+		for s := range c.shards[i].cells {
+			c.shards[i].cells[s] = make([]*cell, endpoints)
+		}
+	}
+	return c
+}
+
+func (c *Collector) newCell() *cell {
+	return &cell{hist: hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs), status: map[int]int64{}}
+}
+
+// Record implements load.Recorder.
+func (c *Collector) Record(s load.Sample) {
+	if s.Endpoint < 0 || s.Endpoint >= c.endpoints || s.Stage >= load.NumStages {
+		return
+	}
+	us := min(max(s.Latency.Microseconds(), minLatencyUs), c.maxUs)
+	sh := &c.shards[s.User%len(c.shards)]
+	sh.mu.Lock()
+	cl := sh.cells[s.Stage][s.Endpoint]
+	if cl == nil {
+		cl = c.newCell()
+		sh.cells[s.Stage][s.Endpoint] = cl
+	}
+	_ = cl.hist.RecordValue(us) // in range by construction
+	cl.kinds[s.Kind]++
+	if s.Status != 0 {
+		cl.status[s.Status]++
+	}
+	cl.bytes += s.Bytes
+	sh.mu.Unlock()
+}
+
+// Endpoint is the summary of one endpoint, or of all requests together.
+type Endpoint struct {
+	Name  string
+	Setup bool
+	// Requests counts completed requests, errors included.
+	Requests int64
+	Errors   int64
+	// ByKind counts requests by outcome kind, errors and "ok".
+	ByKind [load.NumKinds]int64
+	Status map[int]int64
+	Bytes  int64
+	// Throughput is requests per second over the window.
+	Throughput float64
+	// Hist holds latencies in microseconds, every request's, errors included.
+	Hist *hdrhistogram.Histogram
+}
+
+// Quantile returns the latency at percentile q (0-100).
+func (e *Endpoint) Quantile(q float64) time.Duration {
+	return time.Duration(e.Hist.ValueAtPercentile(q)) * time.Microsecond
+}
+
+// Max returns the highest latency.
+func (e *Endpoint) Max() time.Duration { return time.Duration(e.Hist.Max()) * time.Microsecond }
+
+// Mean returns the mean latency.
+func (e *Endpoint) Mean() time.Duration {
+	return time.Duration(e.Hist.Mean() * float64(time.Microsecond))
+}
+
+// ErrorRate is errors over requests; 0 when there were none.
+func (e *Endpoint) ErrorRate() float64 {
+	if e.Requests == 0 {
+		return 0
+	}
+	return float64(e.Errors) / float64(e.Requests)
+}
+
+// StatusCodes returns the status codes seen, in order.
+func (e *Endpoint) StatusCodes() []int {
+	codes := make([]int, 0, len(e.Status))
+	for c := range e.Status {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	return codes
+}
+
+// Summary is every endpoint of one stage, and all of them together.
+type Summary struct {
+	Stage     load.Stage
+	Window    time.Duration
+	All       Endpoint
+	Endpoints []Endpoint
+}
+
+// EndpointInfo names an endpoint for Summarize.
+type EndpointInfo struct {
+	Name  string
+	Setup bool
+}
+
+// Summarize merges the shards of one stage. Throughput is over window.
+func (c *Collector) Summarize(stage load.Stage, window time.Duration, endpoints []EndpointInfo) Summary {
+	s := Summary{Stage: stage, Window: window, All: c.emptyEndpoint("all", false)}
+	for i := range c.endpoints {
+		info := EndpointInfo{}
+		if i < len(endpoints) {
+			info = endpoints[i]
+		}
+		e := c.emptyEndpoint(info.Name, info.Setup)
+		for j := range c.shards {
+			sh := &c.shards[j]
+			sh.mu.Lock()
+			if cl := sh.cells[stage][i]; cl != nil {
+				e.add(cl)
+				s.All.add(cl)
+			}
+			sh.mu.Unlock()
+		}
+		s.Endpoints = append(s.Endpoints, e)
+	}
+	for i := range s.Endpoints {
+		s.Endpoints[i].finish(window)
+	}
+	s.All.finish(window)
+	return s
+}
+
+func (c *Collector) emptyEndpoint(name string, setup bool) Endpoint {
+	return Endpoint{Name: name, Setup: setup, Status: map[int]int64{}, Hist: hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs)}
+}
+
+func (e *Endpoint) add(cl *cell) {
+	e.Hist.Merge(cl.hist)
+	for k, n := range cl.kinds {
+		e.ByKind[k] += n
+	}
+	for code, n := range cl.status {
+		e.Status[code] += n
+	}
+	e.Bytes += cl.bytes
+}
+
+func (e *Endpoint) finish(window time.Duration) {
+	e.Requests, e.Errors = 0, 0
+	for k, n := range e.ByKind {
+		e.Requests += n
+		if load.Kind(k) != load.OK {
+			e.Errors += n
+		}
+	}
+	if window > 0 {
+		e.Throughput = float64(e.Requests) / window.Seconds()
+	}
+}
+
+// Progress is a running total over the whole run so far, for progress lines.
+type Progress struct {
+	Requests int64
+	Errors   int64
+	P99      time.Duration
+}
+
+// Progress merges every stage and endpoint; it is meant for a line every few seconds.
+func (c *Collector) Progress() Progress {
+	all := c.emptyEndpoint("all", false)
+	for j := range c.shards {
+		sh := &c.shards[j]
+		sh.mu.Lock()
+		for _, cells := range sh.cells {
+			for _, cl := range cells {
+				if cl != nil {
+					all.add(cl)
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	all.finish(0)
+	p := Progress{Requests: all.Requests, Errors: all.Errors}
+	if all.Requests > 0 {
+		p.P99 = all.Quantile(99)
+	}
+	return p
+}
