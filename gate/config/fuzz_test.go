@@ -1,0 +1,63 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+// The parsers of user files must never panic, and every failure must be an error that
+// names the file.
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(seedConfig)
+	f.Add("target: ${A:-b}\nload: {users: 1, think: 1s..2s}\n")
+	f.Add("tasks:\n  - path: /\n    expect: {status: 200}\n")
+	f.Add("a: &x {b: 1}\nc: *x\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		_, err := ParseConfig("f.yaml", []byte(doc), env(map[string]string{"TARGET_URL": "http://x", "PERFGATE_PASSWORD": "p"}))
+		var pe *Error
+		if err != nil && (!errors.As(err, &pe) || pe.File != "f.yaml") {
+			t.Fatalf("error without a file: %T %v", err, err)
+		}
+	})
+}
+
+func FuzzParseThresholds(f *testing.F) {
+	f.Add("all:\n  - p99 < 300ms\nendpoints:\n  /a:\n    - error_rate < 1%\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
+		var pe *Error
+		if err != nil && (!errors.As(err, &pe) || pe.File != "t.yaml") {
+			t.Fatalf("error without a file: %T %v", err, err)
+		}
+	})
+}
+
+func FuzzParseRule(f *testing.F) {
+	for _, s := range []string{"p99 < 300ms", "error_rate<1%", "throughput >= 4800/m", "requests > 10", "p99.9 <= 1.5s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRule(s)
+		if err == nil {
+			if r.Limit < 0 || r.Limit != r.Limit {
+				t.Fatalf("ParseRule(%q) limit %v", s, r.Limit)
+			}
+			if r2, err := ParseRule(r.Text); err != nil || r2.Limit != r.Limit || r2.Op != r.Op {
+				t.Fatalf("rule text %q does not parse back the same: %v", r.Text, err)
+			}
+		}
+	})
+}
+
+func FuzzParseThink(f *testing.F) {
+	for _, s := range []string{"1s..3s", "0", "500ms", "1m..1h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		th, err := ParseThink(s)
+		if err == nil && (th.Min < 0 || th.Max < th.Min) {
+			t.Fatalf("ParseThink(%q) = %v", s, th)
+		}
+	})
+}

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRule(t *testing.T) {
+	cases := []struct {
+		in     string
+		metric string
+		q      float64
+		kind   Kind
+		op     string
+		limit  float64
+	}{
+		{"p99 < 300ms", "p99", 99, KindLatency, "<", 0.3},
+		{"p99.9 <= 1.5s", "p99.9", 99.9, KindLatency, "<=", 1.5},
+		{"p75<250us", "p75", 75, KindLatency, "<", 0.00025},
+		{"max < 2s", "max", 0, KindLatency, "<", 2},
+		{"mean < 40ms", "mean", 0, KindLatency, "<", 0.04},
+		{"error_rate < 1%", "error_rate", 0, KindRatio, "<", 0.01},
+		{"error_rate <= 0.005", "error_rate", 0, KindRatio, "<=", 0.005},
+		{"throughput > 80/s", "throughput", 0, KindRate, ">", 80},
+		{"throughput >= 4800/m", "throughput", 0, KindRate, ">=", 80},
+		{"throughput > 80", "throughput", 0, KindRate, ">", 80},
+		{"requests >= 1000", "requests", 0, KindCount, ">=", 1000},
+	}
+	for _, tc := range cases {
+		r, err := ParseRule(tc.in)
+		if err != nil {
+			t.Errorf("ParseRule(%q): %v", tc.in, err)
+			continue
+		}
+		if r.Metric != tc.metric || r.Quantile != tc.q || r.Kind != tc.kind || r.Op != tc.op || !near(r.Limit, tc.limit) {
+			t.Errorf("ParseRule(%q) = %+v", tc.in, r)
+		}
+	}
+}
+
+func near(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
+
+func TestParseRuleErrors(t *testing.T) {
+	cases := map[string]string{
+		"p99 < 300":          "needs a unit",
+		"p99 = 300ms":        "unknown operator",
+		"p100 < 1s":          "unknown metric",
+		"latency < 1s":       "unknown metric",
+		"error_rate < 5":     "invalid error rate",
+		"error_rate < 101%":  "invalid percentage",
+		"throughput > 80/d":  "invalid rate unit",
+		"throughput > fast":  "invalid rate",
+		"requests > -1":      "invalid count",
+		"p99 < 300ms or so":  "expected \"metric op value\"",
+		"":                   "expected \"metric op value\"",
+		"p-5 < 1s":           "unknown metric",
+		"throughput > NaN/s": "invalid rate",
+	}
+	for in, want := range cases {
+		_, err := ParseRule(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRule(%q) error = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestParseThresholds(t *testing.T) {
+	doc := "all:\n  - p99 < 300ms\n  - error_rate < 1%\nendpoints:\n  /b:\n    - p95 < 1s\n  /a:\n    - max < ${MAX:-2s}\n"
+	th, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.All) != 2 || th.All[1].Pos.Line != 3 || th.All[1].Pos.Col != 5 {
+		t.Errorf("all = %+v", th.All)
+	}
+	if len(th.Endpoints) != 2 || th.Endpoints[0].Name != "/b" || th.Endpoints[1].Name != "/a" {
+		t.Fatalf("endpoints not in file order: %+v", th.Endpoints)
+	}
+	if th.Endpoints[0].Pos.Line != 5 || th.Endpoints[1].Rules[0].Limit != 2 {
+		t.Errorf("endpoint rules = %+v", th.Endpoints)
+	}
+}
+
+func TestThresholdErrors(t *testing.T) {
+	cases := map[string]string{
+		"all:\n  - p99 < 300\n":                 "t.yaml:2:5: rule \"p99 < 300\"",
+		"all:\n  - latency < 1s\n":              "t.yaml:2:5: rule \"latency < 1s\": unknown metric",
+		"all: p99 < 1s\n":                       "t.yaml:1:6: all: expected a list",
+		"endpoints:\n  /a: [p99 < 1s]\n  /a: []": "t.yaml:3:3: endpoint \"/a\" is listed twice",
+		"endpoint:\n  /a: []\n":                 "t.yaml:1:1: unknown key \"endpoint\" (did you mean \"endpoints\"?)",
+		"all: []\n":                             "t.yaml:1:1: no rules",
+		"all:\n  - {p99: 1s}\n":                 "t.yaml:2:5: expected a rule",
+	}
+	for doc, want := range cases {
+		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("doc %q: error = %v, want prefix %q", doc, err, want)
+		}
+	}
+}

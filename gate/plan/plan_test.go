@@ -1,0 +1,196 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/config"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func build(t *testing.T, cfgDoc, thDoc string) (*Plan, error) {
+	t.Helper()
+	cfg, err := config.ParseConfig("perfgate.yaml", []byte(cfgDoc), noEnv)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	var ths []*config.Thresholds
+	if thDoc != "" {
+		th, err := config.ParseThresholds("t.yaml", []byte(thDoc), noEnv)
+		if err != nil {
+			t.Fatalf("thresholds: %v", err)
+		}
+		ths = append(ths, th)
+	}
+	return Build(cfg, ths)
+}
+
+const base = `target: http://127.0.0.1:8080/base/
+load: {users: 20, spawn_rate: 10, duration: 30s, think: 1s..3s}
+defaults:
+  headers: {X-Team: perf}
+setup:
+  - name: login
+    path: /auth/token
+    json: {username: u, password: "p\"w<>"}
+    extract: {token: $.access_token, uid: $.user.id}
+tasks:
+  - name: list
+    weight: 3
+    path: /api/products?page=1
+    query: {owner: "{{uid}}"}
+    headers: {Authorization: "Bearer {{token}}"}
+  - name: detail
+    path: /api/products/{{uid}}
+  - name: list
+    weight: 0
+    path: /api/other
+`
+
+func TestBuild(t *testing.T) {
+	p, err := build(t, base, "all: [p99 < 1s]\nendpoints:\n  detail: [error_rate < 1%]\n  login: [max < 2s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Users != 20 || p.SpawnRate != 10 || p.Hold != 30*time.Second || p.Timeout != DefaultTimeout {
+		t.Errorf("load = %d %v %v %v", p.Users, p.SpawnRate, p.Hold, p.Timeout)
+	}
+	if got := p.Ramp(); got != 1900*time.Millisecond {
+		t.Errorf("Ramp() = %v, want 1.9s (the 20th user starts at 19/10 s)", got)
+	}
+	wantEndpoints := []Endpoint{{"login", true}, {"list", false}, {"detail", false}}
+	if len(p.Endpoints) != 3 {
+		t.Fatalf("endpoints = %v", p.Endpoints)
+	}
+	for i, e := range wantEndpoints {
+		if p.Endpoints[i] != e {
+			t.Errorf("endpoint %d = %v, want %v", i, p.Endpoints[i], e)
+		}
+	}
+	if p.Tasks[2].Endpoint != p.Tasks[0].Endpoint {
+		t.Errorf("tasks with one name must share an endpoint")
+	}
+	vars := make([]string, len(p.Vars))
+	for i, name := range p.Vars {
+		vars[i] = map[string]string{"token": "t/k n", "uid": "a b&c"}[name]
+	}
+	login, list, detail := p.Setup[0], p.Tasks[0], p.Tasks[1]
+	if login.Method != "POST" || list.Method != "GET" {
+		t.Errorf("methods = %s %s: json implies POST, none implies GET", login.Method, list.Method)
+	}
+	if got := login.Body.Render(vars); got != `{"password":"p\"w<>","username":"u"}` {
+		t.Errorf("login body = %s", got)
+	}
+	if got := list.URL.Render(vars); got != "http://127.0.0.1:8080/base/api/products?page=1&owner=a+b%26c" {
+		t.Errorf("list URL = %s", got)
+	}
+	if got := detail.URL.Render(vars); got != "http://127.0.0.1:8080/base/api/products/a%20b&c" {
+		t.Errorf("detail URL = %s", got)
+	}
+	hdr := map[string]string{}
+	for _, h := range list.Headers {
+		hdr[h.Name] = h.Value.Render(vars)
+	}
+	if hdr["Authorization"] != "Bearer t/k n" || hdr["X-Team"] != "perf" {
+		t.Errorf("headers = %v", hdr)
+	}
+	if len(p.Rules) != 3 || p.Rules[0].Endpoint != -1 || p.Rules[1].Endpoint != 2 || p.Rules[2].Endpoint != 0 {
+		t.Errorf("rules = %+v", p.Rules)
+	}
+}
+
+func TestJSONBodyEscapesValues(t *testing.T) {
+	p, err := build(t, "target: http://h\nsetup:\n  - {path: /a, extract: {v: $.v}}\ntasks:\n  - path: /b\n    json: {q: \"x{{v}}y\"}\n", "all: [p99 < 1s]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Tasks[0].Body.Render([]string{"\"}\n"})
+	if got != `{"q":"x\"}\ny"}` {
+		t.Errorf("body = %s", got)
+	}
+}
+
+func TestPick(t *testing.T) {
+	p, err := build(t, "target: http://h\ntasks:\n  - {path: /a, weight: 3}\n  - {path: /z, weight: 0}\n  - {path: /b}\n", "all: [p99 < 1s]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TotalWeight() != 4 {
+		t.Fatalf("total weight = %d", p.TotalWeight())
+	}
+	want := []int{0, 0, 0, 2}
+	for n, w := range want {
+		if got := p.Pick(n); got != w {
+			t.Errorf("Pick(%d) = %d, want %d", n, got, w)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	p, err := build(t, "target: http://h\ntasks: [{path: /}]\n", "all: [p99 < 1s]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Users != 1 || p.SpawnRate != 1 || p.Hold != DefaultDuration || p.Think != (config.Think{}) || p.Tasks[0].Name != "/" {
+		t.Errorf("defaults: users %d rate %v hold %v think %v name %q", p.Users, p.SpawnRate, p.Hold, p.Think, p.Tasks[0].Name)
+	}
+	p, _ = build(t, "target: http://h\nload: {users: 200}\ntasks: [{path: /}]\n", "all: [p99 < 1s]")
+	if p.SpawnRate != 20 {
+		t.Errorf("default spawn rate for 200 users = %v, want 20 (a 10 s ramp)", p.SpawnRate)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	cases := []struct {
+		name, cfg, th, want string
+	}{
+		{"no target", "tasks: [{path: /}]", "", "perfgate.yaml:1:1: target is not set"},
+		{"bad target", "target: ftp://h\ntasks: [{path: /}]", "", "perfgate.yaml:1:9: target \"ftp://h\" is not an http:// or https:// URL"},
+		{"password in target hidden", "target: 'http://u:hunter2@'\ntasks: [{path: /}]", "", "http://u:xxxxx@"},
+		{"no tasks", "target: http://h", "", "no tasks"},
+		{"negative weight", "target: http://h\ntasks:\n  - path: /\n    weight: -2\n", "", "perfgate.yaml:4:13: tasks[0]: weight must be 0 or more, got -2"},
+		{"zero weights", "target: http://h\ntasks: [{path: /, weight: 0}]", "", "every task has weight 0"},
+		{"relative path", "target: http://h\ntasks:\n  - path: api\n", "", "perfgate.yaml:3:11: tasks[0]: path \"api\" must start with /"},
+		{"users zero", "target: http://h\nload: {users: 0}\ntasks: [{path: /}]", "", "perfgate.yaml:2:15: load.users must be at least 1"},
+		{"spawn rate", "target: http://h\nload: {spawn_rate: -1}\ntasks: [{path: /}]", "", "perfgate.yaml:2:20: load.spawn_rate must be above 0"},
+		{"unknown var", "target: http://h\ntasks:\n  - path: /\n    headers: {A: '{{tok}}'}\n", "", "perfgate.yaml:4:14: tasks[0].headers: {{tok}} is not extracted by any earlier setup step"},
+		{"var used before extracted", "target: http://h\nsetup:\n  - {path: /a, headers: {A: '{{t}}'}, extract: {t: $.t}}\ntasks: [{path: /}]", "", "{{t}} is not extracted"},
+		{"weight on setup", "target: http://h\nsetup:\n  - {path: /a, weight: 2}\ntasks: [{path: /}]", "", "weight does not apply"},
+		{"extract in task", "target: http://h\ntasks:\n  - {path: /, extract: {a: $.a}}", "", "extract is for setup steps"},
+		{"bad json path", "target: http://h\nsetup:\n  - {path: /a, extract: {t: access_token}}\ntasks: [{path: /}]", "", "must start with $"},
+		{"json and body", "target: http://h\ntasks:\n  - {path: /, body: x, json: {a: 1}}", "", "set json or body, not both"},
+		{"bad method", "target: http://h\ntasks:\n  - {path: /, method: 'GE T'}", "", "invalid method"},
+		{"bad ca file", "target: https://h\ntls: {ca_file: /nonexistent/ca.pem}\ntasks: [{path: /}]", "", "perfgate.yaml:2:16: tls.ca_file: cannot read /nonexistent/ca.pem"},
+		{"unknown endpoint", "target: http://h\ntasks: [{name: /api/products, path: /p}]", "endpoints:\n  /api/produts:\n    - p99 < 1s\n", "t.yaml:2:3: unknown endpoint \"/api/produts\": the config's endpoints are /api/products"},
+		{"setup and task share a name", "target: http://h\nsetup: [{name: x, path: /a}]\ntasks: [{name: x, path: /b}]", "", "already a setup step's name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := build(t, tc.cfg, tc.th)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	cfg, err := config.ParseConfig("f.yaml", []byte("target: http://h\ndefaults:\n  headers: {Cookie: 'sid=abc'}\ntasks:\n  - path: /\n    headers: {authorization: 'Basic Zm9v'}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, _ := config.ParseThresholds("t.yaml", []byte("all: [p99 < 1s]"), noEnv)
+	p, err := Build(cfg, []*config.Thresholds{th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(p.Secrets, "|")
+	if !strings.Contains(got, "sid=abc") || !strings.Contains(got, "Basic Zm9v") {
+		t.Errorf("secrets = %q, want the static Cookie and Authorization values", got)
+	}
+}
