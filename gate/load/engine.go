@@ -127,9 +127,8 @@ func (e *Engine) Run(ctx context.Context) (res Result) {
 		return res
 	}
 
-	res.HoldStart = time.Now()
-	e.holdStart.Store(max(1, int64(res.HoldStart.Sub(e.start))))
-	timer := time.NewTimer(p.Hold)
+	res.HoldStart = e.start.Add(time.Duration(e.holdStart.Load()))
+	timer := time.NewTimer(time.Until(res.HoldStart.Add(p.Hold)))
 	defer timer.Stop()
 	select {
 	case <-timer.C:
@@ -174,7 +173,10 @@ func (e *Engine) becameActive() {
 			break
 		}
 	}
-	if int(n) == e.plan.Users {
+	if int(n) == e.plan.Users && e.holdStart.Load() == 0 {
+		// The hold starts now, before this user's first task, so that no request of the
+		// full load is counted as ramp.
+		e.holdStart.Store(max(1, int64(time.Since(e.start))))
 		close(e.allActive)
 	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +20,7 @@ func newTransport(p *plan.Plan) *http.Transport {
 	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
-		TLSClientConfig:     p.TLS,
+		TLSClientConfig:     p.TLS.Clone(), // HTTP/2 set-up writes to it: one per transport
 		TLSHandshakeTimeout: p.Timeout,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        4,
@@ -41,27 +42,27 @@ func Probe(ctx context.Context, p *plan.Plan) error {
 	}
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		k := classify(err)
-		msg := describe(k, err)
-		if k == Transport && isMalformed(err) {
-			msg = "it did not answer with HTTP"
-		}
-		if k == TLSFailure {
-			msg = "TLS failed: " + msg + " (trust its CA with tls.ca_file, or set tls.insecure)"
-		}
-		return fmt.Errorf("cannot reach target %s: %s", p.RedactedTarget(), msg)
+		return fmt.Errorf("cannot reach target %s: %s", p.RedactedTarget(), probeReason(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCheckedBody))
 	resp.Body.Close()
 	return nil
 }
 
-func isMalformed(err error) bool {
-	s := err.Error()
-	for _, m := range []string{"malformed HTTP", "server gave HTTP response to HTTPS", "first record does not look like a TLS handshake"} {
-		if strings.Contains(s, m) {
-			return true
-		}
+// probeReason words why the probe failed, for someone who may have mistyped the URL.
+func probeReason(err error) string {
+	var dnsErr *net.DNSError
+	k := classify(err)
+	msg := describe(k, err)
+	switch {
+	case errors.As(err, &dnsErr):
+		return "host " + dnsErr.Name + " not found"
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "it answers plain HTTP, not HTTPS (use an http:// URL)"
+	case k == TLSFailure:
+		return "TLS failed: " + msg + " (trust its CA with tls.ca_file, or set tls.insecure)"
+	case k == Transport:
+		return "it did not answer with HTTP (" + msg + ")"
 	}
-	return false
+	return msg
 }
