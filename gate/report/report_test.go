@@ -1,0 +1,225 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const cfgDoc = `target: http://127.0.0.1:8080
+load: {users: 200, spawn_rate: 10, duration: 30s, think: 1s..3s}
+setup:
+  - {name: login, path: /auth/token, json: {username: u, password: p}, extract: {token: $.access_token}}
+tasks:
+  - {name: /api/products, weight: 3, path: /api/products, headers: {Authorization: "Bearer {{token}}"}}
+  - {name: "/api/products/:id", path: /api/products/1, headers: {Authorization: "Bearer {{token}}"}}
+  - {name: /never, weight: 0, path: /never}
+`
+
+const thDoc = `all:
+  - p99 < 300ms
+  - error_rate < 1%
+  - throughput > 80/s
+endpoints:
+  /api/products/:id:
+    - p95 < 100ms
+`
+
+// neverRule judges an endpoint that gets no traffic: it can only be invalid.
+const neverRule = `  /never:
+    - p99 < 1s
+`
+
+// fixture builds a run with fixed numbers and times, so reports are byte-stable.
+func fixture(t *testing.T, invalid []string, rules string) *Result {
+	t.Helper()
+	env := func(string) (string, bool) { return "", false }
+	cfg, err := config.ParseConfig("perfgate.yaml", []byte(cfgDoc), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := config.ParseThresholds("thresholds/release.yaml", []byte(rules), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(cfg, []*config.Thresholds{th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := stats.New(len(p.Endpoints), p.Timeout)
+	for i := range 200 {
+		col.Record(load.Sample{User: i, Endpoint: 0, Stage: load.Ramp, Latency: time.Duration(20+i%7) * time.Millisecond, Status: 200, Bytes: 120})
+	}
+	for i := range 3000 {
+		s := load.Sample{User: i % 200, Endpoint: 1 + i%2, Stage: load.Hold, Latency: time.Duration(5+i%150) * time.Millisecond, Status: 200, Bytes: 900}
+		if i%100 == 1 {
+			s.Status, s.Kind = 503, load.Status5xx
+		}
+		if i%500 == 3 {
+			s.Status, s.Kind, s.Latency = 0, load.Timeout, 5*time.Second
+		}
+		col.Record(s)
+	}
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	run := load.Result{
+		Start: start, HoldStart: start.Add(20 * time.Second), HoldEnd: start.Add(50 * time.Second),
+		End: start.Add(50200 * time.Millisecond), PlannedUsers: 200, PeakUsers: 200, Invalid: invalid,
+	}
+	infos := []stats.EndpointInfo{}
+	for _, e := range p.Endpoints {
+		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
+	}
+	hold := col.Summarize(load.Hold, run.HoldDuration(), infos)
+	ramp := col.Summarize(load.Ramp, 20*time.Second, infos)
+	v := verdict.Evaluate(p.Rules, hold, run)
+	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
+	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./gate/report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+	}
+}
+
+func render(t *testing.T, r *Result, write func(*bytes.Buffer, *Result) error) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		invalid []string
+		rules   string
+	}{{"fail", nil, thDoc}, {"invalid", []string{"the run was cancelled during the hold"}, thDoc + neverRule}} {
+		r := fixture(t, tc.invalid, tc.rules)
+		golden(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
+		golden(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
+		golden(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
+	}
+}
+
+func TestJUnitValidatesAgainstJenkinsSchema(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("xmllint is missing; .ci/run installs libxml2-utils")
+		}
+		t.Skip("xmllint not installed (apt-get install libxml2-utils)")
+	}
+	xsd, _ := filepath.Abs("../../../shared/schemas/junit/jenkins-xunit-junit-10.xsd")
+	if _, err := os.Stat(xsd); err != nil {
+		t.Skipf("schema not found at %s", xsd)
+	}
+	for _, name := range []string{"fail.junit.xml", "invalid.junit.xml"} {
+		out, err := exec.Command(xmllint, "--noout", "--schema", xsd, filepath.Join("testdata", name)).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s does not validate: %v\n%s", name, err, out)
+		}
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	r := fixture(t, nil, thDoc)
+	if r.Verdict != "fail" || r.ExitCode != 1 {
+		t.Fatalf("verdict = %s, exit %d", r.Verdict, r.ExitCode)
+	}
+	var failed []string
+	for _, c := range r.Checks {
+		if !c.Passed {
+			failed = append(failed, c.Rule+" ["+c.Scope+"]")
+		}
+	}
+	// error_rate is 1% 5xx + 0.2% timeouts; /api/products/:id's p95 is about 148ms.
+	want := "error_rate < 1% [all],p95 < 100ms [/api/products/:id]"
+	if strings.Join(failed, ",") != want {
+		t.Errorf("failed = %q, want %q", strings.Join(failed, ","), want)
+	}
+	r = fixture(t, nil, thDoc+neverRule)
+	if r.Verdict != "invalid" || r.ExitCode != 3 || r.Checks[len(r.Checks)-1].Measured != nil {
+		t.Errorf("a rule without samples gave verdict %s: it must never pass, and the run has no valid verdict", r.Verdict)
+	}
+}
+
+func TestJSONRoundTripKeepsHistograms(t *testing.T) {
+	r := fixture(t, nil, thDoc)
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hdrhistogram.Decode([]byte(back.Hold.All.Histogram))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TotalCount() != back.Hold.All.Requests {
+		t.Errorf("decoded histogram holds %d values, want %d", h.TotalCount(), back.Hold.All.Requests)
+	}
+	if got := float64(h.ValueAtQuantile(99)) / 1000; got != back.Hold.All.LatencyMs.P99 {
+		t.Errorf("decoded p99 = %vms, report says %vms", got, back.Hold.All.LatencyMs.P99)
+	}
+	if _, err := ReadJSON(strings.NewReader(`{"version":"other/v9"}`)); err == nil {
+		t.Error("another version was accepted")
+	}
+}
+
+func TestCleanDropsIllegalXML(t *testing.T) {
+	if got := clean("a\x00b\x1bc\td\uFFFEe"); got != "abc\tde" {
+		t.Errorf("clean = %q", got)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	cases := map[string]string{
+		FormatValue("latency", 0.2999): "300ms",
+		FormatValue("latency", 1.5):    "1.5s",
+		FormatValue("latency", 0.0004): "400us",
+		FormatValue("ratio", 0.017094): "1.71%",
+		FormatValue("rate", 80):        "80/s",
+		FormatValue("count", 12345):    "12,345",
+		Count(-1234567):                "-1,234,567",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package stats
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/load"
+)
+
+func TestSummarizeMergesShards(t *testing.T) {
+	c := New(2, 10*time.Second)
+	var wg sync.WaitGroup
+	// 100 users, each 100 samples: latencies 1..100 ms on endpoint 0, errors on endpoint 1.
+	for u := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= 100; i++ {
+				c.Record(load.Sample{User: u, Endpoint: 0, Stage: load.Hold, Latency: time.Duration(i) * time.Millisecond, Status: 200, Bytes: 10})
+			}
+			c.Record(load.Sample{User: u, Endpoint: 1, Stage: load.Hold, Latency: time.Second, Status: 503, Kind: load.Status5xx})
+			c.Record(load.Sample{User: u, Endpoint: 1, Stage: load.Ramp, Latency: time.Millisecond, Kind: load.ConnRefused})
+		}()
+	}
+	wg.Wait()
+	s := c.Summarize(load.Hold, 10*time.Second, []EndpointInfo{{Name: "a"}, {Name: "b"}})
+	a, b := s.Endpoints[0], s.Endpoints[1]
+	if a.Name != "a" || a.Requests != 10000 || a.Errors != 0 || a.Bytes != 100000 || a.Status[200] != 10000 {
+		t.Errorf("a = %+v", a)
+	}
+	if got := a.Throughput; got != 1000 {
+		t.Errorf("throughput = %v, want 1000/s", got)
+	}
+	// HdrHistogram at 3 significant digits: within 0.1%.
+	for q, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond} {
+		if got := a.Quantile(q); !within(got, want, 0.001) {
+			t.Errorf("p%v = %v, want %v", q, got, want)
+		}
+	}
+	if got := a.Mean(); !within(got, 50500*time.Microsecond, 0.001) {
+		t.Errorf("mean = %v", got)
+	}
+	if b.Requests != 100 || b.Errors != 100 || b.ByKind[load.Status5xx] != 100 || b.ByKind[load.ConnRefused] != 0 {
+		t.Errorf("b = %+v (ramp samples must stay out of the hold)", b)
+	}
+	if s.All.Requests != 10100 || s.All.Errors != 100 || !near(s.All.ErrorRate(), 100.0/10100) {
+		t.Errorf("all = %d requests %d errors", s.All.Requests, s.All.Errors)
+	}
+	ramp := c.Summarize(load.Ramp, time.Second, nil)
+	if ramp.All.ByKind[load.ConnRefused] != 100 {
+		t.Errorf("ramp = %+v", ramp.All)
+	}
+	p := c.Progress()
+	if p.Requests != 10200 || p.Errors != 200 {
+		t.Errorf("progress = %+v", p)
+	}
+}
+
+func TestLatencyClamped(t *testing.T) {
+	c := New(1, 5*time.Second)
+	c.Record(load.Sample{Endpoint: 0, Stage: load.Hold, Latency: 10 * time.Minute})
+	c.Record(load.Sample{Endpoint: 0, Stage: load.Hold, Latency: 0})
+	c.Record(load.Sample{Endpoint: 7, Stage: load.Hold}) // out of range: ignored, no panic
+	s := c.Summarize(load.Hold, time.Second, nil)
+	if s.All.Requests != 2 || s.All.Max() < 59*time.Second {
+		t.Errorf("requests %d max %v: an overlong latency must be kept, clamped to the range", s.All.Requests, s.All.Max())
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	s := New(1, time.Second).Summarize(load.Hold, 0, nil)
+	if s.All.Requests != 0 || s.All.ErrorRate() != 0 || s.All.Throughput != 0 {
+		t.Errorf("empty summary = %+v", s.All)
+	}
+}
+
+func within(got, want time.Duration, frac float64) bool {
+	d := float64(got - want)
+	return d <= float64(want)*frac && -d <= float64(want)*frac
+}
+
+func near(a, b float64) bool { return a-b < 1e-12 && b-a < 1e-12 }
+
+func BenchmarkRecord(b *testing.B) {
+	c := New(4, 10*time.Second)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			c.Record(load.Sample{User: i, Endpoint: i & 3, Stage: load.Hold, Latency: time.Duration(i%5000) * time.Microsecond, Status: 200})
+		}
+	})
+}
