@@ -83,13 +83,13 @@ func TestParseThresholds(t *testing.T) {
 
 func TestThresholdErrors(t *testing.T) {
 	cases := map[string]string{
-		"all:\n  - p99 < 300\n":                 "t.yaml:2:5: rule \"p99 < 300\"",
-		"all:\n  - latency < 1s\n":              "t.yaml:2:5: rule \"latency < 1s\": unknown metric",
-		"all: p99 < 1s\n":                       "t.yaml:1:6: all: expected a list",
+		"all:\n  - p99 < 300\n":                  "t.yaml:2:5: rule \"p99 < 300\"",
+		"all:\n  - latency < 1s\n":               "t.yaml:2:5: rule \"latency < 1s\": unknown metric",
+		"all: p99 < 1s\n":                        "t.yaml:1:6: all: expected a list",
 		"endpoints:\n  /a: [p99 < 1s]\n  /a: []": "t.yaml:3:3: endpoint \"/a\" is listed twice",
-		"endpoint:\n  /a: []\n":                 "t.yaml:1:1: unknown key \"endpoint\" (did you mean \"endpoints\"?)",
-		"all: []\n":                             "t.yaml:1:1: no rules",
-		"all:\n  - {p99: 1s}\n":                 "t.yaml:2:5: expected a rule",
+		"endpoint:\n  /a: []\n":                  "t.yaml:1:1: unknown key \"endpoint\" (did you mean \"endpoints\"?)",
+		"all: []\n":                              "t.yaml:1:1: no rules",
+		"all:\n  - {p99: 1s}\n":                  "t.yaml:2:5: expected a rule",
 	}
 	for doc, want := range cases {
 		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))

@@ -82,7 +82,17 @@ func writeSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "\nErrors by kind: %s\n", strings.Join(kinds, "; "))
 	}
 	ramp := r.Ramp.All
-	fmt.Fprintf(w, "\nRamp: %s requests in %.1fs, errors %s", Count(ramp.Requests), d.RampSeconds, Count(ramp.Errors))
+	var per []string
+	for _, e := range r.Ramp.Endpoints {
+		if e.Requests > 0 {
+			per = append(per, e.Name+" "+Count(e.Requests))
+		}
+	}
+	fmt.Fprintf(w, "\nRamp: %s requests in %.1fs", Count(ramp.Requests), d.RampSeconds)
+	if len(per) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(per, ", "))
+	}
+	fmt.Fprintf(w, ", errors %s", Count(ramp.Errors))
 	if len(ramp.ErrorKinds) > 0 {
 		fmt.Fprintf(w, " (%s)", kindList(ramp.ErrorKinds))
 	}

@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/perfgate/perfgate/gate/demo"
+)
+
+// invoke runs a command in-process, in dir, with the given environment.
+func invoke(t *testing.T, dir string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	code = c.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func demoFiles(t *testing.T) string {
+	th, err := os.ReadFile("../../thresholds/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": string(th)})
+}
+
+func TestValidate(t *testing.T) {
+	dir := demoFiles(t)
+	code, out, errs := invoke(t, dir, nil, "validate")
+	if code != ExitPass || !strings.Contains(out, "perfgate.yaml is valid: 200 users, hold 30s, 1 setup steps, 2 tasks, 3 endpoints, 6 rules") {
+		t.Errorf("validate = %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := demoFiles(t)
+	broken := writeFiles(t, map[string]string{
+		"perfgate.yaml":    "target: http://127.0.0.1:1\nload:\n  userz: 3\ntasks: [{path: /}]\nthresholds: [t.yaml]\n",
+		"neg.yaml":         "target: http://127.0.0.1:1\ntasks:\n  - path: /\n    weight: -1\nthresholds: [t.yaml]\n",
+		"badendpoint.yaml": "target: http://127.0.0.1:1\ntasks: [{path: /a}]\nthresholds: [u.yaml]\n",
+		"nothresh.yaml":    "target: http://127.0.0.1:1\ntasks: [{path: /a}]\n",
+		"t.yaml":           "all: [p99 < 1s]\n",
+		"u.yaml":           "all: [p99 < 1s]\nendpoints:\n  /b: [p99 < 1s]\n",
+	})
+	cases := []struct {
+		dir  string
+		args []string
+		want string
+	}{
+		{broken, []string{"validate"}, "perfgate.yaml:3:3: unknown key \"userz\" (did you mean \"users\"?)"},
+		{broken, []string{"run", "-c", "neg.yaml"}, "neg.yaml:4:13: tasks[0]: weight must be 0 or more, got -1"},
+		{broken, []string{"run", "--config", "badendpoint.yaml"}, "u.yaml:3:3: unknown endpoint \"/b\""},
+		{broken, []string{"validate", "-c", "nothresh.yaml"}, "nothresh.yaml:1:1: no thresholds"},
+		{broken, []string{"validate", "-c", "missing.yaml"}, "config file missing.yaml does not exist"},
+		{dir, []string{"run", "--users", "0"}, "--users must be at least 1"},
+		{dir, []string{"run", "--duration", "10"}, "invalid value \"10\" for flag -duration: duration \"10\" needs a unit"},
+		{dir, []string{"run", "--think", "3s..1s"}, "ends below its start"},
+		{dir, []string{"run", "--thresholds", "nope.yaml"}, "thresholds file nope.yaml does not exist"},
+		{dir, []string{"run", "extra"}, "unexpected argument \"extra\""},
+		{dir, []string{"launch"}, "unknown command \"launch\""},
+		{dir, nil, "Usage:"},
+		{dir, []string{"serve-demo", "--error-rate", "2"}, "not between 0 and 1"},
+	}
+	for _, tc := range cases {
+		code, out, errs := invoke(t, tc.dir, nil, tc.args...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, errs, tc.want)
+		}
+		if strings.Contains(errs, "goroutine") || strings.Contains(errs, "panic") {
+			t.Errorf("%v: a stack trace reached the user:\n%s", tc.args, errs)
+		}
+		if out != "" && tc.args != nil {
+			t.Errorf("%v: stdout = %q, want nothing on a usage error", tc.args, out)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"run", "validate", "demo", "serve-demo"} {
+		code, out, _ := invoke(t, t.TempDir(), nil, cmd, "--help")
+		if code != ExitPass || !strings.Contains(out, "Usage: perfgate "+cmd) || !strings.Contains(out, "-") {
+			t.Errorf("%s --help: exit %d\n%s", cmd, code, out)
+		}
+	}
+	code, out, _ := invoke(t, t.TempDir(), nil, "--help")
+	if code != ExitPass || !strings.Contains(out, "Exit codes:") {
+		t.Errorf("--help: exit %d\n%s", code, out)
+	}
+	code, out, _ = invoke(t, t.TempDir(), nil, "version")
+	if code != ExitPass || !strings.HasPrefix(out, "perfgate ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func readResult(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("report not written: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestUnreachableTargetIsInvalidWithReports(t *testing.T) {
+	dir := demoFiles(t)
+	code, out, errs := invoke(t, dir, nil, "run", "--target", "http://"+freeAddr(t), "--duration", "1s")
+	if code != ExitInvalid || !strings.Contains(errs, "cannot reach target http://127.0.0.1:") || !strings.Contains(errs, "connection refused") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
+	if res["verdict"] != "invalid" || res["exit_code"] != float64(3) {
+		t.Errorf("result verdict %v exit %v", res["verdict"], res["exit_code"])
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "perfgate-junit.xml"))
+	if !strings.Contains(string(junit), `type="invalid"`) || !strings.Contains(string(junit), "connection refused") {
+		t.Errorf("JUnit does not say why:\n%s", junit)
+	}
+}
+
+func TestFailedLoginIsInvalidAndLeaksNoSecret(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := demoFiles(t)
+	const secret = "hunter2-not-the-password"
+	code, out, errs := invoke(t, dir, map[string]string{"PERFGATE_PASSWORD": secret},
+		"run", "--target", srv.URL, "--users", "2", "--spawn-rate", "100", "--duration", "1s")
+	if code != ExitInvalid || !strings.Contains(out, `setup failed for user`) || !strings.Contains(out, `step "login": status 401`) {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for name, text := range map[string]string{"stdout": out, "stderr": errs} {
+		if strings.Contains(text, secret) {
+			t.Errorf("%s holds the password", name)
+		}
+	}
+	for _, f := range []string{"perfgate-result.json", "perfgate-junit.xml"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		if len(data) == 0 || bytes.Contains(data, []byte(secret)) {
+			t.Errorf("%s is missing or holds the password", f)
+		}
+	}
+}
+
+func TestRunPassesAndFailsOnTheSampleAPI(t *testing.T) {
+	dir := demoFiles(t)
+	for _, tc := range []struct {
+		opts demo.Options
+		code int
+		want string
+	}{
+		{demo.Options{}, ExitPass, "Verdict: PASS, all 6 rules held (exit 0)"},
+		{demo.Options{ErrorRate: 0.5}, ExitFail, "breached: error_rate < 1% [all]: measured"},
+	} {
+		srv := httptest.NewServer(demo.New(tc.opts).Handler())
+		code, out, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "20", "--spawn-rate", "200",
+			"--duration", "1500ms", "--think", "0", "--json", "out/r.json", "--junit", "out/j.xml")
+		srv.Close()
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", code, tc.code, tc.want, out, errs)
+		}
+		res := readResult(t, filepath.Join(dir, "out/r.json"))
+		if res["exit_code"] != float64(tc.code) {
+			t.Errorf("result exit_code = %v", res["exit_code"])
+		}
+		if _, err := os.Stat(filepath.Join(dir, "out/j.xml")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestReportWriteFailureIsNotAPass(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := demoFiles(t)
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	code, _, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "2", "--spawn-rate", "100",
+		"--duration", "300ms", "--json", filepath.Join(blocker, "r.json"))
+	if code != ExitInvalid || !strings.Contains(errs, "cannot write") {
+		t.Errorf("exit %d, stderr %q: a pass whose report cannot be written must not exit 0", code, errs)
+	}
+}
+
+func ExampleCommand_Run() {
+	c := &Command{Stdout: os.Stdout, Stderr: os.Stdout}
+	code := c.Run(context.Background(), []string{"launch"})
+	fmt.Println("exit", code)
+	// Output:
+	// perfgate: unknown command "launch"
+	//
+	// perfgate: a CI pass/fail performance gate.
+	//
+	// Usage:
+	//   perfgate <command> [flags]
+	//
+	// Commands:
+	//   run         run the load test, judge it against the thresholds, write reports
+	//   validate    check the config and thresholds files; send no traffic
+	//   demo        start the built-in sample API and run a short gate against it
+	//   serve-demo  run the built-in sample API alone
+	//   version     print the version
+	//
+	// Run "perfgate <command> --help" for a command's flags.
+	//
+	// Exit codes:
+	//   0  every threshold passed
+	//   1  the gate failed: at least one threshold was breached
+	//   2  bad usage, or an invalid config or thresholds file; nothing was sent
+	//   3  no valid verdict: target unreachable, setup failed, load not delivered,
+	//      a thresholded metric had no samples, or the run was cancelled
+	// exit 2
+}
+
+var _ = http.StatusOK

@@ -1,0 +1,236 @@
+package cli
+
+// End-to-end tests: the built binary, as a user or a CI job runs it, against the
+// built-in sample API on loopback. They assert exit codes, output and report files.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/junitxsd"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/perfgate once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test skipped with -short")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "perfgate-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "perfgate")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/perfgate").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	return binPath
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// perfgate runs the binary in dir and waits for it, up to a bound.
+func perfgate(t *testing.T, dir string, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("perfgate %v: %v", args, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("perfgate %v did not finish within %v\n%s", args, timeout, out.String())
+	}
+	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+}
+
+func TestE2EDemoPasses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// The README's first command, as a new user runs it: 200 users, a 20 s ramp, a 30 s hold.
+	r := perfgate(t, dir, 3*time.Minute, "demo")
+	if r.code != ExitPass {
+		t.Fatalf("demo exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"perfgate dev: 200 users (spawn 10/s), hold 30s, think 1s..3s",
+		"[   10s] ramp users 10",
+		"hold users 200/200",
+		"/api/products/:id",
+		"Ramp: ", "(login 200, ",
+		"Verdict: PASS, all 6 rules held (exit 0)",
+		"wrote perfgate-junit.xml",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q\n%s", want, r.stdout)
+		}
+	}
+	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
+	if res["verdict"] != "pass" || res["version"] != "perfgate.result/v1" {
+		t.Errorf("result = %v %v", res["verdict"], res["version"])
+	}
+}
+
+func TestE2EDemoRegressFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := perfgate(t, dir, time.Minute, "demo", "--regress", "--users", "40", "--spawn-rate", "40", "--duration", "5s")
+	if r.code != ExitFail {
+		t.Fatalf("demo --regress exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"Verdict: FAIL", "breached: p99 < 300ms [all]: measured", "breached: p95 < 200ms [all]"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q\n%s", want, r.stdout)
+		}
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "perfgate-junit.xml"))
+	if !strings.Contains(string(junit), `<failure message="measured`) {
+		t.Errorf("JUnit has no failure:\n%s", junit)
+	}
+	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+}
+
+func TestE2EInvalidConfig(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": "target: http://127.0.0.1:9\nload:\n  users: 10\n  duration: 5 min\n"})
+	r := perfgate(t, dir, 30*time.Second, "run")
+	if r.code != ExitUsage || r.stderr != "perfgate: perfgate.yaml:4:13: invalid duration \"5 min\" (use a number and a unit: 500ms, 30s, 5m, 1m30s)\n" {
+		t.Errorf("exit %d stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "perfgate-junit.xml")); err == nil {
+		t.Error("a config error wrote a report: nothing was run")
+	}
+}
+
+func TestE2EUnreachableTarget(t *testing.T) {
+	t.Parallel()
+	dir := demoFiles(t)
+	r := perfgate(t, dir, 30*time.Second, "run", "--target", "http://"+freeAddr(t))
+	if r.code != ExitInvalid || !strings.Contains(r.stderr, "connection refused") || !strings.Contains(r.stdout, "Verdict: INVALID") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+}
+
+func TestE2EServeDemoThenRun(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	srv := exec.Command(binary(t), "serve-demo", "--addr", addr, "--latency", "1ms", "--jitter", "2ms")
+	var srvOut bytes.Buffer
+	srv.Stdout = &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve-demo did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	dir := demoFiles(t)
+	r := perfgate(t, dir, time.Minute, "run", "-c", "perfgate.yaml", "--target", "http://"+addr,
+		"--users", "30", "--spawn-rate", "60", "--duration", "3s", "--think", "10ms..30ms", "--progress", "1s")
+	if r.code != ExitPass || strings.Count(r.stdout, "hold users 30/30") < 1 {
+		t.Errorf("run exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	if err := srv.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve-demo exited with %v on SIGINT, want 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("serve-demo did not stop on SIGINT")
+	}
+}
+
+func TestE2ECancelWritesReports(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command(binary(t), "demo", "--users", "20", "--spawn-rate", "100", "--duration", "5m", "--think", "50ms")
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	time.Sleep(2 * time.Second)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("perfgate did not stop on SIGTERM")
+	}
+	if took := time.Since(sent); took > 5*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != ExitInvalid {
+		t.Errorf("exit %d after SIGTERM, want 3\n%s", code, out.String())
+	}
+	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
+	if res["verdict"] != "invalid" || !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), "cancelled") {
+		t.Errorf("result verdict %v reasons %v", res["verdict"], res["reasons"])
+	}
+	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+}
+
+func toStrings(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
