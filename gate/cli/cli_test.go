@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -207,6 +210,39 @@ func TestRunPassesAndFailsOnTheSampleAPI(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "out/j.xml")); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestHTTPSTargets(t *testing.T) {
+	srv := httptest.NewTLSServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	dir := demoFiles(t)
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	short := []string{"run", "--target", srv.URL, "--users", "3", "--spawn-rate", "100", "--duration", "500ms", "--think", "0", "--thresholds", "thresholds/demo.yaml"}
+	for _, tc := range []struct {
+		extra []string
+		code  int
+		want  string
+	}{
+		{nil, ExitInvalid, "TLS failed"},
+		{[]string{"--ca-file", ca}, ExitPass, "Verdict: PASS"},
+		{[]string{"--insecure"}, ExitPass, "Verdict: PASS"},
+	} {
+		code, out, errs := invoke(t, dir, nil, append(short, tc.extra...)...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q\n%s%s", tc.extra, code, tc.code, tc.want, out, errs)
+		}
+	}
+}
+
+func TestMissingDefaultConfig(t *testing.T) {
+	code, _, errs := invoke(t, t.TempDir(), nil, "run")
+	if code != ExitUsage || !strings.Contains(errs, "no perfgate.yaml in this folder: pass -c FILE") {
+		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 }
 

@@ -5,52 +5,60 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
+	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/thresholds"
 )
 
 const defaultConfig = "perfgate.yaml"
 
 func (c *Command) run(ctx context.Context, args []string) int {
-	var f runFlags
-	fs := c.newFlagSet("run", "run [flags]",
+	p, f, code, done := c.planFromArgs("run", args,
 		"Runs the load test of the config against its target, judges the measured window against\n"+
 			"the thresholds, prints a per-endpoint table and the verdict, and writes the JUnit XML and\n"+
 			"JSON reports. Flags override the config file.")
-	addRunFlags(fs, &f, defaultConfig)
-	if code, done := c.parse(fs, args); done {
+	if done {
 		return code
 	}
-	f.visited(fs)
-	p, err := c.loadPlan(source{name: f.config}, &f)
-	if err != nil {
-		c.errorf("%v", err)
-		return ExitUsage
-	}
-	return c.gate(ctx, p, &f)
+	return c.gate(ctx, p, f)
 }
 
 func (c *Command) validate(args []string) int {
-	var f runFlags
-	fs := c.newFlagSet("validate", "validate [flags]",
+	p, f, code, done := c.planFromArgs("validate", args,
 		"Checks the config and thresholds files as run would read them, with the same flags,\n"+
 			"and sends no traffic. Exits 0 if they are valid, 2 if not.")
-	addRunFlags(fs, &f, defaultConfig)
-	if code, done := c.parse(fs, args); done {
+	if done {
 		return code
-	}
-	f.visited(fs)
-	p, err := c.loadPlan(source{name: f.config}, &f)
-	if err != nil {
-		c.errorf("%v", err)
-		return ExitUsage
 	}
 	fmt.Fprintf(c.Stdout, "%s is valid: %d users, hold %s, %d setup steps, %d tasks, %d endpoints, %d rules\n",
 		f.config, p.Users, p.Hold, len(p.Setup), len(p.Tasks), len(p.Endpoints), len(p.Rules))
 	return ExitPass
+}
+
+// planFromArgs parses the run flags and builds the plan from the config file they name.
+// When done is set the command ends with code (help, or a usage or config error).
+func (c *Command) planFromArgs(name string, args []string, about string) (p *plan.Plan, f *runFlags, code int, done bool) {
+	f = &runFlags{}
+	fs := c.newFlagSet(name, name+" [flags]", about)
+	addRunFlags(fs, f, defaultConfig)
+	if code, done := c.parse(fs, args); done {
+		return nil, nil, code, true
+	}
+	f.visited(fs)
+	if _, err := os.Stat(f.config); err != nil && !f.set["config"] {
+		c.errorf("no %s in this folder: pass -c FILE (the README and `perfgate demo` show a complete config)", f.config)
+		return nil, nil, ExitUsage, true
+	}
+	p, err := c.loadPlan(source{name: f.config}, f)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, nil, ExitUsage, true
+	}
+	return p, f, 0, false
 }
 
 func (c *Command) demo(ctx context.Context, args []string) int {

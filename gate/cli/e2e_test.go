@@ -84,7 +84,7 @@ func TestE2EDemoPasses(t *testing.T) {
 		t.Fatalf("demo exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		"perfgate dev: 200 users (spawn 10/s), hold 30s, think 1s..3s",
+		"perfgate dev: 200 users (spawn 10/s, ramp 19.9s), hold 30s, think 1s..3s",
 		"[   10s] ramp users 10",
 		"hold users 200/200",
 		"/api/products/:id",

@@ -82,8 +82,8 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 // the outcome, so CI always has something to show.
 func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	out := c.Stdout
-	fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s), hold %s, think %s, timeout %s\n",
-		version(), p.Users, p.SpawnRate, p.Hold, p.Think, p.Timeout)
+	fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s, ramp %s), hold %s, think %s, timeout %s\n",
+		version(), p.Users, p.SpawnRate, p.Ramp().Round(100*time.Millisecond), p.Hold, p.Think, p.Timeout)
 	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
 
