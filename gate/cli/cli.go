@@ -33,6 +33,8 @@ type Command struct {
 	Stdout, Stderr io.Writer
 	// Env looks up environment variables for ${VAR} in config files.
 	Env config.Env
+	// Environ lists the environment, for masking secrets in GitHub Actions logs.
+	Environ func() []string
 }
 
 // Main runs perfgate with the process's streams, environment and signals.
@@ -44,7 +46,7 @@ func Main(args []string) int {
 		<-ctx.Done()
 		stop()
 	}()
-	c := &Command{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.LookupEnv}
+	c := &Command{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.LookupEnv, Environ: os.Environ}
 	return c.Run(ctx, args)
 }
 
@@ -58,6 +60,7 @@ Commands:
   validate    check the config and thresholds files; send no traffic
   demo        start the built-in sample API and run a short gate against it
   serve-demo  run the built-in sample API alone
+  action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
   version     print the version
 
 Run "perfgate <command> --help" for a command's flags.
@@ -85,6 +88,8 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		return c.demo(ctx, args[1:])
 	case "serve-demo":
 		return c.serveDemo(ctx, args[1:])
+	case "action":
+		return c.action(ctx, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(c.Stdout, "perfgate %s\n", version())
 		return ExitPass
@@ -138,6 +143,15 @@ func (c *Command) parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return ExitUsage, true
 	}
 	return 0, false
+}
+
+// getenv reads a variable, empty when unset.
+func (c *Command) getenv(name string) string {
+	if c.Env == nil {
+		return ""
+	}
+	v, _ := c.Env(name)
+	return v
 }
 
 // errorf prints an error for the user.

@@ -276,6 +276,7 @@ func ExampleCommand_Run() {
 	//   validate    check the config and thresholds files; send no traffic
 	//   demo        start the built-in sample API and run a short gate against it
 	//   serve-demo  run the built-in sample API alone
+	//   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
 	//   version     print the version
 	//
 	// Run "perfgate <command> --help" for a command's flags.

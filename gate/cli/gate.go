@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,7 +80,24 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 // gate runs a plan end to end and returns the exit code. Reports are written whatever
 // the outcome, so CI always has something to show.
 func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
-	out := c.Stdout
+	// Progress lines, masks and the final report share stdout from several goroutines.
+	out := &lockedWriter{w: c.Stdout}
+	var gh *report.GitHub
+	var engineOpts []load.Option
+	if report.GitHubEnabled(c.getenv) {
+		gh = report.NewGitHub(c.getenv, out)
+		if err := gh.Mask(p.Secrets...); err != nil {
+			c.errorf("cannot mask secrets in the log: %v", err)
+			return ExitInvalid
+		}
+		var seen sync.Map
+		engineOpts = append(engineOpts, load.WithExtractHook(func(v string) {
+			if _, dup := seen.LoadOrStore(v, true); !dup {
+				_ = gh.Mask(v) // the value is never printed; the mask is a second line of defence
+			}
+		}))
+	}
+
 	fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s, ramp %s), hold %s, think %s, timeout %s\n",
 		version(), p.Users, p.SpawnRate, p.Ramp().Round(100*time.Millisecond), p.Hold, p.Think, p.Timeout)
 	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
@@ -93,6 +109,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	col := stats.New(len(p.Endpoints), maxTimeout)
 	var run load.Result
+	var windows []report.WindowInput
 	if err := load.Probe(ctx, p); err != nil {
 		now := time.Now()
 		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Invalid: []string{err.Error()}}
@@ -102,10 +119,11 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}
 		c.errorf("%s", run.Invalid[0])
 	} else {
-		eng := load.New(p, col)
-		stopProgress := c.progress(ctx, p, eng, col, f.progress.d)
+		eng := load.New(p, col, engineOpts...)
+		pr := &progress{out: out, plan: p, eng: eng, col: col, every: f.progress.d}
+		pr.start(ctx)
 		run = eng.Run(ctx)
-		stopProgress()
+		windows = pr.stop(run.End)
 	}
 
 	infos := make([]stats.EndpointInfo, len(p.Endpoints))
@@ -121,7 +139,10 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	v := verdict.Evaluate(p.Rules, hold, run)
 	code := exitCode(v.Status)
 
-	res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code})
+	res, err := report.Build(report.Input{
+		Tool: "perfgate " + version(), Plan: p, Run: run, Hold: hold, Ramp: ramp,
+		Verdict: v, ExitCode: code, Windows: windows,
+	})
 	if err != nil {
 		c.errorf("cannot build the report: %v", err)
 		return ExitInvalid
@@ -143,6 +164,12 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			continue
 		}
 		fmt.Fprintf(out, "wrote %s\n", w.path)
+	}
+	if gh != nil {
+		if err := gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {
+			c.errorf("GitHub Actions: %v", err)
+			written = false
+		}
 	}
 	if !written && code == ExitPass {
 		// A pass whose evidence is missing is not a pass the user can show.
@@ -187,41 +214,71 @@ func writeFile(path string, r *report.Result, write func(io.Writer, *report.Resu
 	return os.Rename(tmp.Name(), path)
 }
 
-// progress prints a line every interval until the returned function is called.
-func (c *Command) progress(ctx context.Context, p *plan.Plan, eng *load.Engine, col *stats.Collector, every time.Duration) func() {
-	start := time.Now()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
+// progress prints a line and closes a stats window every interval.
+type progress struct {
+	out   io.Writer
+	plan  *plan.Plan
+	eng   *load.Engine
+	col   *stats.Collector
+	every time.Duration
+
+	begin   time.Time
+	done    chan struct{}
+	wg      sync.WaitGroup
+	windows []report.WindowInput // owned by the goroutine until stop
+}
+
+func (pr *progress) start(ctx context.Context) {
+	pr.begin = time.Now()
+	pr.done = make(chan struct{})
+	pr.wg.Add(1)
 	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
+		defer pr.wg.Done()
+		t := time.NewTicker(pr.every)
 		defer t.Stop()
-		var last int64
-		lastAt := start
 		for {
 			select {
-			case <-done:
+			case <-pr.done:
 				return
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				pr := col.Progress()
-				st := eng.Status()
-				rate := float64(pr.Requests-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = pr.Requests, now
-				err := report.WriteProgress(c.Stdout, report.ProgressLine{
-					Elapsed: now.Sub(start), Stage: st.Stage.String(), Active: st.Active, Users: p.Users,
-					Requests: pr.Requests, Rate: rate, P99: pr.P99, Errors: pr.Errors,
+				w := pr.closeWindow(now)
+				total := pr.col.Progress()
+				_ = report.WriteProgress(pr.out, report.ProgressLine{
+					Elapsed: now.Sub(pr.begin), Stage: w.Stage.String(), Active: w.Users, Users: pr.plan.Users,
+					Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
 				})
-				if err != nil && !errors.Is(err, os.ErrClosed) {
-					return
-				}
 			}
 		}
 	}()
-	return func() {
-		close(done)
-		wg.Wait()
+}
+
+func (pr *progress) closeWindow(now time.Time) report.WindowInput {
+	st := pr.eng.Status()
+	w := report.WindowInput{Window: pr.col.CloseWindow(now.Sub(pr.begin)), Users: st.Active, Stage: st.Stage}
+	pr.windows = append(pr.windows, w)
+	return w
+}
+
+// stop ends the progress lines, closes the last, partial window, and returns them all.
+func (pr *progress) stop(end time.Time) []report.WindowInput {
+	close(pr.done)
+	pr.wg.Wait()
+	if last := end.Sub(pr.begin); len(pr.windows) == 0 || last > pr.windows[len(pr.windows)-1].Start+pr.windows[len(pr.windows)-1].Length {
+		pr.closeWindow(end)
 	}
+	return pr.windows
+}
+
+// lockedWriter serialises writes from several goroutines to one stream.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

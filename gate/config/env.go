@@ -13,6 +13,9 @@ type Env func(name string) (string, bool)
 // secretName matches environment variables whose values are treated as secrets.
 var secretName = regexp.MustCompile(`(?i)pass|secret|token|key|auth|cookie|credential|session`)
 
+// IsSecretName reports whether an environment variable's value is treated as a secret.
+func IsSecretName(name string) bool { return secretName.MatchString(name) }
+
 // expander replaces ${VAR} and ${VAR:-default} in scalar values; $${ is a literal ${.
 type expander struct {
 	env     Env

@@ -47,8 +47,9 @@ type Status struct {
 // Engine runs one plan once.
 type Engine struct {
 	plan *plan.Plan
-	rec  Recorder
-	seed uint64
+	rec       Recorder
+	seed      uint64
+	onExtract func(string)
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
@@ -66,6 +67,10 @@ type Option func(*Engine)
 
 // WithSeed makes task picks and think times repeatable.
 func WithSeed(seed uint64) Option { return func(e *Engine) { e.seed = seed } }
+
+// WithExtractHook is called with every value a setup step extracts (a token, say),
+// before it is used, so that the caller can mask it in logs.
+func WithExtractHook(f func(value string)) Option { return func(e *Engine) { e.onExtract = f } }
 
 // New returns an engine that will run p and hand samples to rec.
 func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {

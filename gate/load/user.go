@@ -193,6 +193,9 @@ func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status i
 		if err != nil {
 			return SetupFailed, resp.StatusCode, n, fmt.Sprintf("cannot extract %s: %v (status %d)", x.Var, err, resp.StatusCode)
 		}
+		if u.e.onExtract != nil && v != u.vars[x.Slot] {
+			u.e.onExtract(v)
+		}
 		u.vars[x.Slot] = v
 	}
 	return OK, resp.StatusCode, n, ""

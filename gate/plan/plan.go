@@ -174,7 +174,7 @@ func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
 			return nil, err
 		}
 	}
-	b.p.Secrets = append(b.p.Secrets, b.cfg.Secrets...)
+	b.p.Secrets = dedupe(append(b.p.Secrets, b.cfg.Secrets...))
 	return b.p, nil
 }
 
@@ -498,6 +498,19 @@ func (b *builder) rules(t *config.Thresholds) error {
 		}
 	}
 	return nil
+}
+
+// dedupe drops repeated and empty values, keeping the first of each in order.
+func dedupe(values []string) []string {
+	seen := map[string]bool{}
+	out := values[:0]
+	for _, v := range values {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -35,9 +35,25 @@ type Result struct {
 	Delivery Delivery  `json:"delivery"`
 	Checks   []Check   `json:"checks"`
 	// Hold is the measured window; Ramp the users' start-up, reported apart.
-	Hold Stage  `json:"hold"`
-	Ramp Stage  `json:"ramp"`
-	Note string `json:"note"`
+	Hold Stage `json:"hold"`
+	Ramp Stage `json:"ramp"`
+	// Windows is the run over time, one entry per progress interval.
+	Windows []Window `json:"windows"`
+	Note    string   `json:"note"`
+}
+
+// Window is one interval of the run, all endpoints together.
+type Window struct {
+	StartSeconds float64 `json:"start_seconds"`
+	Seconds      float64 `json:"seconds"`
+	Stage        string  `json:"stage"`
+	Users        int     `json:"users"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	Throughput   float64 `json:"throughput"`
+	P50Ms        float64 `json:"p50_ms"`
+	P99Ms        float64 `json:"p99_ms"`
+	MaxMs        float64 `json:"max_ms"`
 }
 
 // Settings are the run's parameters, with no secret in them.
@@ -135,6 +151,14 @@ type Input struct {
 	Ramp     stats.Summary
 	Verdict  verdict.Verdict
 	ExitCode int
+	Windows  []WindowInput
+}
+
+// WindowInput is a closed stats window with what the engine knew at its end.
+type WindowInput struct {
+	stats.Window
+	Users int
+	Stage load.Stage
 }
 
 // Build assembles the neutral model of a run.
@@ -181,6 +205,15 @@ func Build(in Input) (*Result, error) {
 	}
 	for _, c := range in.Verdict.Checks {
 		r.Checks = append(r.Checks, newCheck(c))
+	}
+	r.Windows = []Window{}
+	for _, w := range in.Windows {
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		r.Windows = append(r.Windows, Window{
+			StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
+			Requests: w.Requests, Errors: w.Errors, Throughput: w.Throughput(),
+			P50Ms: ms(w.P50), P99Ms: ms(w.P99), MaxMs: ms(w.Max),
+		})
 	}
 	var err error
 	if r.Hold, err = newStage(in.Hold); err != nil {

@@ -88,7 +88,17 @@ func fixture(t *testing.T, invalid []string, rules string) *Result {
 	ramp := col.Summarize(load.Ramp, 20*time.Second, infos)
 	v := verdict.Evaluate(p.Rules, hold, run)
 	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
-	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code})
+	var windows []WindowInput
+	for i := range 5 {
+		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, Requests: int64(600 + i),
+			Errors: int64(i), P50: 80 * time.Millisecond, P99: time.Duration(150+10*i) * time.Millisecond, Max: time.Second}
+		stage := load.Hold
+		if i < 2 {
+			stage = load.Ramp
+		}
+		windows = append(windows, WindowInput{Window: w, Users: 200, Stage: stage})
+	}
+	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code, Windows: windows})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +141,7 @@ func TestGolden(t *testing.T) {
 		golden(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
 		golden(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
 		golden(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
+		golden(t, tc.name+".summary.md", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteMarkdown(b, r) }))
 	}
 }
 

@@ -30,15 +30,17 @@ var _ load.Recorder = (*Collector)(nil)
 
 // Collector records samples; it is safe for concurrent use.
 type Collector struct {
-	endpoints int
-	maxUs     int64
-	shards    []shard
+	endpoints   int
+	maxUs       int64
+	shards      []shard
+	windowStart time.Duration // owned by CloseWindow's caller
 }
 
 type shard struct {
-	mu    sync.Mutex
-	cells [load.NumStages][]*cell
-	_     [64]byte // keep neighbouring shards' locks off one cache line
+	mu     sync.Mutex
+	cells  [load.NumStages][]*cell
+	window windowCell
+	_      [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 type cell struct {
@@ -58,6 +60,7 @@ func New(endpoints int, maxLatency time.Duration) *Collector {
 		for s := range c.shards[i].cells {
 			c.shards[i].cells[s] = make([]*cell, endpoints)
 		}
+		c.shards[i].window.hist = hdrhistogram.New(minLatencyUs, maxUs, windowSigFigs)
 	}
 	return c
 }
@@ -85,6 +88,11 @@ func (c *Collector) Record(s load.Sample) {
 		cl.status[s.Status]++
 	}
 	cl.bytes += s.Bytes
+	_ = sh.window.hist.RecordValue(us)
+	sh.window.requests++
+	if s.Kind != load.OK {
+		sh.window.errors++
+	}
 	sh.mu.Unlock()
 }
 

@@ -93,3 +93,26 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 }
+
+func TestWindows(t *testing.T) {
+	c := New(1, time.Second)
+	for i := 1; i <= 100; i++ {
+		c.Record(load.Sample{User: i, Latency: time.Duration(i) * time.Millisecond, Stage: load.Ramp})
+	}
+	w1 := c.CloseWindow(10 * time.Second)
+	c.Record(load.Sample{Latency: 500 * time.Millisecond, Stage: load.Hold, Kind: load.Timeout})
+	w2 := c.CloseWindow(15 * time.Second)
+	w3 := c.CloseWindow(20 * time.Second)
+	if w1.Start != 0 || w1.Length != 10*time.Second || w1.Requests != 100 || w1.Throughput() != 10 {
+		t.Errorf("w1 = %+v", w1)
+	}
+	if !within(w1.P99, 99*time.Millisecond, 0.01) || !within(w1.P50, 50*time.Millisecond, 0.01) {
+		t.Errorf("w1 p50 %v p99 %v, want 50ms and 99ms within 1%%", w1.P50, w1.P99)
+	}
+	if w2.Start != 10*time.Second || w2.Requests != 1 || w2.Errors != 1 || !within(w2.Max, 500*time.Millisecond, 0.01) {
+		t.Errorf("w2 = %+v: windows must not carry earlier samples", w2)
+	}
+	if w3.Requests != 0 || w3.P99 != 0 || w3.Length != 5*time.Second {
+		t.Errorf("w3 = %+v", w3)
+	}
+}

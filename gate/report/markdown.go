@@ -1,0 +1,126 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// maxChartPoints bounds the latency chart; longer runs are sampled evenly.
+const maxChartPoints = 120
+
+// WriteMarkdown writes the job summary: the verdict first, then what breached or why
+// there is no verdict, the per-endpoint table, latency over time as a Mermaid chart
+// (GitHub renders it in job summaries and PR comments), and every rule.
+func WriteMarkdown(w io.Writer, r *Result) error {
+	bw := bufio.NewWriter(w)
+	title := map[string]string{"pass": "✅ PASS", "fail": "❌ FAIL", "invalid": "⚠️ INVALID: no valid verdict"}[r.Verdict]
+	fmt.Fprintf(bw, "## perfgate: %s\n\n", title)
+	d := r.Delivery
+	fmt.Fprintf(bw, "**%d users** (closed model) against `%s`: hold %s after a %s ramp, %d of %d users at peak. Exit code %d.\n\n",
+		r.Settings.Users, mdCode(r.Settings.Target), Seconds(d.HoldSeconds), Seconds(d.RampSeconds), d.PeakUsers, d.PlannedUsers, r.ExitCode)
+
+	if len(r.Reasons) > 0 {
+		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")
+		for _, reason := range r.Reasons {
+			fmt.Fprintf(bw, "- %s\n", mdText(reason))
+		}
+		fmt.Fprintln(bw)
+	}
+	var breached []Check
+	for _, c := range r.Checks {
+		if !c.Passed && c.Measured != nil {
+			breached = append(breached, c)
+		}
+	}
+	if len(breached) > 0 {
+		fmt.Fprintf(bw, "### Breached thresholds\n\n")
+		writeCheckTable(bw, breached)
+	}
+
+	fmt.Fprintf(bw, "### Endpoints (measured window)\n\n")
+	fmt.Fprintf(bw, "| endpoint | requests | req/s | p50 | p95 | p99 | max | errors |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	row := func(e Endpoint, name string) {
+		fmt.Fprintf(bw, "| %s | %s | %.1f | %s | %s | %s | %s | %s |\n", name, Count(e.Requests), e.Throughput,
+			latencyCell(e, e.LatencyMs.P50), latencyCell(e, e.LatencyMs.P95), latencyCell(e, e.LatencyMs.P99),
+			latencyCell(e, e.LatencyMs.Max), mdText(errorsCell(e)))
+	}
+	for _, e := range r.Hold.Endpoints {
+		if e.Setup && e.Requests == 0 {
+			continue
+		}
+		row(e, "`"+mdCode(e.Name)+"`")
+	}
+	row(r.Hold.All, "**all**")
+	fmt.Fprintln(bw)
+
+	writeChart(bw, r.Windows)
+
+	if len(r.Checks) > 0 {
+		fmt.Fprintf(bw, "<details><summary>All %d thresholds</summary>\n\n", len(r.Checks))
+		writeCheckTable(bw, r.Checks)
+		fmt.Fprintf(bw, "</details>\n\n")
+	}
+	fmt.Fprintf(bw, "> %s\n", r.Note)
+	return bw.Flush()
+}
+
+func writeCheckTable(w io.Writer, checks []Check) {
+	fmt.Fprintf(w, "| | rule | scope | measured | limit | samples | file |\n|---|---|---|--:|---|--:|---|\n")
+	for _, c := range checks {
+		measured := "no samples"
+		if c.Measured != nil {
+			measured = FormatValue(c.Kind, *c.Measured)
+		}
+		mark := map[bool]string{true: "✅", false: "❌"}[c.Passed]
+		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(c.Scope), measured,
+			mdText(c.Op), FormatValue(c.Kind, c.Limit), Count(c.Samples), mdText(c.File), c.Line)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeChart draws p99 per window as a Mermaid xychart.
+func writeChart(w io.Writer, windows []Window) {
+	var pts []Window
+	for _, win := range windows {
+		if win.Requests > 0 {
+			pts = append(pts, win)
+		}
+	}
+	if len(pts) < 2 {
+		return
+	}
+	if len(pts) > maxChartPoints {
+		sampled := make([]Window, 0, maxChartPoints)
+		for i := range maxChartPoints {
+			sampled = append(sampled, pts[i*len(pts)/maxChartPoints])
+		}
+		pts = sampled
+	}
+	xs := make([]string, len(pts))
+	ys := make([]string, len(pts))
+	top := 0.0
+	for i, p := range pts {
+		xs[i] = strconv.FormatFloat(round(p.StartSeconds+p.Seconds, 0), 'f', -1, 64)
+		ys[i] = strconv.FormatFloat(round(p.P99Ms, 1), 'f', -1, 64)
+		top = max(top, p.P99Ms)
+	}
+	fmt.Fprintf(w, "### Latency over time\n\n```mermaid\nxychart-beta\n")
+	fmt.Fprintf(w, "    title \"p99 latency per %s window (ms), all endpoints\"\n", Seconds(pts[0].Seconds))
+	fmt.Fprintf(w, "    x-axis \"seconds since start\" [%s]\n", strings.Join(xs, ", "))
+	fmt.Fprintf(w, "    y-axis \"p99 (ms)\" 0 --> %s\n", strconv.FormatFloat(round(top*1.1+1, 0), 'f', -1, 64))
+	fmt.Fprintf(w, "    line [%s]\n```\n\n", strings.Join(ys, ", "))
+}
+
+// mdText escapes what would break a Markdown table cell or start markup.
+func mdText(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "'")
+	return r.Replace(s)
+}
+
+// mdCode prepares text for a `code span` inside a table cell.
+func mdCode(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "`", "'").Replace(s)
+}
