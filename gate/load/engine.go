@@ -46,7 +46,7 @@ type Status struct {
 
 // Engine runs one plan once.
 type Engine struct {
-	plan *plan.Plan
+	plan      *plan.Plan
 	rec       Recorder
 	seed      uint64
 	onExtract func(string)
