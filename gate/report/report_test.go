@@ -118,7 +118,20 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run go test ./gate/report -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(g), len(w)) {
+			var gl, wl string
+			if i < len(g) {
+				gl = g[i]
+			}
+			if i < len(w) {
+				wl = w[i]
+			}
+			if gl != wl {
+				t.Errorf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(go test ./gate/report -update rewrites it)", name, i+1, gl, wl)
+				return
+			}
+		}
 	}
 }
 

@@ -77,7 +77,11 @@ func Evaluate(rules []plan.Rule, hold stats.Summary, run load.Result) Verdict {
 		c := Check{Rule: r, Samples: ep.Requests}
 		if ep.Requests == 0 {
 			c.NoData = true
-			v.Reasons = append(v.Reasons, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, r.Scope))
+			// When the run itself failed, that failure is the reason; listing every empty
+			// rule after it would bury it.
+			if len(run.Invalid) == 0 {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, r.Scope))
+			}
 		} else {
 			c.Measured = Measure(r.Rule, ep)
 			c.Passed = Compare(c.Measured, r.Op, r.Limit)

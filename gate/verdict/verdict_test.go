@@ -95,6 +95,11 @@ func TestUndeliveredLoadIsInvalidEvenIfRulesPass(t *testing.T) {
 	if v.Status != Invalid || !v.Checks[0].Passed || v.Reasons[0] != "only 3 of 10 users were running" {
 		t.Errorf("verdict = %+v", v)
 	}
+	// A failed run's own reason is not buried under one "no samples" line per rule.
+	v = Evaluate([]plan.Rule{rule(t, "p99 < 1s", 1)}, summary(100, 0), load.Result{Invalid: []string{"cannot reach target"}})
+	if v.Status != Invalid || len(v.Reasons) != 1 || !v.Checks[0].NoData || v.Checks[0].Passed {
+		t.Errorf("verdict = %+v", v)
+	}
 	// Invalid wins over a breach: the numbers of an undelivered run prove nothing.
 	v = Evaluate([]plan.Rule{rule(t, "p99 < 1ms", -1)}, summary(100, 0), load.Result{Canceled: true, Invalid: []string{"cancelled"}})
 	if v.Status != Invalid || len(v.Failed()) != 1 {
