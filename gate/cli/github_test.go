@@ -201,3 +201,25 @@ func parseOutputs(t *testing.T, data string) map[string]string {
 	}
 	return out
 }
+
+func TestUnwritableRunnerFilesAreNotAPass(t *testing.T) {
+	srv := secretAPI(t, "pw-yyyyyy", "tok-yyyyyy", "sid=yyyyyy")
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": secretConfig, "t.yaml": "all: [p99 < 10s]\n"})
+	env := map[string]string{"TARGET_URL": srv.URL, "PERFGATE_PASSWORD": "pw-yyyyyy", "SESSION_COOKIE": "sid=yyyyyy",
+		"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": filepath.Join(dir, "missing-dir", "summary")}
+	code, out, errs := invoke(t, dir, env, "run")
+	if code != ExitInvalid {
+		t.Errorf("exit %d, want 3: a pass whose step outputs and summary are lost is not a pass\n%s", code, out)
+	}
+	for _, want := range []string{"GITHUB_OUTPUT is not set", "cannot write the job summary to GITHUB_STEP_SUMMARY"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if strings.Contains(errs, "panic") || strings.Contains(errs, "goroutine") {
+		t.Errorf("a panic reached the user:\n%s", errs)
+	}
+	if !strings.Contains(out, "Verdict: PASS") {
+		t.Errorf("the console report is missing:\n%s", out)
+	}
+}
