@@ -173,6 +173,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	if !written && code == ExitPass {
 		// A pass whose evidence is missing is not a pass the user can show.
+		c.errorf("every rule held, but exit %d: a report the run was asked for could not be written", ExitInvalid)
 		return ExitInvalid
 	}
 	return code
