@@ -32,13 +32,21 @@ type Config struct {
 	Pos Positions
 }
 
-// Load is the closed-model load shape.
+// Load is the shape of the load. With users it is a closed model (each user waits for
+// its response); with rate an open model (arrivals on a fixed schedule).
 type Load struct {
 	Users     int      `yaml:"users"`
 	SpawnRate float64  `yaml:"spawn_rate"`
 	Duration  Duration `yaml:"duration"`
 	Think     Think    `yaml:"think"`
-	Pos       Positions
+	// Rate is the open model's arrival rate during the hold.
+	Rate Rate `yaml:"rate"`
+	// StartRate and Ramp make the rate climb linearly from StartRate to Rate first.
+	StartRate Rate     `yaml:"start_rate"`
+	Ramp      Duration `yaml:"ramp"`
+	// MaxInFlight caps the open model's requests in flight.
+	MaxInFlight int `yaml:"max_in_flight"`
+	Pos         Positions
 }
 
 // Defaults are request settings shared by every setup step and task.

@@ -96,7 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"unknown key", "target: x\nlaod: {}\n", "f.yaml:2:1: unknown key \"laod\" (did you mean \"load\"?)"},
-		{"unknown nested key", "load:\n  users: 3\n  ramp: 2\n", "f.yaml:3:3: unknown key \"ramp\""},
+		{"unknown nested key", "load:\n  users: 3\n  rampup: 2\n", "f.yaml:3:3: unknown key \"rampup\" (did you mean \"ramp\"?)"},
 		{"duplicate key", "target: a\ntarget: b\n", "f.yaml:2:1: "},
 		{"bad duration", "load:\n  duration: 5 minutes\n", "f.yaml:2:13: invalid duration \"5 minutes\""},
 		{"bare number duration", "load:\n  duration: 30\n", "f.yaml:2:13: duration \"30\" needs a unit"},
@@ -170,5 +170,24 @@ func TestParseDuration(t *testing.T) {
 		if _, err := ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q): no error", in)
 		}
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	good := map[string]float64{"150/s": 150, "9000/m": 150, "0.5/s": 0.5, "7200/h": 2, " 10 / s ": 10}
+	for in, want := range good {
+		if got, err := ParseRate(in, false); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	bad := map[string]string{"150": "needs a unit", "0/s": "must be above zero", "-5/s": "must be above zero",
+		"10/d": "invalid rate unit", "fast/s": "invalid rate", "NaN/s": "invalid rate"}
+	for in, want := range bad {
+		if _, err := ParseRate(in, false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRate(%q) error = %v, want %q", in, err, want)
+		}
+	}
+	if v, err := ParseRate("0/s", true); err != nil || v != 0 {
+		t.Errorf("a ramp may start at 0/s: %v %v", v, err)
 	}
 }

@@ -61,3 +61,15 @@ func FuzzParseThink(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"150/s", "9000/m", "0/s", "1e3/h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s, true)
+		if err == nil && (r < 0 || r != r) {
+			t.Fatalf("ParseRate(%q) = %v", s, r)
+		}
+	})
+}

@@ -121,3 +121,47 @@ func scalar(n *yaml.Node) string {
 	}
 	return ""
 }
+
+// Rate is a number of arrivals per unit of time, written with its unit: 150/s, 9000/m.
+type Rate float64
+
+// ParseRate reads a rate into arrivals per second. It must be above zero unless
+// allowZero (a ramp may start from nothing).
+func ParseRate(s string, allowZero bool) (float64, error) {
+	s = strings.TrimSpace(s)
+	num, unit, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("rate %q needs a unit, as in %s/s", s, s)
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || f != f || f > 1e9 {
+		return 0, fmt.Errorf("invalid rate %q (write arrivals per second as 150/s, or per minute as 9000/m)", s)
+	}
+	switch strings.TrimSpace(unit) {
+	case "s", "sec":
+	case "m", "min":
+		f /= 60
+	case "h":
+		f /= 3600
+	default:
+		return 0, fmt.Errorf("invalid rate unit in %q (use /s, /m or /h)", s)
+	}
+	if f < 0 || (f == 0 && !allowZero) {
+		return 0, fmt.Errorf("rate %q must be above zero", s)
+	}
+	return f, nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler. A zero rate is accepted here (a ramp may
+// start at 0/s); the plan refuses a zero target rate.
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return nodeErrorf(n, "expected a rate such as 150/s, got %s", describe(n))
+	}
+	v, err := ParseRate(n.Value, true)
+	if err != nil {
+		return nodeErrorf(n, "%v", err)
+	}
+	*r = Rate(v)
+	return nil
+}

@@ -28,6 +28,9 @@ type Result struct {
 	Invalid []string
 	// Canceled is set when the context was canceled before the run finished.
 	Canceled bool
+	// Open is set for an open-model run, whose delivery is in Delivery.
+	Open     bool
+	Delivery Delivery
 }
 
 // HoldDuration is the length of the measured window.
@@ -53,8 +56,9 @@ type Engine struct {
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
-	active    atomic.Int64
+	active    atomic.Int64 // closed: users running; open: requests in flight
 	peak      atomic.Int64
+	lateSends atomic.Int64
 
 	allActive chan struct{}
 	failOnce  sync.Once
@@ -81,7 +85,8 @@ func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
 	return e
 }
 
-// Status reports the number of running users and the stage.
+// Status reports the number of running users (open model: requests in flight) and the
+// stage.
 func (e *Engine) Status() Status {
 	s := Status{Active: int(e.active.Load())}
 	if e.holdStart.Load() > 0 {
@@ -94,10 +99,13 @@ func (e *Engine) Status() Status {
 // requests in flight. It returns early, with the reason, if a user's setup fails or ctx
 // is canceled.
 func (e *Engine) Run(ctx context.Context) (res Result) {
-	p := e.plan
-	e.start = time.Now()
 	e.allActive = make(chan struct{})
 	e.failed = make(chan struct{})
+	if e.plan.Open {
+		return e.runOpen(ctx)
+	}
+	p := e.plan
+	e.start = time.Now()
 	res = Result{Start: e.start, PlannedUsers: p.Users}
 
 	stop := make(chan struct{})
@@ -172,17 +180,22 @@ func (e *Engine) fail(reason string) {
 
 func (e *Engine) becameActive() {
 	n := e.active.Add(1)
-	for {
-		p := e.peak.Load()
-		if n <= p || e.peak.CompareAndSwap(p, n) {
-			break
-		}
-	}
+	e.notePeak(n)
 	if int(n) == e.plan.Users && e.holdStart.Load() == 0 {
 		// The hold starts now, before this user's first task, so that no request of the
 		// full load is counted as ramp.
 		e.holdStart.Store(max(1, int64(time.Since(e.start))))
 		close(e.allActive)
+	}
+}
+
+// notePeak raises the peak to n.
+func (e *Engine) notePeak(n int64) {
+	for {
+		p := e.peak.Load()
+		if n <= p || e.peak.CompareAndSwap(p, n) {
+			return
+		}
 	}
 }
 

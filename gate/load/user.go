@@ -30,31 +30,45 @@ type user struct {
 	buf    bytes.Buffer
 }
 
-func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
+// newUser gives a virtual user (or an open-model worker) its own connections,
+// variables and random stream. close releases the connections.
+func (e *Engine) newUser(id int) (u *user, close func()) {
 	tr := newTransport(e.plan)
-	defer tr.CloseIdleConnections()
-	u := &user{
+	return &user{
 		e:      e,
 		id:     id,
 		client: &http.Client{Transport: tr},
 		vars:   make([]string, len(e.plan.Vars)),
 		rng:    rand.New(rand.NewPCG(e.seed, uint64(id))),
-	}
+	}, tr.CloseIdleConnections
+}
+
+// setupWithRetries runs the setup steps, retrying a failure after a pause; after the
+// last attempt it stops the run as invalid. It reports whether the user may start.
+func (u *user) setupWithRetries(ctx context.Context, stop <-chan struct{}, who string) bool {
 	for attempt := 1; ; attempt++ {
 		err := u.setup(ctx)
 		if err == nil {
-			break
+			return true
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if attempt == setupAttempts {
-			e.fail(fmt.Sprintf("setup failed for user %d after %d attempts: %v", id+1, attempt, err))
-			return
+			u.e.fail(fmt.Sprintf("setup failed for %s %d after %d attempts: %v", who, u.id+1, attempt, err))
+			return false
 		}
 		if !u.pause(ctx, stop, time.Second) {
-			return
+			return false
 		}
+	}
+}
+
+func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
+	u, closeConns := e.newUser(id)
+	defer closeConns()
+	if !u.setupWithRetries(ctx, stop, "user") {
+		return
 	}
 	e.becameActive()
 	defer e.active.Add(-1)
@@ -66,7 +80,7 @@ func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
 		default:
 		}
 		t := &e.plan.Tasks[e.plan.Pick(u.rng.IntN(total))]
-		if _, err := u.do(ctx, t); err != nil && ctx.Err() != nil {
+		if _, err := u.do(ctx, t, -1); err != nil && ctx.Err() != nil {
 			return
 		}
 		if !u.pause(ctx, stop, u.think()) {
@@ -111,7 +125,7 @@ func (u *user) pause(ctx context.Context, stop <-chan struct{}, d time.Duration)
 func (u *user) setup(ctx context.Context) error {
 	for i := range u.e.plan.Setup {
 		s := &u.e.plan.Setup[i]
-		if _, err := u.do(ctx, s); err != nil {
+		if _, err := u.do(ctx, s, -1); err != nil {
 			return fmt.Errorf("step %q: %w", s.Name, err)
 		}
 	}
@@ -119,8 +133,11 @@ func (u *user) setup(ctx context.Context) error {
 }
 
 // do sends one request, records it, and returns its kind and, for a failure, a reason
-// that quotes neither the URL nor the body: both may carry secrets.
-func (u *user) do(ctx context.Context, r *plan.Request) (Kind, error) {
+// that quotes neither the URL nor the body: both may carry secrets. In the open model
+// due is when the request should have been sent, from the start of the run, and its
+// latency counts from then; in the closed model due is negative and latency counts from
+// the actual send.
+func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind, error) {
 	var body io.Reader
 	if r.HasBody {
 		body = strings.NewReader(r.Body.Render(u.vars))
@@ -143,15 +160,27 @@ func (u *user) do(ctx context.Context, r *plan.Request) (Kind, error) {
 	start := time.Now()
 	offset := start.Sub(u.e.start)
 	kind, status, n, reason := u.exchange(req, r)
-	latency := time.Since(start)
+	service := time.Since(start)
 	if ctx.Err() != nil {
 		// The run was cancelled: this request says nothing about the target.
 		return kind, ctx.Err()
 	}
-	u.e.rec.Record(Sample{
-		User: u.id, Endpoint: r.Endpoint, Stage: u.e.stageAt(offset), Offset: offset,
-		Latency: latency, Status: status, Kind: kind, Bytes: n,
-	})
+	s := Sample{
+		User: u.id, Endpoint: r.Endpoint, Offset: offset,
+		Latency: service, Service: service, Status: status, Kind: kind, Bytes: n,
+	}
+	if due >= 0 {
+		s.Lag = max(0, offset-due)
+		s.Latency = service + s.Lag
+		s.Offset = due
+		s.Stage = u.e.openStage(due)
+		if s.Lag > lateLimit && s.Stage == Hold {
+			u.e.lateSends.Add(1)
+		}
+	} else {
+		s.Stage = u.e.stageAt(offset)
+	}
+	u.e.rec.Record(s)
 	if kind != OK {
 		return kind, errors.New(reason)
 	}

@@ -21,8 +21,9 @@ import (
 
 // Defaults used when the config leaves a setting out.
 const (
-	DefaultDuration = 5 * time.Minute
-	DefaultTimeout  = 10 * time.Second
+	DefaultDuration    = 5 * time.Minute
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxInFlight = 1000
 )
 
 // Plan is everything the engine needs to run and the verdict needs to judge. It is not
@@ -32,12 +33,22 @@ type Plan struct {
 	ConfigFile     string
 	ThresholdFiles []string
 
-	Target    *url.URL
+	Target *url.URL
+	// Open selects the open model (arrivals at Rate) over the closed one (Users).
+	Open bool
+	// Closed model: Users started at SpawnRate per second, Think between tasks.
 	Users     int
-	SpawnRate float64 // users started per second
-	Hold      time.Duration
+	SpawnRate float64
 	Think     config.Think
-	Timeout   time.Duration
+	// Open model: the rate climbs from StartRate to Rate over RateRamp, then holds;
+	// at most MaxInFlight requests are in flight.
+	Rate        float64
+	StartRate   float64
+	RateRamp    time.Duration
+	MaxInFlight int
+	// Hold is the measured window at peak.
+	Hold    time.Duration
+	Timeout time.Duration
 
 	// TLS is the client TLS configuration for HTTPS targets.
 	TLS      *tls.Config
@@ -125,8 +136,12 @@ type Rule struct {
 	File string
 }
 
-// Ramp is how long the users take to start: the last one starts at Ramp.
+// Ramp is how long the load takes to reach its peak: in the closed model the last user
+// starts at Ramp; in the open model the rate reaches Rate at Ramp.
 func (p *Plan) Ramp() time.Duration {
+	if p.Open {
+		return p.RateRamp
+	}
 	if p.Users <= 1 {
 		return 0
 	}
@@ -204,6 +219,17 @@ func (b *builder) target() error {
 
 func (b *builder) load() error {
 	l := b.cfg.Load
+	if err := b.hold(l); err != nil {
+		return err
+	}
+	if l.Pos.Has("rate") || l.Rate != 0 {
+		return b.openLoad(l)
+	}
+	for _, k := range []string{"start_rate", "ramp", "max_in_flight"} {
+		if l.Pos.Has(k) {
+			return b.errorf(l.Pos.Of(k), "load.%s belongs to the open model: set load.rate too, or use users and spawn_rate", k)
+		}
+	}
 	p := b.p
 	p.Users = l.Users
 	if !l.Pos.Has("users") && l.Users == 0 {
@@ -219,6 +245,13 @@ func (b *builder) load() error {
 	if !(p.SpawnRate > 0) || p.SpawnRate > 1e6 {
 		return b.errorf(l.Pos.Of("spawn_rate"), "load.spawn_rate must be above 0 users per second, got %v", l.SpawnRate)
 	}
+	p.Think = l.Think
+	return nil
+}
+
+// hold reads what both models share: the hold and the request timeout.
+func (b *builder) hold(l config.Load) error {
+	p := b.p
 	p.Hold = time.Duration(l.Duration)
 	if p.Hold == 0 {
 		if l.Pos.Has("duration") {
@@ -226,13 +259,42 @@ func (b *builder) load() error {
 		}
 		p.Hold = DefaultDuration
 	}
-	p.Think = l.Think
 	p.Timeout = time.Duration(b.cfg.Defaults.Timeout)
 	if p.Timeout == 0 {
 		if b.cfg.Defaults.Pos.Has("timeout") {
 			return b.errorf(b.cfg.Defaults.Pos.Of("timeout"), "defaults.timeout must be above 0")
 		}
 		p.Timeout = DefaultTimeout
+	}
+	return nil
+}
+
+func (b *builder) openLoad(l config.Load) error {
+	for _, k := range []string{"users", "spawn_rate", "think"} {
+		if l.Pos.Has(k) {
+			return b.errorf(l.Pos.Of(k), "load.%s belongs to the closed model and load.rate to the open one: set one of them", k)
+		}
+	}
+	p := b.p
+	p.Open = true
+	p.Rate = float64(l.Rate)
+	if !(p.Rate > 0) {
+		return b.errorf(l.Pos.Of("rate"), "load.rate must be above zero")
+	}
+	p.StartRate = float64(l.StartRate)
+	p.RateRamp = time.Duration(l.Ramp)
+	if l.Pos.Has("start_rate") && !l.Pos.Has("ramp") {
+		return b.errorf(l.Pos.Of("start_rate"), "load.start_rate needs load.ramp, the time to climb from it to load.rate")
+	}
+	if p.StartRate > p.Rate {
+		return b.errorf(l.Pos.Of("start_rate"), "the ramp ends below its start: load.start_rate %g/s is above load.rate %g/s", p.StartRate, p.Rate)
+	}
+	p.MaxInFlight = l.MaxInFlight
+	if !l.Pos.Has("max_in_flight") && p.MaxInFlight == 0 {
+		p.MaxInFlight = DefaultMaxInFlight
+	}
+	if p.MaxInFlight < 1 {
+		return b.errorf(l.Pos.Of("max_in_flight"), "load.max_in_flight must be at least 1, got %d", l.MaxInFlight)
 	}
 	return nil
 }

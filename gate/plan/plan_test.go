@@ -194,3 +194,33 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("secrets = %q, want the static Cookie and Authorization values", got)
 	}
 }
+
+func TestOpenModel(t *testing.T) {
+	p, err := build(t, "target: http://h\nload: {rate: 150/s, start_rate: 10/s, ramp: 30s, duration: 1m}\ntasks: [{path: /}]\n", "all: [p99 < 1s]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Open || p.Rate != 150 || p.StartRate != 10 || p.Ramp() != 30*time.Second || p.Hold != time.Minute || p.MaxInFlight != DefaultMaxInFlight {
+		t.Errorf("open plan = %+v", p)
+	}
+	cases := map[string]string{
+		"load: {rate: 0/s}":                              "perfgate.yaml:2:14: load.rate must be above zero",
+		"load: {rate: 10/s, max_in_flight: 0}":           "perfgate.yaml:2:35: load.max_in_flight must be at least 1, got 0",
+		"load: {rate: 10/s, start_rate: 20/s, ramp: 5s}": "perfgate.yaml:2:32: the ramp ends below its start",
+		"load: {rate: 10/s, start_rate: 5/s}":            "load.start_rate needs load.ramp",
+		"load: {rate: 10/s, users: 5}":                   "perfgate.yaml:2:27: load.users belongs to the closed model",
+		"load: {users: 5, max_in_flight: 9}":             "perfgate.yaml:2:33: load.max_in_flight belongs to the open model",
+	}
+	if _, err := config.ParseConfig("f.yaml", []byte("load: {rate: 150}"), noEnv); err == nil || err.Error() != `f.yaml:1:14: rate "150" needs a unit, as in 150/s` {
+		t.Errorf("rate without a unit: %v", err)
+	}
+	if _, err := config.ParseConfig("f.yaml", []byte("load: {rate: -3/s}"), noEnv); err == nil || !strings.Contains(err.Error(), "f.yaml:1:14: rate \"-3/s\" must be above zero") {
+		t.Errorf("negative rate: %v", err)
+	}
+	for load, want := range cases {
+		_, err := build(t, "target: http://h\n"+load+"\ntasks: [{path: /}]\n", "all: [p99 < 1s]")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", load, err, want)
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// lateLimit is how late against the schedule a send may be and still count as on time.
+const lateLimit = 10 * time.Millisecond
+
+// Delivery of the open model: what the schedule planned for the hold and what was sent.
+type Delivery struct {
+	Planned int64 // arrivals due in the hold
+	Sent    int64 // of those, sent before the run ended
+	// Late counts hold requests sent more than 10 ms after they were due, whatever the
+	// cause; GeneratorLate those late because the generator itself fell behind (not
+	// because every allowed request was in flight).
+	Late          int64
+	GeneratorLate int64
+	// PeakInFlight is the most requests in flight at once; CapReached is set when
+	// max_in_flight held a request back.
+	PeakInFlight int
+	CapReached   bool
+}
+
+// runOpen sends arrivals on the schedule, whatever the target does: a request that
+// finds every worker busy waits for one (or a new one, up to max_in_flight) and its
+// latency counts from when it was due.
+func (e *Engine) runOpen(ctx context.Context) (res Result) {
+	p := e.plan
+	s := Schedule{StartRate: p.StartRate, Rate: p.Rate, Ramp: p.RateRamp, Hold: p.Hold}
+	ticks := make(chan time.Duration)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	workers := 0
+	spawn := func() {
+		id := workers
+		workers++
+		wg.Add(1)
+		ready := make(chan struct{})
+		go func() {
+			defer wg.Done()
+			e.worker(ctx, id, ticks, stop, ready)
+		}()
+		select { // wait for its setup, so that it takes the next tick
+		case <-ready:
+		case <-e.failed:
+		case <-ctx.Done():
+		}
+	}
+
+	// Warm up before the clock starts: connections and logins are not part of the
+	// schedule. Enough workers for about 10 ms of arrivals, at least one.
+	for range min(p.MaxInFlight, max(1, int(p.Rate/100))) {
+		spawn()
+	}
+	e.start = time.Now()
+	res = Result{Start: e.start, Open: true}
+	if s.Ramp == 0 {
+		e.holdStart.Store(1)
+	}
+	defer func() {
+		close(ticks)
+		close(stop)
+		wg.Wait()
+		res.End = time.Now()
+		res.Delivery.Late = e.lateSends.Load()
+		res.Delivery.PeakInFlight = int(e.peak.Load())
+	}()
+
+	// Past the schedule's end, a backlog may still be sent for as long as a request may
+	// take; after that the run is over.
+	deadline := time.NewTimer(s.Ramp + s.Hold + p.Timeout)
+	defer deadline.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	d := &res.Delivery
+	total := s.Total()
+	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
+	var i int64
+dispatch:
+	for ; i < total; i++ {
+		due := s.At(i)
+		inHold := s.InHold(due)
+		if inHold {
+			d.Planned++
+			if e.holdStart.Load() == 0 {
+				e.holdStart.Store(max(1, int64(s.Ramp)))
+			}
+		}
+		if wait := time.Until(e.start.Add(due)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				break dispatch
+			case <-e.failed:
+				break dispatch
+			}
+		}
+		if late := time.Since(e.start) - due; inHold && late > lateLimit && due > lastBlockEnd {
+			d.GeneratorLate++
+		}
+		select {
+		case ticks <- due:
+			if inHold {
+				d.Sent++
+			}
+			continue
+		default:
+		}
+		if workers < p.MaxInFlight {
+			spawn()
+		} else {
+			d.CapReached = true
+		}
+		select {
+		case ticks <- due:
+			if inHold {
+				d.Sent++
+			}
+			lastBlockEnd = time.Since(e.start)
+		case <-ctx.Done():
+			break dispatch
+		case <-e.failed:
+			break dispatch
+		case <-deadline.C:
+			break dispatch
+		}
+	}
+	// Arrivals never dispatched still count as planned.
+	for j := i + 1; j < total; j++ {
+		if s.InHold(s.At(j)) {
+			d.Planned++
+		}
+	}
+	res.HoldStart = e.start.Add(s.Ramp)
+	res.HoldEnd = time.Now()
+	if hold := e.start.Add(s.Ramp + s.Hold); res.HoldEnd.After(hold) {
+		res.HoldEnd = hold
+	}
+	e.openValidity(ctx, &res)
+	return res
+}
+
+// openValidity decides whether the planned load was delivered.
+func (e *Engine) openValidity(ctx context.Context, res *Result) {
+	select {
+	case <-e.failed:
+		res.Invalid = append(res.Invalid, e.failure)
+	default:
+	}
+	if ctx.Err() != nil {
+		res.Canceled = true
+		res.Invalid = append(res.Invalid, "the run was cancelled")
+		return
+	}
+	res.Invalid = append(res.Invalid, deliveryProblems(res.Delivery, e.plan.MaxInFlight)...)
+}
+
+// deliveryProblems says why an open-model delivery cannot support a verdict: the rate
+// fell short by more than 1%, or the generator itself fell behind for more than 1% of
+// the requests.
+func deliveryProblems(d Delivery, maxInFlight int) []string {
+	var out []string
+	if d.Planned > 0 && float64(d.Sent) < 0.99*float64(d.Planned) {
+		msg := fmt.Sprintf("the planned rate was not delivered: %d of %d requests due in the hold were sent (%.1f%% short)",
+			d.Sent, d.Planned, 100*(1-float64(d.Sent)/float64(d.Planned)))
+		if d.CapReached {
+			msg += fmt.Sprintf("; all %d requests allowed in flight (max_in_flight) were busy: the target answered too slowly for this rate", maxInFlight)
+		}
+		out = append(out, msg)
+	}
+	if d.Planned > 0 && float64(d.GeneratorLate) > 0.01*float64(d.Planned) {
+		out = append(out, fmt.Sprintf(
+			"the load generator could not keep up: %d of %d requests were sent more than %s late while workers were free (is this machine's CPU saturated?)",
+			d.GeneratorLate, d.Planned, lateLimit))
+	}
+	return out
+}
+
+// worker is an open-model client: its own connections and setup, then requests as
+// ticks arrive.
+func (e *Engine) worker(ctx context.Context, id int, ticks <-chan time.Duration, stop <-chan struct{}, ready chan<- struct{}) {
+	u, closeConns := e.newUser(id)
+	defer closeConns()
+	if !u.setupWithRetries(ctx, stop, "worker") {
+		return
+	}
+	close(ready)
+	total := e.plan.TotalWeight()
+	for due := range ticks {
+		n := e.active.Add(1)
+		e.notePeak(n)
+		t := &e.plan.Tasks[e.plan.Pick(u.rng.IntN(total))]
+		_, _ = u.do(ctx, t, due)
+		e.active.Add(-1)
+	}
+}
+
+// openStage says which stage an arrival due at offset belongs to.
+func (e *Engine) openStage(due time.Duration) Stage {
+	if due >= e.plan.RateRamp {
+		return Hold
+	}
+	return Ramp
+}

@@ -1,0 +1,171 @@
+package load
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func holdSamples(rec *recorder) []Sample {
+	var out []Sample
+	for _, s := range rec.all() {
+		if s.Stage == Hold {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	sorted := append([]time.Duration(nil), ds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	return sorted[int(q*float64(len(sorted)-1))]
+}
+
+func TestOpenModelHoldsTheRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 200/s, duration: 1s}\ntasks: [{path: /a, weight: 3}, {path: /b}]\n")
+	rec := &recorder{}
+	res := New(p, rec).Run(context.Background())
+	if len(res.Invalid) > 0 || !res.Open {
+		t.Fatalf("invalid: %v", res.Invalid)
+	}
+	d := res.Delivery
+	if d.Planned != 200 || d.Sent != 200 || d.GeneratorLate > 2 {
+		t.Errorf("delivery = %+v, want 200 planned and sent", d)
+	}
+	hold := holdSamples(rec)
+	if len(hold) != 200 {
+		t.Fatalf("hold samples = %d, want 200", len(hold))
+	}
+	sort.Slice(hold, func(i, j int) bool { return hold[i].Offset < hold[j].Offset })
+	for i, s := range hold {
+		if want := time.Duration(i) * 5 * time.Millisecond; s.Offset != want {
+			t.Fatalf("sample %d was due at %v, want %v: offsets are the schedule's", i, s.Offset, want)
+		}
+		if s.Latency != s.Service+s.Lag {
+			t.Fatalf("latency %v != service %v + lag %v", s.Latency, s.Service, s.Lag)
+		}
+	}
+	var a int
+	for _, s := range hold {
+		if s.Endpoint == 0 {
+			a++
+		}
+	}
+	if a < 120 || a > 180 {
+		t.Errorf("/a got %d of 200, want about 150 (weight 3:1)", a)
+	}
+}
+
+// TestOpenModelDoesNotHideAStall is coordinated omission, automated: at 1000 requests a
+// second for 3 s, the server stalls for 250 ms. Requests due during the stall wait for
+// it to end, uniformly 0-250 ms, so the true p99 is 250 ms x (1 - 0.01 x 3 s / 250 ms)
+// = 220 ms. A generator that measures from the actual send reports a few ms.
+func TestOpenModelDoesNotHideAStall(t *testing.T) {
+	var start atomic.Int64
+	const stallAt, stallFor = 1200 * time.Millisecond, 250 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		begin := time.Unix(0, start.Load())
+		if since := time.Since(begin); since >= stallAt && since < stallAt+stallFor {
+			time.Sleep(stallAt + stallFor - since)
+		}
+	}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 1000/s, duration: 3s, max_in_flight: 20}\ntasks: [{path: /}]\n")
+	rec := &recorder{}
+	eng := New(p, rec)
+	start.Store(time.Now().UnixNano()) // the run starts within a few ms of this, after warm-up
+	res := eng.Run(context.Background())
+	if len(res.Invalid) > 0 {
+		t.Fatalf("invalid: %v", res.Invalid)
+	}
+	if !res.Delivery.CapReached {
+		t.Error("20 requests in flight should have been reached during the stall")
+	}
+	var lat, svc []time.Duration
+	for _, s := range holdSamples(rec) {
+		lat = append(lat, s.Latency)
+		svc = append(svc, s.Service)
+	}
+	if len(lat) < 2990 {
+		t.Fatalf("%d samples, want 3000", len(lat))
+	}
+	truth := 220 * time.Millisecond
+	if p99 := quantile(lat, 0.99); p99 < truth*9/10 || p99 > truth*11/10 {
+		t.Errorf("p99 latency = %v, want %v within 10%%", p99, truth)
+	}
+	// Service time hides the stall: only the 20 requests in flight (0.7%) saw it.
+	if p99 := quantile(svc, 0.99); p99 > 50*time.Millisecond {
+		t.Errorf("p99 service time = %v, want a few ms", p99)
+	}
+}
+
+func TestOpenModelShortfallIsInvalid(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+	}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 100/s, duration: 1s, max_in_flight: 2}\ndefaults: {timeout: 300ms}\ntasks: [{path: /}]\n")
+	began := time.Now()
+	res := New(p, &recorder{}).Run(context.Background())
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("run took %v: the backlog must stop a timeout after the schedule", took)
+	}
+	reasons := strings.Join(res.Invalid, ";")
+	if !strings.Contains(reasons, "the planned rate was not delivered") || !strings.Contains(reasons, "all 2 requests allowed in flight (max_in_flight) were busy") {
+		t.Errorf("reasons = %q", reasons)
+	}
+	if d := res.Delivery; d.Planned != 100 || d.Sent > 40 {
+		t.Errorf("delivery = %+v", d)
+	}
+}
+
+func TestOpenModelRamp(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 200/s, start_rate: 0/s, ramp: 1s, duration: 500ms}\ntasks: [{path: /}]\n")
+	rec := &recorder{}
+	res := New(p, rec).Run(context.Background())
+	var ramp, hold int
+	for _, s := range rec.all() {
+		if s.Stage == Hold {
+			hold++
+		} else {
+			ramp++
+		}
+	}
+	// Ramp 0 -> 200/s over 1 s: 100 arrivals; then 100 in 0.5 s.
+	if ramp != 100 || hold != 100 || res.Delivery.Planned != 100 {
+		t.Errorf("ramp %d, hold %d, planned %d; want 100, 100, 100", ramp, hold, res.Delivery.Planned)
+	}
+	if got := res.HoldStart.Sub(res.Start); got != time.Second {
+		t.Errorf("hold starts at %v, want 1s", got)
+	}
+}
+
+func TestDeliveryProblems(t *testing.T) {
+	cases := []struct {
+		d    Delivery
+		want string
+	}{
+		{Delivery{Planned: 1000, Sent: 995}, ""},
+		{Delivery{Planned: 1000, Sent: 989}, "989 of 1000 requests due in the hold were sent (1.1% short)"},
+		{Delivery{Planned: 1000, Sent: 500, CapReached: true}, "all 64 requests allowed in flight"},
+		{Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 10}, ""},
+		{Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 11}, "the load generator could not keep up: 11 of 1000"},
+		{Delivery{}, ""},
+	}
+	for _, tc := range cases {
+		got := strings.Join(deliveryProblems(tc.d, 64), ";")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}

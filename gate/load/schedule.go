@@ -1,0 +1,56 @@
+package load
+
+import (
+	"math"
+	"time"
+)
+
+// Schedule is the open model's arrival schedule: the rate climbs linearly from StartRate
+// to Rate over Ramp, then stays at Rate for Hold. It is pure arithmetic, so that where
+// each request should have been sent is known exactly, whatever happens to the target.
+type Schedule struct {
+	StartRate, Rate float64 // arrivals per second
+	Ramp, Hold      time.Duration
+}
+
+// rampArrivals is how many arrivals fall in the ramp (not rounded).
+func (s Schedule) rampArrivals() float64 {
+	return (s.StartRate + s.Rate) / 2 * s.Ramp.Seconds()
+}
+
+// At returns the intended send time of arrival i (0-based), from the start of the run.
+func (s Schedule) At(i int64) time.Duration {
+	x := float64(i)
+	ramp := s.Ramp.Seconds()
+	if nr := s.rampArrivals(); ramp > 0 && x < nr {
+		// Arrivals so far at t: N(t) = r0 t + a t^2 / 2, with a = (r1 - r0) / T.
+		a := (s.Rate - s.StartRate) / ramp
+		var t float64
+		if a == 0 {
+			t = x / s.StartRate
+		} else {
+			t = (-s.StartRate + math.Sqrt(s.StartRate*s.StartRate+2*a*x)) / a
+		}
+		return time.Duration(t * float64(time.Second))
+	} else if ramp > 0 {
+		x -= nr
+	}
+	return s.Ramp + time.Duration(x/s.Rate*float64(time.Second))
+}
+
+// Total is the number of arrivals in the whole schedule, ramp and hold.
+func (s Schedule) Total() int64 {
+	end := s.Ramp + s.Hold
+	n := int64(s.rampArrivals() + s.Rate*s.Hold.Seconds())
+	// Correct the float estimate so that exactly the arrivals due before the end count.
+	for n > 0 && s.At(n-1) >= end {
+		n--
+	}
+	for s.At(n) < end {
+		n++
+	}
+	return n
+}
+
+// InHold reports whether an arrival due at offset belongs to the measured hold.
+func (s Schedule) InHold(offset time.Duration) bool { return offset >= s.Ramp }
