@@ -291,3 +291,45 @@ func ExampleCommand_Run() {
 }
 
 var _ = http.StatusOK
+
+func TestOpenModelFlags(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := demoFiles(t)
+	code, out, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--rate", "200/s", "--duration", "1s", "--progress", "500ms")
+	if code != ExitPass {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"open model, 200/s (ramp 0s from 0/s), hold 1s, at most 1000 in flight",
+		"hold in flight ",
+		"Measured window: hold at 200/s, 1.0s: 200 of 200 requests due were sent",
+		"Service time (from the actual send): p50",
+		"Open model: requests are sent on a fixed schedule",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q\n%s", want, out)
+		}
+	}
+	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
+	settings := res["settings"].(map[string]any)
+	if settings["model"] != "open" || settings["rate"] != float64(200) || settings["users"] != nil {
+		t.Errorf("settings = %v", settings)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "0/s"}, "--rate must be above zero"},
+		{[]string{"--rate", "150"}, "rate \"150\" needs a unit"},
+		{[]string{"--rate", "10/s", "--max-in-flight", "0"}, "--max-in-flight must be at least 1"},
+		{[]string{"--rate", "10/s", "--users", "3"}, "do not mix"},
+		{[]string{"--rate", "10/s", "--start-rate", "20/s", "--ramp", "5s"}, "the ramp ends below its start"},
+		{[]string{"--ramp", "5s"}, "need a rate"},
+	} {
+		code, _, errs := invoke(t, dir, nil, append([]string{"validate"}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+}

@@ -13,20 +13,24 @@ import (
 
 // runFlags are the flags shared by run and demo. Set flags override the config file.
 type runFlags struct {
-	config     string
-	target     string
-	users      int
-	spawnRate  float64
-	duration   durationFlag
-	think      thinkFlag
-	timeout    durationFlag
-	thresholds stringList
-	junit      string
-	json       string
-	insecure   bool
-	caFile     string
-	progress   durationFlag
-	set        map[string]bool
+	config      string
+	target      string
+	users       int
+	spawnRate   float64
+	rate        rateFlag
+	startRate   rateFlag
+	ramp        durationFlag
+	maxInFlight int
+	duration    durationFlag
+	think       thinkFlag
+	timeout     durationFlag
+	thresholds  stringList
+	junit       string
+	json        string
+	insecure    bool
+	caFile      string
+	progress    durationFlag
+	set         map[string]bool
 }
 
 func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
@@ -36,6 +40,10 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.StringVar(&f.target, "target", "", "target base `URL`, overriding the config's target")
 	fs.IntVar(&f.users, "users", 0, "peak concurrent users `N`")
 	fs.Float64Var(&f.spawnRate, "spawn-rate", 0, "users started per second `N`")
+	fs.Var(&f.rate, "rate", "open model: arrivals per second during the hold, e.g. 150/s (replaces users)")
+	fs.Var(&f.startRate, "start-rate", "open model: rate at the start of the ramp, e.g. 10/s")
+	fs.Var(&f.ramp, "ramp", "open model: time for the rate to climb from --start-rate to --rate")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open model: most requests in flight at once `N` (default 1000)")
 	fs.Var(&f.duration, "duration", "measured hold at peak, e.g. 5m (default 5m)")
 	fs.Var(&f.think, "think", "think time between a user's tasks, e.g. 1s..3s")
 	fs.Var(&f.timeout, "timeout", "request timeout, e.g. 10s (default 10s)")
@@ -61,6 +69,44 @@ func (f *runFlags) visited(fs *flag.FlagSet) {
 func (f *runFlags) apply(cfg *config.Config) error {
 	if f.set["target"] {
 		cfg.Target = f.target
+	}
+	l := &cfg.Load
+	open := f.set["rate"] || f.set["start-rate"] || f.set["ramp"] || f.set["max-in-flight"]
+	closed := f.set["users"] || f.set["spawn-rate"] || f.set["think"]
+	switch {
+	case open && closed:
+		return errors.New("--users, --spawn-rate and --think (closed model) do not mix with --rate, --start-rate, --ramp and --max-in-flight (open model)")
+	case f.set["rate"]:
+		// The flag switches the model: what the file said of the closed one no longer applies.
+		l.Users, l.SpawnRate, l.Think = 0, 0, config.Think{}
+		l.Pos.Forget("users", "spawn_rate", "think")
+	case f.set["users"]:
+		l.Rate, l.StartRate, l.Ramp, l.MaxInFlight = 0, 0, 0, 0
+		l.Pos.Forget("rate", "start_rate", "ramp", "max_in_flight")
+	}
+	if f.set["rate"] {
+		if f.rate.r <= 0 {
+			return errors.New("--rate must be above zero")
+		}
+		l.Rate = config.Rate(f.rate.r)
+	}
+	if f.set["start-rate"] {
+		l.StartRate = config.Rate(f.startRate.r)
+	}
+	if f.set["ramp"] {
+		l.Ramp = config.Duration(f.ramp.d)
+	}
+	if f.set["max-in-flight"] {
+		if f.maxInFlight < 1 {
+			return fmt.Errorf("--max-in-flight must be at least 1, got %d", f.maxInFlight)
+		}
+		l.MaxInFlight = f.maxInFlight
+	}
+	if (f.set["start-rate"] || f.set["ramp"] || f.set["max-in-flight"]) && l.Rate == 0 {
+		return errors.New("--start-rate, --ramp and --max-in-flight need a rate: pass --rate or set load.rate")
+	}
+	if f.set["start-rate"] && !f.set["ramp"] && l.Ramp == 0 {
+		return errors.New("--start-rate needs --ramp, the time to climb from it to the rate")
 	}
 	if f.set["users"] {
 		if f.users < 1 {
@@ -172,5 +218,24 @@ func (v *fractionFlag) Set(s string) error {
 		return fmt.Errorf("%q is not between 0 and 1 (0%% and 100%%)", s)
 	}
 	v.f = f
+	return nil
+}
+
+// rateFlag parses a rate such as 150/s.
+type rateFlag struct{ r float64 }
+
+func (v *rateFlag) String() string {
+	if v == nil || v.r == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(v.r, 'f', -1, 64) + "/s"
+}
+
+func (v *rateFlag) Set(s string) error {
+	r, err := config.ParseRate(s, true)
+	if err != nil {
+		return err
+	}
+	v.r = r
 	return nil
 }

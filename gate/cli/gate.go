@@ -98,8 +98,13 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}))
 	}
 
-	fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s, ramp %s), hold %s, think %s, timeout %s\n",
-		version(), p.Users, p.SpawnRate, p.Ramp().Round(100*time.Millisecond), p.Hold, p.Think, p.Timeout)
+	if p.Open {
+		fmt.Fprintf(out, "perfgate %s: open model, %s (ramp %s from %s), hold %s, at most %d in flight, timeout %s\n",
+			version(), report.FormatValue("rate", p.Rate), p.RateRamp, report.FormatValue("rate", p.StartRate), p.Hold, p.MaxInFlight, p.Timeout)
+	} else {
+		fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s, ramp %s), hold %s, think %s, timeout %s\n",
+			version(), p.Users, p.SpawnRate, p.Ramp().Round(100*time.Millisecond), p.Hold, p.Think, p.Timeout)
+	}
 	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
 
@@ -107,12 +112,16 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	for _, r := range append(append([]plan.Request{}, p.Setup...), p.Tasks...) {
 		maxTimeout = max(maxTimeout, r.Timeout)
 	}
-	col := stats.New(len(p.Endpoints), maxTimeout)
+	var statsOpts []stats.Option
+	if p.Open {
+		statsOpts = append(statsOpts, stats.OpenModel())
+	}
+	col := stats.New(len(p.Endpoints), maxTimeout, statsOpts...)
 	var run load.Result
 	var windows []report.WindowInput
 	if err := load.Probe(ctx, p); err != nil {
 		now := time.Now()
-		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Invalid: []string{err.Error()}}
+		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Open: p.Open, Invalid: []string{err.Error()}}
 		if ctx.Err() != nil {
 			run.Canceled = true
 			run.Invalid = []string{"the run was cancelled before it started"}
@@ -247,6 +256,7 @@ func (pr *progress) start(ctx context.Context) {
 				w := pr.closeWindow(now)
 				total := pr.col.Progress()
 				_ = report.WriteProgress(pr.out, report.ProgressLine{
+					Open:    pr.plan.Open,
 					Elapsed: now.Sub(pr.begin), Stage: w.Stage.String(), Active: w.Users, Users: pr.plan.Users,
 					Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
 				})

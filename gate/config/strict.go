@@ -31,6 +31,13 @@ func (p Positions) Has(key string) bool {
 	return ok
 }
 
+// Forget drops keys, as when a command-line flag replaces what the file said.
+func (p Positions) Forget(keys ...string) {
+	for _, k := range keys {
+		delete(p.keys, k)
+	}
+}
+
 var positionsType = reflect.TypeOf(Positions{})
 
 // decodeStruct decodes the mapping n into the struct that out points to, one key at a

@@ -177,6 +177,10 @@ func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind
 		if s.Lag > lateLimit && s.Stage == Hold {
 			u.e.lateSends.Add(1)
 		}
+	} else if u.e.plan.Open {
+		// An open-model worker's setup is not a scheduled arrival: it is reported with
+		// the ramp, whenever the worker started.
+		s.Stage = Ramp
 	} else {
 		s.Stage = u.e.stageAt(offset)
 	}

@@ -12,6 +12,8 @@ import (
 
 // ProgressLine is one periodic line during a run.
 type ProgressLine struct {
+	// Open selects the open model's wording: requests in flight instead of users.
+	Open     bool
 	Elapsed  time.Duration
 	Stage    string
 	Active   int
@@ -33,8 +35,12 @@ func WriteProgress(w io.Writer, p ProgressLine) error {
 	if p.Requests > 0 {
 		p99 = Duration(p.P99)
 	}
-	_, err := fmt.Fprintf(w, "[%6s] %-4s users %d/%d  requests %s  %.1f req/s  p99 %s  errors %s (%s)\n",
-		p.Elapsed.Truncate(time.Second), p.Stage, p.Active, p.Users, Count(p.Requests), p.Rate, p99, Count(p.Errors), Percent(errPct))
+	who := fmt.Sprintf("users %d/%d", p.Active, p.Users)
+	if p.Open {
+		who = fmt.Sprintf("in flight %d", p.Active)
+	}
+	_, err := fmt.Fprintf(w, "[%6s] %-4s %s  requests %s  %.1f req/s  p99 %s  errors %s (%s)\n",
+		p.Elapsed.Truncate(time.Second), p.Stage, who, Count(p.Requests), p.Rate, p99, Count(p.Errors), Percent(errPct))
 	return err
 }
 
@@ -50,8 +56,7 @@ func WriteConsole(w io.Writer, r *Result) error {
 
 func writeSummary(w io.Writer, r *Result) {
 	d := r.Delivery
-	fmt.Fprintf(w, "\nMeasured window: hold at peak, %.1fs with %d of %d users (ramp of %.1fs reported apart)\n\n",
-		d.HoldSeconds, d.PeakUsers, d.PlannedUsers, d.RampSeconds)
+	fmt.Fprintf(w, "\nMeasured window: %s\n\n", deliveryLine(r))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
 	row := func(e Endpoint) {
@@ -96,7 +101,31 @@ func writeSummary(w io.Writer, r *Result) {
 	if len(ramp.ErrorKinds) > 0 {
 		fmt.Fprintf(w, " (%s)", kindList(ramp.ErrorKinds))
 	}
-	fmt.Fprintf(w, "\n\n%s\n", r.Note)
+	fmt.Fprintln(w)
+	if h := r.Hold; h.ServiceMs != nil {
+		fmt.Fprintf(w, "\nService time (from the actual send): p50 %s, p99 %s, max %s. Schedule lag: p50 %s, p99 %s, max %s.\n",
+			Ms(h.ServiceMs.P50), Ms(h.ServiceMs.P99), Ms(h.ServiceMs.Max), Ms(h.LagMs.P50), Ms(h.LagMs.P99), Ms(h.LagMs.Max))
+	}
+	fmt.Fprintf(w, "\n%s\n", r.Note)
+}
+
+// deliveryLine says what load the measured window had.
+func deliveryLine(r *Result) string {
+	d := r.Delivery
+	if r.Open() {
+		s := fmt.Sprintf("hold at %s, %.1fs: %s of %s requests due were sent (%s achieved), %s more than 10ms late, at most %d in flight",
+			FormatValue("rate", r.Settings.Rate), d.HoldSeconds, Count(d.SentRequests), Count(d.PlannedRequests),
+			FormatValue("rate", d.AchievedRate), Count(d.LateRequests), d.PeakInFlight)
+		if d.InFlightCapHit {
+			s += fmt.Sprintf(" (max_in_flight %d reached)", r.Settings.MaxInFlight)
+		}
+		if d.RampSeconds > 0 {
+			s += fmt.Sprintf("; ramp of %.1fs reported apart", d.RampSeconds)
+		}
+		return s
+	}
+	return fmt.Sprintf("hold at peak, %.1fs with %d of %d users (ramp of %.1fs reported apart)",
+		d.HoldSeconds, d.PeakUsers, d.PlannedUsers, d.RampSeconds)
 }
 
 func latencyCell(e Endpoint, ms float64) string {

@@ -24,19 +24,34 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		{"verdict", r.Verdict},
 		{"model", r.Settings.Model},
 		{"target", r.Settings.Target},
-		{"users", fmt.Sprint(r.Settings.Users)},
-		{"spawn_rate", fmt.Sprint(r.Settings.SpawnRate)},
+	}
+	load := fmt.Sprintf("%d users", r.Settings.Users)
+	if r.Open() {
+		load = FormatValue("rate", r.Settings.Rate)
+		props = append(props, [][2]string{
+			{"rate", load},
+			{"start_rate", FormatValue("rate", r.Settings.StartRate)},
+			{"ramp", Seconds(r.Settings.RampSeconds)},
+			{"max_in_flight", fmt.Sprint(r.Settings.MaxInFlight)},
+		}...)
+	} else {
+		props = append(props, [][2]string{
+			{"users", fmt.Sprint(r.Settings.Users)},
+			{"spawn_rate", fmt.Sprint(r.Settings.SpawnRate)},
+			{"think", r.Settings.Think},
+		}...)
+	}
+	props = append(props, [][2]string{
 		{"duration", Seconds(r.Settings.DurationSeconds)},
-		{"think", r.Settings.Think},
 		{"timeout", Seconds(r.Settings.TimeoutSeconds)},
 		{"threshold_files", strings.Join(r.Settings.ThresholdFiles, ",")},
-	}
+	}...)
 	for _, p := range props {
 		suite.AddProperty(p[0], clean(p[1]))
 	}
 
 	delivered := junit.Testcase{
-		Name:      clean(fmt.Sprintf("load delivered: %d users for %s", r.Settings.Users, Seconds(r.Settings.DurationSeconds))),
+		Name:      clean(fmt.Sprintf("load delivered: %s for %s", load, Seconds(r.Settings.DurationSeconds))),
 		Classname: "perfgate.run",
 		Time:      seconds(r.Delivery.HoldSeconds),
 	}

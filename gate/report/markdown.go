@@ -18,9 +18,11 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
 	title := map[string]string{"pass": "✅ PASS", "fail": "❌ FAIL", "invalid": "⚠️ INVALID: no valid verdict"}[r.Verdict]
 	fmt.Fprintf(bw, "## perfgate: %s\n\n", title)
-	d := r.Delivery
-	fmt.Fprintf(bw, "**%d users** (closed model) against `%s`: hold %s after a %s ramp, %d of %d users at peak. Exit code %d.\n\n",
-		r.Settings.Users, mdCode(r.Settings.Target), Seconds(d.HoldSeconds), Seconds(d.RampSeconds), d.PeakUsers, d.PlannedUsers, r.ExitCode)
+	load := fmt.Sprintf("**%d users** (closed model)", r.Settings.Users)
+	if r.Open() {
+		load = fmt.Sprintf("**%s** (open model)", FormatValue("rate", r.Settings.Rate))
+	}
+	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(r)), r.ExitCode)
 
 	if len(r.Reasons) > 0 {
 		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -16,6 +17,11 @@ import (
 
 // ResultVersion names the JSON result format; it changes only with incompatible changes.
 const ResultVersion = "perfgate.result/v1"
+
+// OpenModelNote is printed with every open-model report.
+const OpenModelNote = "Open model: requests are sent on a fixed schedule whatever the target does, and latency " +
+	"counts from when each request was due, so time spent queued behind a slow or stalled target is " +
+	"counted (no coordinated omission). Service time counts from the actual send."
 
 // ClosedModelNote is printed with every closed-model report.
 const ClosedModelNote = "Closed model: each user waits for its response before the next request, so latency is " +
@@ -58,12 +64,18 @@ type Window struct {
 
 // Settings are the run's parameters, with no secret in them.
 type Settings struct {
-	Model           string   `json:"model"`
-	Target          string   `json:"target"`
-	Users           int      `json:"users"`
-	SpawnRate       float64  `json:"spawn_rate"`
+	Model  string `json:"model"`
+	Target string `json:"target"`
+	// Closed model.
+	Users     int     `json:"users,omitempty"`
+	SpawnRate float64 `json:"spawn_rate,omitempty"`
+	Think     string  `json:"think,omitempty"`
+	// Open model.
+	Rate            float64  `json:"rate,omitempty"`
+	StartRate       float64  `json:"start_rate,omitempty"`
+	RampSeconds     float64  `json:"ramp_seconds,omitempty"`
+	MaxInFlight     int      `json:"max_in_flight,omitempty"`
 	DurationSeconds float64  `json:"duration_seconds"`
-	Think           string   `json:"think"`
 	TimeoutSeconds  float64  `json:"timeout_seconds"`
 	Insecure        bool     `json:"tls_insecure,omitempty"`
 	ConfigFile      string   `json:"config_file,omitempty"`
@@ -81,12 +93,25 @@ type Task struct {
 
 // Delivery says whether the planned load was delivered.
 type Delivery struct {
-	PlannedUsers int     `json:"planned_users"`
-	PeakUsers    int     `json:"peak_users"`
+	// Closed model: users planned and running at once at most.
+	PlannedUsers int     `json:"planned_users,omitempty"`
+	PeakUsers    int     `json:"peak_users,omitempty"`
 	RampSeconds  float64 `json:"ramp_seconds"`
 	HoldSeconds  float64 `json:"hold_seconds"`
 	Canceled     bool    `json:"canceled,omitempty"`
+	// Open model: requests due in the hold, sent, sent more than 10 ms late (all
+	// causes, and the generator's own), the rate achieved, and requests in flight.
+	PlannedRequests int64   `json:"planned_requests,omitempty"`
+	SentRequests    int64   `json:"sent_requests,omitempty"`
+	LateRequests    int64   `json:"late_requests,omitempty"`
+	GeneratorLate   int64   `json:"generator_late_requests,omitempty"`
+	AchievedRate    float64 `json:"achieved_rate,omitempty"`
+	PeakInFlight    int     `json:"peak_in_flight,omitempty"`
+	InFlightCapHit  bool    `json:"max_in_flight_reached,omitempty"`
 }
+
+// Open reports whether the run used the open model.
+func (r *Result) Open() bool { return r.Settings.Model == "open" }
 
 // Check is one rule's outcome.
 type Check struct {
@@ -111,6 +136,10 @@ type Stage struct {
 	WindowSeconds float64    `json:"window_seconds"`
 	All           Endpoint   `json:"all"`
 	Endpoints     []Endpoint `json:"endpoints"`
+	// Open model only: all requests' service time (from the actual send) and schedule
+	// lag (how late the send was), beside the latency from the intended send in All.
+	ServiceMs *Latency `json:"service_ms,omitempty"`
+	LagMs     *Latency `json:"schedule_lag_ms,omitempty"`
 }
 
 // Endpoint summarises one endpoint, or all requests together.
@@ -175,10 +204,7 @@ func Build(in Input) (*Result, error) {
 		Settings: Settings{
 			Model:           "closed",
 			Target:          p.RedactedTarget(),
-			Users:           p.Users,
-			SpawnRate:       p.SpawnRate,
 			DurationSeconds: p.Hold.Seconds(),
-			Think:           p.Think.String(),
 			TimeoutSeconds:  p.Timeout.Seconds(),
 			Insecure:        p.Insecure,
 			ConfigFile:      p.ConfigFile,
@@ -191,6 +217,20 @@ func Build(in Input) (*Result, error) {
 			Canceled:     in.Run.Canceled,
 		},
 		Note: ClosedModelNote,
+	}
+	if p.Open {
+		r.Settings.Model, r.Note = "open", OpenModelNote
+		r.Settings.Rate, r.Settings.StartRate, r.Settings.MaxInFlight = p.Rate, p.StartRate, p.MaxInFlight
+		r.Settings.RampSeconds = p.RateRamp.Seconds()
+		d := in.Run.Delivery
+		r.Delivery.PlannedRequests, r.Delivery.SentRequests = d.Planned, d.Sent
+		r.Delivery.LateRequests, r.Delivery.GeneratorLate = d.Late, d.GeneratorLate
+		r.Delivery.PeakInFlight, r.Delivery.InFlightCapHit = d.PeakInFlight, d.CapReached
+		if hold := in.Run.HoldDuration(); hold > 0 {
+			r.Delivery.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)
+		}
+	} else {
+		r.Settings.Users, r.Settings.SpawnRate, r.Settings.Think = p.Users, p.SpawnRate, p.Think.String()
 	}
 	if !in.Run.HoldStart.IsZero() {
 		r.Delivery.RampSeconds = in.Run.HoldStart.Sub(in.Run.Start).Seconds()
@@ -253,6 +293,10 @@ func (c Check) describe() string {
 
 func newStage(s stats.Summary) (Stage, error) {
 	st := Stage{WindowSeconds: s.Window.Seconds()}
+	if s.Service != nil && s.Service.TotalCount() > 0 {
+		svc, lag := latencyOf(s.Service), latencyOf(s.Lag)
+		st.ServiceMs, st.LagMs = &svc, &lag
+	}
 	var err error
 	if st.All, err = newEndpoint(&s.All); err != nil {
 		return st, err
@@ -290,12 +334,7 @@ func newEndpoint(e *stats.Endpoint) (Endpoint, error) {
 		return out, nil
 	}
 	if e.Requests > 0 {
-		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-		out.LatencyMs = Latency{
-			Min: float64(e.Hist.Min()) / 1000, Mean: ms(e.Mean()),
-			P50: ms(e.Quantile(50)), P90: ms(e.Quantile(90)), P95: ms(e.Quantile(95)),
-			P99: ms(e.Quantile(99)), P999: ms(e.Quantile(99.9)), Max: ms(e.Max()),
-		}
+		out.LatencyMs = latencyOf(e.Hist)
 	}
 	enc, err := e.Hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	if err != nil {
@@ -303,4 +342,14 @@ func newEndpoint(e *stats.Endpoint) (Endpoint, error) {
 	}
 	out.Histogram = string(enc)
 	return out, nil
+}
+
+// latencyOf summarises a histogram of microseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Latency{
+		Min: ms(h.Min()), Mean: math.Round(h.Mean()) / 1000,
+		P50: ms(h.ValueAtPercentile(50)), P90: ms(h.ValueAtPercentile(90)), P95: ms(h.ValueAtPercentile(95)),
+		P99: ms(h.ValueAtPercentile(99)), P999: ms(h.ValueAtPercentile(99.9)), Max: ms(h.Max()),
+	}
 }

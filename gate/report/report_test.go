@@ -47,9 +47,17 @@ const neverRule = `  /never:
 
 // fixture builds a run with fixed numbers and times, so reports are byte-stable.
 func fixture(t *testing.T, invalid []string, rules string) *Result {
+	return fixtureOf(t, cfgDoc, invalid, rules)
+}
+
+// openCfgDoc is cfgDoc in the open model.
+var openCfgDoc = strings.Replace(cfgDoc, "load: {users: 200, spawn_rate: 10, duration: 30s, think: 1s..3s}",
+	"load: {rate: 100/s, start_rate: 10/s, ramp: 20s, duration: 30s, max_in_flight: 64}", 1)
+
+func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result {
 	t.Helper()
 	env := func(string) (string, bool) { return "", false }
-	cfg, err := config.ParseConfig("perfgate.yaml", []byte(cfgDoc), env)
+	cfg, err := config.ParseConfig("perfgate.yaml", []byte(doc), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +69,20 @@ func fixture(t *testing.T, invalid []string, rules string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := stats.New(len(p.Endpoints), p.Timeout)
+	var opts []stats.Option
+	if p.Open {
+		opts = append(opts, stats.OpenModel())
+	}
+	col := stats.New(len(p.Endpoints), p.Timeout, opts...)
 	for i := range 200 {
 		col.Record(load.Sample{User: i, Endpoint: 0, Stage: load.Ramp, Latency: time.Duration(20+i%7) * time.Millisecond, Status: 200, Bytes: 120})
 	}
 	for i := range 3000 {
 		s := load.Sample{User: i % 200, Endpoint: 1 + i%2, Stage: load.Hold, Latency: time.Duration(5+i%150) * time.Millisecond, Status: 200, Bytes: 900}
+		if p.Open {
+			s.Lag = time.Duration(i%40) * time.Millisecond
+			s.Service = s.Latency - s.Lag/2
+		}
 		if i%100 == 1 {
 			s.Status, s.Kind = 503, load.Status5xx
 		}
@@ -79,6 +95,10 @@ func fixture(t *testing.T, invalid []string, rules string) *Result {
 	run := load.Result{
 		Start: start, HoldStart: start.Add(20 * time.Second), HoldEnd: start.Add(50 * time.Second),
 		End: start.Add(50200 * time.Millisecond), PlannedUsers: 200, PeakUsers: 200, Invalid: invalid,
+	}
+	if p.Open {
+		run.PlannedUsers, run.PeakUsers, run.Open = 0, 0, true
+		run.Delivery = load.Delivery{Planned: 3000, Sent: 3000, Late: 750, PeakInFlight: 64, CapReached: true}
 	}
 	infos := []stats.EndpointInfo{}
 	for _, e := range p.Endpoints {
@@ -149,8 +169,13 @@ func TestGolden(t *testing.T) {
 		name    string
 		invalid []string
 		rules   string
-	}{{"fail", nil, thDoc}, {"invalid", []string{"the run was cancelled during the hold"}, thDoc + neverRule}} {
-		r := fixture(t, tc.invalid, tc.rules)
+		doc     string
+	}{
+		{"fail", nil, thDoc, cfgDoc},
+		{"invalid", []string{"the run was cancelled during the hold"}, thDoc + neverRule, cfgDoc},
+		{"open", nil, thDoc, openCfgDoc},
+	} {
+		r := fixtureOf(t, tc.doc, tc.invalid, tc.rules)
 		golden(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
 		golden(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
 		golden(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
@@ -159,7 +184,8 @@ func TestGolden(t *testing.T) {
 }
 
 func TestJUnitValidatesAgainstJenkinsSchema(t *testing.T) {
-	junitxsd.Validate(t, filepath.Join("testdata", "fail.junit.xml"), filepath.Join("testdata", "invalid.junit.xml"))
+	junitxsd.Validate(t, filepath.Join("testdata", "fail.junit.xml"), filepath.Join("testdata", "invalid.junit.xml"),
+		filepath.Join("testdata", "open.junit.xml"))
 }
 
 func TestVerdicts(t *testing.T) {

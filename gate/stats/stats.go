@@ -34,13 +34,22 @@ type Collector struct {
 	maxUs       int64
 	shards      []shard
 	windowStart time.Duration // owned by CloseWindow's caller
+	schedule    bool          // open model: keep service time and lag apart
 }
 
+// Option adjusts a Collector.
+type Option func(*Collector)
+
+// OpenModel keeps service time and schedule lag beside latency, for each stage.
+func OpenModel() Option { return func(c *Collector) { c.schedule = true } }
+
 type shard struct {
-	mu     sync.Mutex
-	cells  [load.NumStages][]*cell
-	window windowCell
-	_      [64]byte // keep neighbouring shards' locks off one cache line
+	mu      sync.Mutex
+	cells   [load.NumStages][]*cell
+	window  windowCell
+	service [load.NumStages]*hdrhistogram.Histogram // open model only
+	lag     [load.NumStages]*hdrhistogram.Histogram
+	_       [64]byte // keep neighbouring shards' locks off one cache line
 }
 
 type cell struct {
@@ -52,11 +61,20 @@ type cell struct {
 
 // New returns a Collector for a number of endpoints whose latencies reach at most
 // maxLatency (the longest request timeout); longer values are clamped to it.
-func New(endpoints int, maxLatency time.Duration) *Collector {
+func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
 	n := min(max(runtime.GOMAXPROCS(0)*2, 4), 32)
 	maxUs := max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
 	c := &Collector{endpoints: endpoints, maxUs: maxUs, shards: make([]shard, n)}
+	for _, o := range opts {
+		o(c)
+	}
 	for i := range c.shards {
+		if c.schedule {
+			for st := range load.NumStages {
+				c.shards[i].service[st] = c.newHist()
+				c.shards[i].lag[st] = c.newHist()
+			}
+		}
 		for s := range c.shards[i].cells {
 			c.shards[i].cells[s] = make([]*cell, endpoints)
 		}
@@ -66,7 +84,15 @@ func New(endpoints int, maxLatency time.Duration) *Collector {
 }
 
 func (c *Collector) newCell() *cell {
-	return &cell{hist: hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs), status: map[int]int64{}}
+	return &cell{hist: c.newHist(), status: map[int]int64{}}
+}
+
+func (c *Collector) newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs)
+}
+
+func (c *Collector) clamp(d time.Duration) int64 {
+	return min(max(d.Microseconds(), minLatencyUs), c.maxUs)
 }
 
 // Record implements load.Recorder.
@@ -74,7 +100,7 @@ func (c *Collector) Record(s load.Sample) {
 	if s.Endpoint < 0 || s.Endpoint >= c.endpoints || s.Stage >= load.NumStages {
 		return
 	}
-	us := min(max(s.Latency.Microseconds(), minLatencyUs), c.maxUs)
+	us := c.clamp(s.Latency)
 	sh := &c.shards[s.User%len(c.shards)]
 	sh.mu.Lock()
 	cl := sh.cells[s.Stage][s.Endpoint]
@@ -88,6 +114,10 @@ func (c *Collector) Record(s load.Sample) {
 		cl.status[s.Status]++
 	}
 	cl.bytes += s.Bytes
+	if c.schedule {
+		_ = sh.service[s.Stage].RecordValue(c.clamp(s.Service))
+		_ = sh.lag[s.Stage].RecordValue(c.clamp(s.Lag))
+	}
 	_ = sh.window.hist.RecordValue(us)
 	sh.window.requests++
 	if s.Kind != load.OK {
@@ -150,6 +180,9 @@ type Summary struct {
 	Window    time.Duration
 	All       Endpoint
 	Endpoints []Endpoint
+	// Service and Lag (open model only, else nil) hold, for all requests, the time from
+	// the actual send and how late the send was against the schedule, in microseconds.
+	Service, Lag *hdrhistogram.Histogram
 }
 
 // EndpointInfo names an endpoint for Summarize.
@@ -182,11 +215,21 @@ func (c *Collector) Summarize(stage load.Stage, window time.Duration, endpoints 
 		s.Endpoints[i].finish(window)
 	}
 	s.All.finish(window)
+	if c.schedule {
+		s.Service, s.Lag = c.newHist(), c.newHist()
+		for j := range c.shards {
+			sh := &c.shards[j]
+			sh.mu.Lock()
+			s.Service.Merge(sh.service[stage])
+			s.Lag.Merge(sh.lag[stage])
+			sh.mu.Unlock()
+		}
+	}
 	return s
 }
 
 func (c *Collector) emptyEndpoint(name string, setup bool) Endpoint {
-	return Endpoint{Name: name, Setup: setup, Status: map[int]int64{}, Hist: hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs)}
+	return Endpoint{Name: name, Setup: setup, Status: map[int]int64{}, Hist: c.newHist()}
 }
 
 func (e *Endpoint) add(cl *cell) {

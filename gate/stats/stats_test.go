@@ -116,3 +116,27 @@ func TestWindows(t *testing.T) {
 		t.Errorf("w3 = %+v", w3)
 	}
 }
+
+func TestOpenModelKeepsServiceAndLag(t *testing.T) {
+	c := New(1, time.Second, OpenModel())
+	for i := 1; i <= 100; i++ {
+		c.Record(load.Sample{User: i, Stage: load.Hold, Service: 2 * time.Millisecond, Lag: time.Duration(i) * time.Millisecond,
+			Latency: time.Duration(i+2) * time.Millisecond})
+	}
+	s := c.Summarize(load.Hold, time.Second, nil)
+	if s.Service == nil || s.Lag == nil {
+		t.Fatal("no service or lag histogram in the open model")
+	}
+	if got := s.Service.ValueAtPercentile(99); got < 1999 || got > 2003 {
+		t.Errorf("service p99 = %dus, want 2ms", got)
+	}
+	if got := s.Lag.ValueAtPercentile(99); got < 98900 || got > 99100 {
+		t.Errorf("lag p99 = %dus, want 99ms", got)
+	}
+	if got := s.All.Quantile(99); !within(got, 101*time.Millisecond, 0.001) {
+		t.Errorf("latency p99 = %v, want 101ms", got)
+	}
+	if closed := New(1, time.Second).Summarize(load.Hold, time.Second, nil); closed.Service != nil {
+		t.Error("the closed model has no separate service time")
+	}
+}
