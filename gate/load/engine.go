@@ -53,6 +53,9 @@ type Engine struct {
 	rec       Recorder
 	seed      uint64
 	onExtract func(string)
+	stdlib    bool                     // always use net/http
+	fastAddr  string                   // where the fast path dials; "" for net/http
+	static    map[*plan.Request][]byte // serialised requests without variables
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
@@ -76,13 +79,30 @@ func WithSeed(seed uint64) Option { return func(e *Engine) { e.seed = seed } }
 // before it is used, so that the caller can mask it in logs.
 func WithExtractHook(f func(value string)) Option { return func(e *Engine) { e.onExtract = f } }
 
+// WithStdlibClient sends every request through net/http, even where the fast path could.
+func WithStdlibClient() Option { return func(e *Engine) { e.stdlib = true } }
+
 // New returns an engine that will run p and hand samples to rec.
 func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
 	e := &Engine{plan: p, rec: rec, seed: rand.Uint64()}
 	for _, o := range opts {
 		o(e)
 	}
+	if !e.stdlib {
+		e.fastAddr = fastEligible(p)
+	}
+	if e.fastAddr != "" {
+		e.prepareStatic()
+	}
 	return e
+}
+
+// Client names the HTTP client the engine uses: "fast" or "net/http".
+func (e *Engine) Client() string {
+	if e.fastAddr != "" {
+		return "fast"
+	}
+	return "net/http"
 }
 
 // Status reports the number of running users (open model: requests in flight) and the

@@ -39,7 +39,7 @@ func (r *recorder) all() []Sample {
 	return append([]Sample(nil), r.samples...)
 }
 
-func mustPlan(t *testing.T, doc string) *plan.Plan {
+func mustPlan(t testing.TB, doc string) *plan.Plan {
 	t.Helper()
 	cfg, err := config.ParseConfig(filepath.Join(t.TempDir(), "perfgate.yaml"), []byte(doc), func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -26,8 +26,14 @@ func newTransport(p *plan.Plan) *http.Transport {
 		MaxIdleConns:        4,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
+		// Bytes received are counted as sent; the fast path asks for no compression either.
+		DisableCompression: true,
 	}
 }
+
+// noRedirects makes a redirect a response like any other: a gate measures the request it
+// was given, not the chain it leads to.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Probe sends one GET to the target's base URL and succeeds on any HTTP response, so that
 // an unreachable or non-HTTP target is reported before any load, in plain words.
@@ -40,7 +46,7 @@ func Probe(ctx context.Context, p *plan.Plan) error {
 	if err != nil {
 		return fmt.Errorf("target %s: %v", p.RedactedTarget(), err)
 	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	resp, err := (&http.Client{Transport: tr, CheckRedirect: noRedirects}).Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach target %s: %s", p.RedactedTarget(), probeReason(err))
 	}

@@ -20,27 +20,37 @@ import (
 // the rest is read, counted and discarded so that a huge response costs no memory.
 const maxCheckedBody = 1 << 20
 
+// userAgent is sent unless a request sets its own.
+var userAgent = []string{"perfgate"}
+
 // user is one virtual user: its own connections, variables and random stream.
 type user struct {
 	e      *Engine
 	id     int
-	client *http.Client
+	client *http.Client // the net/http path
+	fast   *fastClient  // the fast path, when the target allows it
+	wbuf   []byte       // the fast path's request buffer
 	vars   []string
 	rng    *rand.Rand
-	buf    bytes.Buffer
+	buf    bytes.Buffer // a body kept for checks and extraction
 }
 
 // newUser gives a virtual user (or an open-model worker) its own connections,
 // variables and random stream. close releases the connections.
 func (e *Engine) newUser(id int) (u *user, close func()) {
+	u = &user{
+		e:    e,
+		id:   id,
+		vars: make([]string, len(e.plan.Vars)),
+		rng:  rand.New(rand.NewPCG(e.seed, uint64(id))),
+	}
+	if e.fastAddr != "" {
+		u.fast = newFastClient(e.fastAddr, e.plan.Timeout)
+		return u, u.fast.close
+	}
 	tr := newTransport(e.plan)
-	return &user{
-		e:      e,
-		id:     id,
-		client: &http.Client{Transport: tr},
-		vars:   make([]string, len(e.plan.Vars)),
-		rng:    rand.New(rand.NewPCG(e.seed, uint64(id))),
-	}, tr.CloseIdleConnections
+	u.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+	return u, tr.CloseIdleConnections
 }
 
 // setupWithRetries runs the setup steps, retrying a failure after a pause; after the
@@ -138,33 +148,49 @@ func (u *user) setup(ctx context.Context) error {
 // latency counts from then; in the closed model due is negative and latency counts from
 // the actual send.
 func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind, error) {
-	var body io.Reader
-	if r.HasBody {
-		body = strings.NewReader(r.Body.Render(u.vars))
-	}
-	rctx, cancel := context.WithTimeout(ctx, r.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL.Render(u.vars), body)
-	if err != nil {
-		return Transport, errors.New("the request URL is invalid after filling in its variables")
-	}
-	for _, h := range r.Headers {
-		v := h.Value.Render(u.vars)
-		if h.Name == "Host" {
-			req.Host = v
-			continue
+	var start time.Time
+	var kind Kind
+	var status int
+	var n int64
+	var reason string
+	if u.fast != nil {
+		req, idempotent, err := u.e.fastRequest(r, u.vars, &u.wbuf)
+		if err != nil {
+			return Transport, err
 		}
-		req.Header[h.Name] = []string{v}
+		var body *bytes.Buffer
+		if keepsBody(r) {
+			u.buf.Reset()
+			body = &u.buf
+		}
+		start = time.Now()
+		res, err := u.fast.roundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
+		kind, status, n = OK, res.status, res.bytes
+		if err != nil {
+			kind = classify(err)
+			reason = describe(kind, err)
+			if kind == Transport && errors.Is(err, errMalformed) {
+				reason = err.Error()
+			}
+		}
+	} else {
+		req, cancel, err := u.stdRequest(ctx, r)
+		if err != nil {
+			return Transport, err
+		}
+		start = time.Now()
+		kind, status, n, reason = u.exchange(req, r)
+		cancel()
 	}
-
-	start := time.Now()
-	offset := start.Sub(u.e.start)
-	kind, status, n, reason := u.exchange(req, r)
 	service := time.Since(start)
 	if ctx.Err() != nil {
 		// The run was cancelled: this request says nothing about the target.
 		return kind, ctx.Err()
 	}
+	if kind == OK {
+		kind, reason = u.judge(r, status)
+	}
+	offset := start.Sub(u.e.start)
 	s := Sample{
 		User: u.id, Endpoint: r.Endpoint, Offset: offset,
 		Latency: service, Service: service, Status: status, Kind: kind, Bytes: n,
@@ -191,7 +217,36 @@ func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind
 	return OK, nil
 }
 
-// exchange sends req and reads the whole response.
+// keepsBody says whether a request's response body is needed after it is read.
+func keepsBody(r *plan.Request) bool { return r.Expect.Contains != "" || len(r.Extract) > 0 }
+
+// stdRequest builds the net/http request; cancel releases its timeout.
+func (u *user) stdRequest(ctx context.Context, r *plan.Request) (*http.Request, context.CancelFunc, error) {
+	var body io.Reader
+	if r.HasBody {
+		body = strings.NewReader(r.Body.Render(u.vars))
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL.Render(u.vars), body)
+	if err != nil {
+		cancel()
+		return nil, nil, errors.New("the request URL is invalid after filling in its variables")
+	}
+	for _, h := range r.Headers {
+		v := h.Value.Render(u.vars)
+		if h.Name == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header[h.Name] = []string{v}
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header["User-Agent"] = userAgent
+	}
+	return req, cancel, nil
+}
+
+// exchange sends req with net/http and reads the whole response.
 func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status int, n int64, reason string) {
 	resp, err := u.client.Do(req)
 	if err != nil {
@@ -199,9 +254,8 @@ func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status i
 		return k, 0, 0, describe(k, err)
 	}
 	defer resp.Body.Close()
-	keep := r.Expect.Contains != "" || len(r.Extract) > 0
 	u.buf.Reset()
-	if keep {
+	if keepsBody(r) {
 		n, err = io.Copy(&u.buf, io.LimitReader(resp.Body, maxCheckedBody))
 		if err == nil {
 			var rest int64
@@ -215,23 +269,28 @@ func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status i
 		k := classify(err)
 		return k, resp.StatusCode, n, describe(k, err)
 	}
-	if !r.Expect.OK(resp.StatusCode) {
-		return statusKind(resp.StatusCode), resp.StatusCode, n, fmt.Sprintf("status %d (%s)", resp.StatusCode, expected(r.Expect))
+	return OK, resp.StatusCode, n, ""
+}
+
+// judge checks a complete response against what the request expects, and extracts.
+func (u *user) judge(r *plan.Request, status int) (Kind, string) {
+	if !r.Expect.OK(status) {
+		return statusKind(status), fmt.Sprintf("status %d (%s)", status, expected(r.Expect))
 	}
 	if c := r.Expect.Contains; c != "" && !bytes.Contains(u.buf.Bytes(), []byte(c)) {
-		return Expectation, resp.StatusCode, n, "the response body does not contain the expected text"
+		return Expectation, "the response body does not contain the expected text"
 	}
 	for _, x := range r.Extract {
 		v, err := x.Path.Lookup(u.buf.Bytes())
 		if err != nil {
-			return SetupFailed, resp.StatusCode, n, fmt.Sprintf("cannot extract %s: %v (status %d)", x.Var, err, resp.StatusCode)
+			return SetupFailed, fmt.Sprintf("cannot extract %s: %v (status %d)", x.Var, err, status)
 		}
 		if u.e.onExtract != nil && v != u.vars[x.Slot] {
 			u.e.onExtract(v)
 		}
 		u.vars[x.Slot] = v
 	}
-	return OK, resp.StatusCode, n, ""
+	return OK, ""
 }
 
 func expected(e plan.Expect) string {

@@ -396,6 +396,9 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 	if !strings.HasPrefix(c.Path, "/") {
 		return r, b.errorf(pos.Of("path"), "%s: path %q must start with / (it is joined to target)", where, c.Path)
 	}
+	if i := strings.IndexFunc(c.Path, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+		return r, b.errorf(pos.Of("path"), "%s: path %q has a space or control character: escape it (a space is %%20)", where, c.Path)
+	}
 	if r.Name == "" {
 		r.Name = c.Path
 	}
@@ -419,7 +422,11 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 	}
 	lookup := func(name string) (int, bool) { s, ok := b.slots[name]; return s, ok }
 	tmpl := func(key, s string, esc func(string) string) (Template, error) {
-		t, err := parseTemplate(s, esc, lookup)
+		var escLit func(string) string
+		if key == "query" {
+			escLit = queryEscape
+		}
+		t, err := parseTemplate(s, esc, escLit, lookup)
 		if err != nil {
 			return t, b.errorf(pos.Of(key), "%s.%s: %v", where, key, err)
 		}

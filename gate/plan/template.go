@@ -78,18 +78,26 @@ func concat(ts ...Template) Template {
 }
 
 // parseTemplate compiles s; lookup returns the slot of a variable name or false.
-func parseTemplate(s string, escape func(string) string, lookup func(string) (int, bool)) (Template, error) {
+// escape applies to the values filled in; escapeLiterals (if not nil) to the text
+// around them.
+func parseTemplate(s string, escape, escapeLiterals func(string) string, lookup func(string) (int, bool)) (Template, error) {
 	var t Template
+	lit := func(x string) part {
+		if escapeLiterals != nil {
+			x = escapeLiterals(x)
+		}
+		return part{lit: x, slot: -1}
+	}
 	for {
 		i := strings.Index(s, "{{")
 		if i < 0 {
 			if s != "" {
-				t.parts = append(t.parts, part{lit: s, slot: -1})
+				t.parts = append(t.parts, lit(s))
 			}
 			return concat(t), nil
 		}
 		if i > 0 {
-			t.parts = append(t.parts, part{lit: s[:i], slot: -1})
+			t.parts = append(t.parts, lit(s[:i]))
 		}
 		end := strings.Index(s[i:], "}}")
 		if end < 0 {

@@ -1,0 +1,45 @@
+#!/bin/sh
+# perfgate as a tool of the peer benchmark harness (../shared/bench/peers.sh):
+#
+#   ../shared/bench/peers.sh -s throughput,latency,co,memory -t wrk,vegeta,bombardier \
+#     --add-tool "perfgate=$PWD/.ci/bench/peer.sh"
+#
+# The harness exports URL CONC RATE DUR RUN SCEN and runs this in $RUN. It writes a
+# config for the scenario (a closed loop of CONC users, or RATE arrivals a second with at
+# most CONC in flight), runs `perfgate run`, and turns its JSON result into the harness's
+# normalized $RUN/result.json. PERFGATE (default: perfgate on PATH) names the binary.
+set -eu
+bin=${PERFGATE:-perfgate}
+origin=$(printf '%s\n' "$URL" | sed -E 's|^(https?://[^/]+).*|\1|')
+path=$(printf '%s\n' "$URL" | sed -E 's|^https?://[^/]+||')
+[ -n "$path" ] || path=/
+
+if [ "${RATE:-0}" -gt 0 ]; then
+  load="{rate: $RATE/s, duration: ${DUR}s, max_in_flight: $CONC}"
+else
+  load="{users: $CONC, spawn_rate: 100000, duration: ${DUR}s}"
+fi
+cat > "$RUN/perfgate.yaml" <<YAML
+target: $origin
+load: $load
+defaults: {timeout: 10s}
+tasks:
+  - {name: bench, path: "$path"}
+thresholds: [thresholds.yaml]
+YAML
+echo 'all: [requests >= 0]' > "$RUN/thresholds.yaml"
+
+# The verdict does not matter here (a stall may make the run invalid): the numbers do.
+"$bin" run -c "$RUN/perfgate.yaml" --json "$RUN/perfgate-result.json" --junit "" --progress 1h || true
+
+jq '{
+  requests: (.hold.all.requests + .ramp.all.requests),
+  errors: (.hold.all.errors + .ramp.all.errors),
+  rps: .hold.all.throughput,
+  mean_ms: .hold.all.latency_ms.mean,
+  p50_ms: .hold.all.latency_ms.p50,
+  p90_ms: .hold.all.latency_ms.p90,
+  p99_ms: .hold.all.latency_ms.p99,
+  p999_ms: .hold.all.latency_ms.p99_9,
+  max_ms: .hold.all.latency_ms.max
+}' "$RUN/perfgate-result.json" > "$RUN/result.json"

@@ -1,0 +1,238 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// scripted serves each connection by reading one request head at a time and answering
+// with the next of responses (raw bytes); after the last one it closes the connection.
+func scripted(t *testing.T, responses ...string) (addr string, conns *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns = &atomic.Int64{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for _, resp := range responses {
+					length := 0
+					for {
+						line, err := r.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if n, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+							fmt.Sscanf(n, "%d", &length)
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					io.CopyN(io.Discard, r, int64(length))
+					if _, err := c.Write([]byte(resp)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), conns
+}
+
+const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+func TestFastClientResponses(t *testing.T) {
+	cases := []struct {
+		name, resp string
+		head       bool
+		status     int
+		body       string
+		closes     bool // the server closes the connection after the response
+	}{
+		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, 200, "hello", false},
+		{"chunked", "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n", false, 201, "hello world", false},
+		{"no body on 204", "HTTP/1.1 204 No Content\r\n\r\n", false, 204, "", false},
+		{"no body on HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true, 200, "", false},
+		{"100 continue first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false, 200, "ok", false},
+		{"lower-case headers", "HTTP/1.1 404 Not Found\r\ncontent-length: 3\r\nconnection: keep-alive\r\n\r\nnah", false, 404, "nah", false},
+		{"HTTP/1.0 body to EOF", "HTTP/1.0 200 OK\r\n\r\nuntil close", false, 200, "until close", true},
+		{"large body", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("z", 100000), false, 200, strings.Repeat("z", 100000), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			responses := []string{tc.resp, tc.resp}
+			if tc.closes {
+				responses = responses[:1]
+			}
+			addr, _ := scripted(t, responses...)
+			c := newFastClient(addr, time.Second)
+			defer c.close()
+			for i := range 2 { // twice: the connection must be left ready for the next request
+				var body bytes.Buffer
+				res, err := c.roundTrip(context.Background(), []byte(get), true, tc.head, time.Second, &body)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				if res.status != tc.status || body.String() != tc.body || res.bytes != int64(len(tc.body)) {
+					t.Fatalf("request %d: status %d, %d bytes %q", i, res.status, res.bytes, body.String())
+				}
+			}
+		})
+	}
+}
+
+func TestFastClientKeepsAlive(t *testing.T) {
+	resp := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	addr, conns := scripted(t, resp, resp, resp, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+	c := newFastClient(addr, time.Second)
+	defer c.close()
+	for i := range 6 {
+		if _, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	// Four on the first connection (the fourth says close), two on the second.
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestFastClientRetriesAnIdleCloseOnce(t *testing.T) {
+	// The server answers one request per connection, then closes it without saying so:
+	// the next request on it fails before any byte arrives, and is sent again.
+	addr, conns := scripted(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	c := newFastClient(addr, time.Second)
+	defer c.close()
+	for i := range 3 {
+		if _, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		time.Sleep(20 * time.Millisecond) // let the close arrive
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
+	// A POST is not replayed: the failure is reported.
+	c2 := newFastClient(addr, time.Second)
+	defer c2.close()
+	post := []byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+	if _, err := c2.roundTrip(context.Background(), post, false, false, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if _, err := c2.roundTrip(context.Background(), post, false, false, time.Second, nil); err == nil {
+		t.Error("a POST on a closed connection was silently sent again")
+	}
+}
+
+func TestFastClientErrors(t *testing.T) {
+	cases := []struct {
+		name, resp string
+		want       Kind
+	}{
+		{"not HTTP", "SSH-2.0-OpenSSH_9.2\r\n\r\n", Transport},
+		{"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", Transport},
+		{"bad length", "HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", Transport},
+		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Transport},
+		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly this", ConnReset},
+		{"closed before answering", "", ConnReset},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, _ := scripted(t, tc.resp)
+			c := newFastClient(addr, time.Second)
+			defer c.close()
+			_, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil)
+			if err == nil || classify(err) != tc.want {
+				t.Errorf("err %v, kind %v; want %v", err, classify(err), tc.want)
+			}
+		})
+	}
+}
+
+func TestFastClientTimeoutAndCancel(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // never answers
+		}
+	}()
+	c := newFastClient(ln.Addr().String(), time.Second)
+	defer c.close()
+	start := time.Now()
+	_, err := c.roundTrip(context.Background(), []byte(get), true, false, 100*time.Millisecond, nil)
+	if classify(err) != Timeout || time.Since(start) > time.Second {
+		t.Errorf("err %v after %v, want a timeout after 100ms", err, time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start = time.Now()
+	_, err = c.roundTrip(ctx, []byte(get), true, false, 10*time.Second, nil)
+	if err == nil || time.Since(start) > time.Second {
+		t.Errorf("cancel: err %v after %v", err, time.Since(start))
+	}
+}
+
+// TestFastAndStdlibAgree sends the same requests both ways to a recording server: the
+// two paths must send the same method, path, query, headers and body.
+func TestFastAndStdlibAgree(t *testing.T) {
+	type seen struct{ method, uri, host, ua, auth, ctype, body, accEnc string }
+	got := make(chan seen, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.RequestURI, r.Host, r.UserAgent(), r.Header.Get("Authorization"), r.Header.Get("Content-Type"), string(b), r.Header.Get("Accept-Encoding")}
+		w.Header().Set("Location", "/elsewhere")
+		w.WriteHeader(302)
+	}))
+	defer srv.Close()
+	doc := "target: " + srv.URL + "\nsetup:\n  - {name: s, path: /s, extract: {}}\ntasks:\n  - path: /p/{{v}}?a=1\n    query: {b: 'x y'}\n    headers: {Authorization: 'Bearer {{v}}'}\n    json: {k: '{{v}}'}\n"
+	doc = strings.Replace(doc, "  - {name: s, path: /s, extract: {}}\n", "", 1)
+	doc = strings.Replace(doc, "{{v}}", "lit", -1)
+	p := mustPlan(t, doc)
+	var results []seen
+	for _, opts := range [][]Option{nil, {WithStdlibClient()}} {
+		e := New(p, discard{}, opts...)
+		e.failed = make(chan struct{})
+		u, closeConns := e.newUser(0)
+		kind, err := u.do(context.Background(), &p.Tasks[0], -1)
+		closeConns()
+		if kind != OK || err != nil {
+			t.Fatalf("%s: %v %v (a 302 is a response, not followed)", e.Client(), kind, err)
+		}
+		results = append(results, <-got)
+	}
+	if results[0] != results[1] {
+		t.Errorf("fast path sent %+v\nnet/http sent %+v", results[0], results[1])
+	}
+	if results[0].method != "POST" || results[0].uri != "/p/lit?a=1&b=x+y" || results[0].body != `{"k":"lit"}` || results[0].accEnc != "" {
+		t.Errorf("request = %+v", results[0])
+	}
+}
+
+var _ = errors.New
