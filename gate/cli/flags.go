@@ -30,6 +30,8 @@ type runFlags struct {
 	insecure    bool
 	caFile      string
 	progress    durationFlag
+	cpuProfile  string
+	client      string
 	set         map[string]bool
 }
 
@@ -53,7 +55,9 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (test environments only)")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust")
 	f.progress = durationFlag{d: 10 * time.Second}
-	fs.Var(&f.progress, "progress", "interval between progress lines")
+	fs.Var(&f.progress, "progress", "interval between progress lines and time windows")
+	fs.StringVar(&f.client, "client", "auto", "HTTP client: auto (a lean HTTP/1.1 client for plain http:// targets, net/http otherwise) or net/http")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (for studying its overhead)")
 }
 
 // visited records which flags were given, so only those override the config.
@@ -140,6 +144,9 @@ func (f *runFlags) apply(cfg *config.Config) error {
 	}
 	if f.set["ca-file"] {
 		cfg.TLS.CAFile = f.caFile
+	}
+	if f.client != "auto" && f.client != "net/http" {
+		return fmt.Errorf("--client must be auto or net/http, got %q", f.client)
 	}
 	if f.set["progress"] && f.progress.d <= 0 {
 		return errors.New("--progress must be above 0")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -128,6 +129,17 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}
 		c.errorf("%s", run.Invalid[0])
 	} else {
+		if f.client == "net/http" {
+			engineOpts = append(engineOpts, load.WithStdlibClient())
+		}
+		if f.cpuProfile != "" {
+			stopProfile, err := startCPUProfile(f.cpuProfile)
+			if err != nil {
+				c.errorf("--cpuprofile: %v", err)
+				return ExitUsage
+			}
+			defer stopProfile()
+		}
 		eng := load.New(p, col, engineOpts...)
 		pr := &progress{out: out, plan: p, eng: eng, col: col, every: f.progress.d}
 		pr.start(ctx)
@@ -292,4 +304,19 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

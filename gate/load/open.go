@@ -10,6 +10,15 @@ import (
 // lateLimit is how late against the schedule a send may be and still count as on time.
 const lateLimit = 10 * time.Millisecond
 
+// schedulingSlack is how late a send may be through the generator's own timers, and not
+// count in its latency. Go's timers sleep in whole milliseconds (the runtime waits on
+// epoll with a millisecond timeout), so a send can leave up to a millisecond after it was
+// due with nothing wrong on the target. Lateness beyond the slack (waiting for a busy
+// worker, or for a stalled target to free one) counts in full, less this millisecond: a
+// 700 ms queue still reads as 699 ms, where a generator that measured from the actual
+// send would read a few ms.
+const schedulingSlack = time.Millisecond
+
 // Delivery of the open model: what the schedule planned for the hold and what was sent.
 type Delivery struct {
 	Planned int64 // arrivals due in the hold

@@ -69,7 +69,8 @@ type Sample struct {
 	// Offset is when the request started (open model: was due), from the start of the run.
 	Offset time.Duration
 	// Latency is what a client saw: from the send (open model: from when the request was
-	// due, so that queueing behind a stalled target counts) to the end of the body.
+	// due, less the scheduling slack, so that queueing behind a stalled target counts) to
+	// the end of the body.
 	Latency time.Duration
 	// Service is from the actual send to the end of the body; Lag is how late the send
 	// was against the schedule (open model only, else 0).

@@ -197,7 +197,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind
 	}
 	if due >= 0 {
 		s.Lag = max(0, offset-due)
-		s.Latency = service + s.Lag
+		s.Latency = service + max(0, s.Lag-schedulingSlack)
 		s.Offset = due
 		s.Stage = u.e.openStage(due)
 		if s.Lag > lateLimit && s.Stage == Hold {
