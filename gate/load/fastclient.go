@@ -19,7 +19,10 @@ import (
 // request, follow no redirect, ask for no compression, and count body bytes as received.
 
 const (
-	fastReadBuf    = 16 << 10
+	// Most responses of a load test are small: a user starts with a small buffer, and
+	// one that meets a large body gets a larger one, to read it in fewer syscalls.
+	fastReadBuf    = 4 << 10
+	bodyReadBuf    = 64 << 10
 	maxHeaderBytes = 1 << 20
 )
 
@@ -267,8 +270,19 @@ func (c *fastClient) take(n int64, body *bytes.Buffer) int64 {
 	return n
 }
 
+// growForBody gives a user who reads a large body a larger buffer.
+func (c *fastClient) growForBody(remaining int64) {
+	if remaining > int64(len(c.buf)) && len(c.buf) < bodyReadBuf {
+		grown := make([]byte, bodyReadBuf)
+		c.w = copy(grown, c.buf[c.r:c.w])
+		c.r = 0
+		c.buf = grown
+	}
+}
+
 // readN reads a body of n bytes.
 func (c *fastClient) readN(n int64, body *bytes.Buffer) (int64, error) {
+	c.growForBody(n - int64(c.w-c.r))
 	var got int64
 	for got < n {
 		if c.r == c.w {
@@ -286,6 +300,7 @@ func (c *fastClient) readN(n int64, body *bytes.Buffer) (int64, error) {
 
 // readToEOF reads a body that ends when the server closes the connection.
 func (c *fastClient) readToEOF(body *bytes.Buffer) (int64, error) {
+	c.growForBody(bodyReadBuf)
 	var got int64
 	for {
 		got += c.take(int64(c.w-c.r), body)

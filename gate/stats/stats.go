@@ -62,7 +62,9 @@ type cell struct {
 // New returns a Collector for a number of endpoints whose latencies reach at most
 // maxLatency (the longest request timeout); longer values are clamped to it.
 func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
-	n := min(max(runtime.GOMAXPROCS(0)*2, 4), 32)
+	// Twice the processors keeps lock contention negligible; every shard costs its own
+	// histograms, so no more than that.
+	n := min(max(runtime.GOMAXPROCS(0)*2, 2), 32)
 	maxUs := max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
 	c := &Collector{endpoints: endpoints, maxUs: maxUs, shards: make([]shard, n)}
 	for _, o := range opts {
