@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
 )
@@ -32,6 +33,18 @@ func invoke(t *testing.T, dir string, env map[string]string, args ...string) (co
 	code = c.Run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
+
+// invokeNoChdir runs a command in-process without changing folder, so that tests can run
+// in parallel; paths must be absolute.
+func invokeNoChdir(t *testing.T, _ string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	code = c.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -331,5 +344,17 @@ func TestOpenModelFlags(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d %q, want 2 and %q", tc.args, code, errs, tc.want)
 		}
+	}
+}
+
+func TestOpenModelShortfallExitsInvalid(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{Latency: 100 * time.Millisecond}).Handler())
+	defer srv.Close()
+	dir := demoFiles(t)
+	code, out, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--rate", "100/s", "--max-in-flight", "2",
+		"--duration", "1s", "--timeout", "300ms")
+	if code != ExitInvalid || !strings.Contains(out, "the planned rate was not delivered") ||
+		!strings.Contains(out, "all 2 requests allowed in flight (max_in_flight) were busy") {
+		t.Errorf("exit %d, want 3 with the shortfall explained\n%s\n%s", code, out, errs)
 	}
 }

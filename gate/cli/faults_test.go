@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The fault matrix: a real misbehaving peer on loopback for each way a target can fail.
+// Every case runs the whole gate and checks that nothing crashes, that the errors are
+// classified by kind, that the reports are written, and that the verdict is the right one.
+
+const faultConfig = `target: ${TARGET_URL}
+load: {users: 3, spawn_rate: 100, duration: 1500ms, think: 20ms}
+defaults: {timeout: 300ms}
+tasks: [{name: get, path: /x}]
+thresholds: [t.yaml]
+`
+
+// rawListener serves each connection with handle, on loopback.
+func rawListener(t *testing.T, handle func(net.Conn)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// readRequest consumes one request head from r. The probe perfgate sends before the
+// load (GET /) is answered normally, so that the fault shows during the run; probe says
+// whether this was it.
+func readRequest(c net.Conn, r *bufio.Reader) (probe bool, err error) {
+	first := true
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return false, err
+		}
+		if first {
+			probe, first = strings.HasPrefix(line, "GET / "), false
+		}
+		if line == "\r\n" {
+			if probe {
+				_, err = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+			}
+			return probe, err
+		}
+	}
+}
+
+// faulty answers the probe (GET /) normally and the load with h.
+func faulty(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			return
+		}
+		h(w, r)
+	})
+}
+
+func TestFaultMatrix(t *testing.T) {
+	var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	cases := []struct {
+		name    string
+		target  func(t *testing.T) string
+		kinds   []string // error kinds that must appear in the hold
+		code    int
+		reasons string // for exit 3
+	}{
+		{
+			name: "connection reset",
+			target: func(t *testing.T) string {
+				return rawListener(t, func(c net.Conn) {
+					r := bufio.NewReader(c)
+					for {
+						probe, err := readRequest(c, r)
+						if err != nil {
+							return
+						}
+						if !probe {
+							c.(*net.TCPConn).SetLinger(0) // RST instead of FIN
+							return
+						}
+					}
+				})
+			},
+			kinds: []string{"connection_reset"}, code: ExitFail,
+		},
+		{
+			name: "stalls past the request timeout",
+			target: func(t *testing.T) string {
+				srv := httptest.NewServer(faulty(func(w http.ResponseWriter, r *http.Request) {
+					select {
+					case <-time.After(5 * time.Second):
+					case <-r.Context().Done():
+					}
+				}))
+				t.Cleanup(srv.Close)
+				return srv.URL
+			},
+			kinds: []string{"timeout"}, code: ExitFail,
+		},
+		{
+			name: "trickles its body slower than the timeout",
+			target: func(t *testing.T) string {
+				srv := httptest.NewServer(faulty(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "100")
+					w.WriteHeader(200)
+					for range 100 {
+						if _, err := w.Write([]byte("x")); err != nil {
+							return
+						}
+						w.(http.Flusher).Flush()
+						time.Sleep(20 * time.Millisecond)
+					}
+				}))
+				t.Cleanup(srv.Close)
+				return srv.URL
+			},
+			kinds: []string{"timeout"}, code: ExitFail,
+		},
+		{
+			name: "malformed HTTP",
+			target: func(t *testing.T) string {
+				return rawListener(t, func(c net.Conn) {
+					r := bufio.NewReader(c)
+					for {
+						probe, err := readRequest(c, r)
+						if err != nil {
+							return
+						}
+						if !probe {
+							if _, err := c.Write([]byte("HTTP/1.1 OK 200\r\n\r\n")); err != nil {
+								return
+							}
+						}
+					}
+				})
+			},
+			kinds: []string{"transport"}, code: ExitFail,
+		},
+		{
+			name: "a redirect loop is a response, not followed",
+			target: func(t *testing.T) string {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, r.URL.Path, http.StatusFound)
+				}))
+				t.Cleanup(srv.Close)
+				return srv.URL
+			},
+			code: ExitPass,
+		},
+		{
+			name: "TLS handshake failure (not TLS at all)",
+			target: func(t *testing.T) string {
+				srv := httptest.NewServer(okHandler)
+				t.Cleanup(srv.Close)
+				return strings.Replace(srv.URL, "http://", "https://", 1)
+			},
+			code: ExitInvalid, reasons: "answers plain HTTP, not HTTPS",
+		},
+		{
+			name: "untrusted certificate",
+			target: func(t *testing.T) string {
+				srv := httptest.NewTLSServer(okHandler)
+				srv.Config.ErrorLog = discardLog()
+				t.Cleanup(srv.Close)
+				return srv.URL
+			},
+			code: ExitInvalid, reasons: "TLS failed",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runFault(t, tc.target(t), "all: [error_rate < 1%]\n", tc.code, tc.kinds, tc.reasons)
+		})
+	}
+}
+
+// runFault runs the gate against target and checks the outcome and the reports.
+func runFault(t *testing.T, target, rules string, code int, kinds []string, reasons string) map[string]any {
+	t.Helper()
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": faultConfig, "t.yaml": rules})
+	got, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": target}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
+		"--junit", filepath.Join(dir, "j.xml"), "--json", filepath.Join(dir, "r.json"))
+	if got != code {
+		t.Errorf("exit %d, want %d\n%s\n%s", got, code, out, errs)
+	}
+	if strings.Contains(out+errs, "panic") || strings.Contains(out+errs, "goroutine ") {
+		t.Errorf("a crash reached the user:\n%s%s", out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "j.xml")); err != nil {
+		t.Errorf("JUnit not written: %v", err)
+	}
+	res := readResult(t, filepath.Join(dir, "r.json"))
+	hold := res["hold"].(map[string]any)["all"].(map[string]any)
+	byKind, _ := hold["errors_by_kind"].(map[string]any)
+	for _, k := range kinds {
+		if n, _ := byKind[k].(float64); n == 0 {
+			t.Errorf("no %s errors counted; by kind: %v", k, byKind)
+		}
+	}
+	if reasons != "" && !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), reasons) {
+		t.Errorf("reasons %v, want %q", res["reasons"], reasons)
+	}
+	return res
+}
+
+func TestFaultHugeResponseIsReadInBoundedMemory(t *testing.T) {
+	const size = 100 << 20
+	chunk := make([]byte, 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": strings.Replace(faultConfig, "timeout: 300ms", "timeout: 20s", 1), "t.yaml": "all: [error_rate < 1%]\n"})
+	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": srv.URL}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
+		"--users", "1", "--duration", "500ms", "--junit", "", "--json", filepath.Join(dir, "r.json"))
+	if code != ExitPass {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	res := readResult(t, filepath.Join(dir, "r.json"))
+	all := res["hold"].(map[string]any)["all"].(map[string]any)
+	requests, bytes := all["requests"].(float64), all["bytes_received"].(float64)
+	if requests < 1 || bytes != requests*size {
+		t.Errorf("%v requests, %v bytes: every byte of each 100 MB body must be counted", requests, bytes)
+	}
+}
+
+func TestFaultServerDiesAndComesBack(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	var served atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		io.WriteString(w, "ok")
+	})}
+	go srv.Serve(ln)
+	// Down from 500 ms to 1000 ms into a 2 s hold, then up again on the same port.
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		srv.Close()
+		time.Sleep(500 * time.Millisecond)
+		ln2, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		srv2 := &http.Server{Handler: srv.Handler}
+		t.Cleanup(func() { srv2.Close() })
+		srv2.Serve(ln2)
+	}()
+	doc := strings.Replace(faultConfig, "duration: 1500ms", "duration: 2s", 1)
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": doc, "t.yaml": "all: [error_rate < 1%]\n"})
+	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": "http://" + addr}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
+		"--junit", "", "--json", filepath.Join(dir, "r.json"))
+	if code != ExitFail {
+		t.Errorf("exit %d, want 1 (errors while the server was down)\n%s\n%s", code, out, errs)
+	}
+	res := readResult(t, filepath.Join(dir, "r.json"))
+	all := res["hold"].(map[string]any)["all"].(map[string]any)
+	byKind, _ := all["errors_by_kind"].(map[string]any)
+	if n, _ := byKind["connect_refused"].(float64); n == 0 {
+		t.Errorf("no connect_refused while the server was down: %v", byKind)
+	}
+	if ok := all["requests"].(float64) - all["errors"].(float64); ok < 20 {
+		t.Errorf("only %v successful requests: the users did not recover when the server came back", ok)
+	}
+}
