@@ -211,7 +211,7 @@ func TestRunPassesAndFailsOnTheSampleAPI(t *testing.T) {
 	} {
 		srv := httptest.NewServer(demo.New(tc.opts).Handler())
 		code, out, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "20", "--spawn-rate", "200",
-			"--duration", "1500ms", "--think", "0", "--json", "out/r.json", "--junit", "out/j.xml")
+			"--duration", "1500ms", "--think", "10ms", "--json", "out/r.json", "--junit", "out/j.xml")
 		srv.Close()
 		if code != tc.code || !strings.Contains(out, tc.want) {
 			t.Errorf("exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", code, tc.code, tc.want, out, errs)
@@ -235,7 +235,7 @@ func TestHTTPSTargets(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	short := []string{"run", "--target", srv.URL, "--users", "3", "--spawn-rate", "100", "--duration", "500ms", "--think", "0", "--thresholds", "thresholds/demo.yaml"}
+	short := []string{"run", "--target", srv.URL, "--users", "3", "--spawn-rate", "100", "--duration", "500ms", "--think", "10ms", "--thresholds", "thresholds/demo.yaml"}
 	for _, tc := range []struct {
 		extra []string
 		code  int

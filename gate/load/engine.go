@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,9 @@ type Result struct {
 	// Open is set for an open-model run, whose delivery is in Delivery.
 	Open     bool
 	Delivery Delivery
+	// GeneratorCPU is the share of the processors perfgate's process used during the
+	// hold; past 90% the generator, not the target, is the bottleneck.
+	GeneratorCPU float64
 }
 
 // HoldDuration is the length of the measured window.
@@ -62,6 +66,7 @@ type Engine struct {
 	active    atomic.Int64 // closed: users running; open: requests in flight
 	peak      atomic.Int64
 	lateSends atomic.Int64
+	holdCPU   time.Duration // process CPU time used during the hold
 
 	allActive chan struct{}
 	failOnce  sync.Once
@@ -118,12 +123,27 @@ func (e *Engine) Status() Status {
 // Run starts the users, holds at peak for the plan's duration, stops them, and waits for
 // requests in flight. It returns early, with the reason, if a user's setup fails or ctx
 // is canceled.
-func (e *Engine) Run(ctx context.Context) (res Result) {
+func (e *Engine) Run(ctx context.Context) Result {
 	e.allActive = make(chan struct{})
 	e.failed = make(chan struct{})
 	if e.plan.Open {
-		return e.runOpen(ctx)
+		return e.checkCPU(e.runOpen(ctx))
 	}
+	return e.checkCPU(e.runClosed(ctx))
+}
+
+// checkCPU makes a run whose generator saturated its processors invalid.
+func (e *Engine) checkCPU(res Result) Result {
+	res.GeneratorCPU = cpuShare(e.holdCPU, res.HoldDuration())
+	if res.GeneratorCPU > saturated && !res.Canceled {
+		res.Invalid = append(res.Invalid, fmt.Sprintf(
+			"the load generator was the bottleneck: it used %.0f%% of its %d processors during the hold (over %.0f%%), so what was measured includes its own queueing; run it on a larger machine or lower the load",
+			100*res.GeneratorCPU, runtime.GOMAXPROCS(0), 100*saturated))
+	}
+	return res
+}
+
+func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	p := e.plan
 	e.start = time.Now()
 	res = Result{Start: e.start, PlannedUsers: p.Users}
@@ -161,6 +181,7 @@ func (e *Engine) Run(ctx context.Context) (res Result) {
 	}
 
 	res.HoldStart = e.start.Add(time.Duration(e.holdStart.Load()))
+	cpuAtHold := cpuTime()
 	timer := time.NewTimer(time.Until(res.HoldStart.Add(p.Hold)))
 	defer timer.Stop()
 	select {
@@ -169,6 +190,7 @@ func (e *Engine) Run(ctx context.Context) (res Result) {
 	case <-ctx.Done():
 	}
 	res.HoldEnd = time.Now()
+	e.holdCPU = cpuTime() - cpuAtHold
 	e.interrupted(ctx, &res, "the hold")
 	return res
 }

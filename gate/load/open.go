@@ -87,6 +87,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	defer timer.Stop()
 	d := &res.Delivery
 	total := s.Total()
+	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
 	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
 	var i int64
 dispatch:
@@ -97,6 +98,9 @@ dispatch:
 			d.Planned++
 			if e.holdStart.Load() == 0 {
 				e.holdStart.Store(max(1, int64(s.Ramp)))
+			}
+			if holdCPUFrom < 0 {
+				holdCPUFrom = cpuTime()
 			}
 		}
 		if wait := time.Until(e.start.Add(due)); wait > 0 {
@@ -145,6 +149,10 @@ dispatch:
 			d.Planned++
 		}
 	}
+	if holdCPUFrom < 0 {
+		holdCPUFrom = cpuAtStart
+	}
+	e.holdCPU = cpuTime() - holdCPUFrom
 	res.HoldStart = e.start.Add(s.Ramp)
 	res.HoldEnd = time.Now()
 	if hold := e.start.Add(s.Ramp + s.Hold); res.HoldEnd.After(hold) {

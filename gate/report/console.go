@@ -56,7 +56,7 @@ func WriteConsole(w io.Writer, r *Result) error {
 
 func writeSummary(w io.Writer, r *Result) {
 	d := r.Delivery
-	fmt.Fprintf(w, "\nMeasured window: %s\n\n", deliveryLine(r))
+	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%\n\n", deliveryLine(r), 100*d.GeneratorCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
 	row := func(e Endpoint) {

@@ -108,6 +108,8 @@ type Delivery struct {
 	AchievedRate    float64 `json:"achieved_rate,omitempty"`
 	PeakInFlight    int     `json:"peak_in_flight,omitempty"`
 	InFlightCapHit  bool    `json:"max_in_flight_reached,omitempty"`
+	// GeneratorCPU is the share of its processors perfgate used during the hold.
+	GeneratorCPU float64 `json:"generator_cpu"`
 }
 
 // Open reports whether the run used the open model.
@@ -215,6 +217,7 @@ func Build(in Input) (*Result, error) {
 			PeakUsers:    in.Run.PeakUsers,
 			HoldSeconds:  in.Run.HoldDuration().Seconds(),
 			Canceled:     in.Run.Canceled,
+			GeneratorCPU: round(in.Run.GeneratorCPU, 3),
 		},
 		Note: ClosedModelNote,
 	}

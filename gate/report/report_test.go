@@ -95,6 +95,7 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 	run := load.Result{
 		Start: start, HoldStart: start.Add(20 * time.Second), HoldEnd: start.Add(50 * time.Second),
 		End: start.Add(50200 * time.Millisecond), PlannedUsers: 200, PeakUsers: 200, Invalid: invalid,
+		GeneratorCPU: 0.123,
 	}
 	if p.Open {
 		run.PlannedUsers, run.PeakUsers, run.Open = 0, 0, true
