@@ -193,40 +193,91 @@ func TestE2EServeDemoThenRun(t *testing.T) {
 	}
 }
 
+// TestE2ECancelWritesReports sends what CI sends on cancel (SIGTERM, or SIGINT from a
+// terminal) to the built binary mid-run: load stops within 2 s, the reports say what
+// was measured and that the run was cancelled, and the exit code is 3. A second signal
+// ends the process at once.
 func TestE2ECancelWritesReports(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	cmd := exec.Command(binary(t), "demo", "--users", "20", "--spawn-rate", "100", "--duration", "5m", "--think", "50ms")
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name    string
+		signals []os.Signal
+	}{
+		{"SIGTERM", []os.Signal{syscall.SIGTERM}},
+		{"SIGINT", []os.Signal{os.Interrupt}},
+		{"SIGINT twice", []os.Signal{os.Interrupt, os.Interrupt}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			cmd := exec.Command(binary(t), "demo", "--users", "20", "--spawn-rate", "100", "--duration", "5m", "--think", "50ms", "--progress", "500ms")
+			cmd.Dir = dir
+			out := &syncBuffer{}
+			cmd.Stdout = out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			// Wait for the hold, as shown by a progress line.
+			for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "] hold "); {
+				if time.Now().After(deadline) {
+					t.Fatalf("the run never reached its hold:\n%s", out.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			sent := time.Now()
+			for _, sig := range tc.signals {
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("perfgate did not stop on %s", tc.name)
+			}
+			if took := time.Since(sent); took > 2*time.Second {
+				t.Errorf("stopping took %v, want under 2s", took)
+			}
+			if len(tc.signals) > 1 {
+				// Exit 3 if the first signal's shutdown finished first, else killed by the second.
+				if code := cmd.ProcessState.ExitCode(); code != ExitInvalid && code != -1 {
+					t.Errorf("exit %d after two signals", code)
+				}
+				return
+			}
+			if code := cmd.ProcessState.ExitCode(); code != ExitInvalid {
+				t.Errorf("exit %d after %s, want 3\n%s", code, tc.name, out.String())
+			}
+			res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
+			if res["verdict"] != "invalid" || !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), "cancelled") {
+				t.Errorf("result verdict %v reasons %v", res["verdict"], res["reasons"])
+			}
+			if hold := res["hold"].(map[string]any)["all"].(map[string]any); hold["requests"].(float64) == 0 {
+				t.Error("the requests measured before the signal are missing from the result")
+			}
+			junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+		})
 	}
-	defer cmd.Process.Kill()
-	time.Sleep(2 * time.Second)
-	sent := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("perfgate did not stop on SIGTERM")
-	}
-	if took := time.Since(sent); took > 5*time.Second {
-		t.Errorf("stopping took %v", took)
-	}
-	if code := cmd.ProcessState.ExitCode(); code != ExitInvalid {
-		t.Errorf("exit %d after SIGTERM, want 3\n%s", code, out.String())
-	}
-	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
-	if res["verdict"] != "invalid" || !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), "cancelled") {
-		t.Errorf("result verdict %v reasons %v", res["verdict"], res["reasons"])
-	}
-	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
+}
+
+// syncBuffer is a bytes.Buffer that a process writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func toStrings(v any) []string {
