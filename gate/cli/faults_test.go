@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -242,14 +243,21 @@ func TestFaultHugeResponseIsReadInBoundedMemory(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": strings.Replace(faultConfig, "timeout: 300ms", "timeout: 20s", 1), "t.yaml": "all: [error_rate < 1%]\n"})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": srv.URL}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
 		"--users", "1", "--duration", "500ms", "--junit", "", "--json", filepath.Join(dir, "r.json"))
+	runtime.ReadMemStats(&after)
 	if code != ExitPass {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	res := readResult(t, filepath.Join(dir, "r.json"))
 	all := res["hold"].(map[string]any)["all"].(map[string]any)
 	requests, bytes := all["requests"].(float64), all["bytes_received"].(float64)
+	// The server side of this test allocates too; the bodies themselves must not be kept.
+	if allocated := after.TotalAlloc - before.TotalAlloc; float64(allocated) > bytes/4 {
+		t.Errorf("%d MB allocated to receive %.0f MB: bodies must be counted and dropped, not kept", allocated>>20, bytes/(1<<20))
+	}
 	if requests < 1 || bytes != requests*size {
 		t.Errorf("%v requests, %v bytes: every byte of each 100 MB body must be counted", requests, bytes)
 	}
