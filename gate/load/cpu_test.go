@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,20 +33,16 @@ func TestSaturatedGeneratorIsInvalid(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 1, duration: 600ms, think: 50ms}\ntasks: [{path: /}]\n")
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for !stop.Load() {
+				runtime.KeepAlive(&stop) // busy, as a saturated generator is
 			}
 		}()
 	}
 	res := New(p, discard{}).Run(context.Background())
-	close(stop)
+	stop.Store(true)
 	if res.GeneratorCPU < saturated || !strings.Contains(strings.Join(res.Invalid, ";"), "the load generator was the bottleneck") {
 		t.Errorf("cpu %.2f, invalid %v", res.GeneratorCPU, res.Invalid)
 	}
