@@ -102,7 +102,7 @@ func writeSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, " (%s)", kindList(ramp.ErrorKinds))
 	}
 	fmt.Fprintln(w)
-	if h := r.Hold; h.ServiceMs != nil {
+	if h := r.Hold; h.ServiceMs != nil && h.LagMs != nil {
 		fmt.Fprintf(w, "\nService time (from the actual send): p50 %s, p99 %s, max %s. Schedule lag: p50 %s, p99 %s, max %s.\n",
 			Ms(h.ServiceMs.P50), Ms(h.ServiceMs.P99), Ms(h.ServiceMs.Max), Ms(h.LagMs.P50), Ms(h.LagMs.P99), Ms(h.LagMs.Max))
 	}
