@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/perfgate/perfgate/gate/internal/runnerfile"
 )
 
 // secretAPI issues a known token and checks every secret it is sent.
@@ -147,7 +149,7 @@ func TestActionReadsInputs(t *testing.T) {
 		t.Error("secret-looking environment variables were not masked")
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "gh-output"))
-	outs := parseOutputs(t, string(data))
+	outs := runnerfile.Parse(t, string(data))
 	if outs["verdict"] != "fail" || outs["junit-path"] != "reports/junit.xml" || outs["p99-ms"] == "" {
 		t.Errorf("outputs = %v", outs)
 	}
@@ -172,54 +174,5 @@ func TestNothingGitHubOutsideActions(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gh-output")); err == nil {
 		t.Error("GITHUB_OUTPUT written outside GitHub Actions")
-	}
-}
-
-// parseOutputs reads a GITHUB_OUTPUT file the way the runner does: name=value lines and
-// name<<DELIMITER blocks.
-func parseOutputs(t *testing.T, data string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	lines := strings.Split(strings.TrimSuffix(data, "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		if name, delim, ok := strings.Cut(lines[i], "<<"); ok && !strings.Contains(name, "=") {
-			var val []string
-			for i++; i < len(lines) && lines[i] != delim; i++ {
-				val = append(val, lines[i])
-			}
-			if i == len(lines) {
-				t.Fatalf("block %s is not closed by %q", name, delim)
-			}
-			out[name] = strings.Join(val, "\n")
-			continue
-		}
-		name, val, ok := strings.Cut(lines[i], "=")
-		if !ok {
-			t.Fatalf("line %q is neither name=value nor name<<DELIMITER", lines[i])
-		}
-		out[name] = val
-	}
-	return out
-}
-
-func TestUnwritableRunnerFilesAreNotAPass(t *testing.T) {
-	srv := secretAPI(t, "pw-yyyyyy", "tok-yyyyyy", "sid=yyyyyy")
-	dir := writeFiles(t, map[string]string{"perfgate.yaml": secretConfig, "t.yaml": "all: [p99 < 10s]\n"})
-	env := map[string]string{"TARGET_URL": srv.URL, "PERFGATE_PASSWORD": "pw-yyyyyy", "SESSION_COOKIE": "sid=yyyyyy",
-		"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": filepath.Join(dir, "missing-dir", "summary")}
-	code, out, errs := invoke(t, dir, env, "run")
-	if code != ExitInvalid {
-		t.Errorf("exit %d, want 3: a pass whose step outputs and summary are lost is not a pass\n%s", code, out)
-	}
-	for _, want := range []string{"GITHUB_OUTPUT is not set", "cannot write the job summary to GITHUB_STEP_SUMMARY"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errs)
-		}
-	}
-	if strings.Contains(errs, "panic") || strings.Contains(errs, "goroutine") {
-		t.Errorf("a panic reached the user:\n%s", errs)
-	}
-	if !strings.Contains(out, "Verdict: PASS") {
-		t.Errorf("the console report is missing:\n%s", out)
 	}
 }

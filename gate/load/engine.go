@@ -195,8 +195,8 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	return res
 }
 
-// interrupted records why a run stopped early, if it did.
-func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
+// stopReasons records a setup failure and a cancellation, if either stopped the run.
+func (e *Engine) stopReasons(ctx context.Context, res *Result, cancelled string) {
 	select {
 	case <-e.failed:
 		res.Invalid = append(res.Invalid, e.failure)
@@ -204,8 +204,13 @@ func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
 	}
 	if ctx.Err() != nil {
 		res.Canceled = true
-		res.Invalid = append(res.Invalid, "the run was cancelled during "+during)
+		res.Invalid = append(res.Invalid, cancelled)
 	}
+}
+
+// interrupted records why a closed-model run stopped early, if it did.
+func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
+	e.stopReasons(ctx, res, "the run was cancelled during "+during)
 	if res.HoldStart.IsZero() {
 		res.Invalid = append(res.Invalid, fmt.Sprintf("only %d of %d users were running when the run stopped: the planned load was not delivered",
 			e.active.Load(), e.plan.Users))

@@ -164,14 +164,7 @@ dispatch:
 
 // openValidity decides whether the planned load was delivered.
 func (e *Engine) openValidity(ctx context.Context, res *Result) {
-	select {
-	case <-e.failed:
-		res.Invalid = append(res.Invalid, e.failure)
-	default:
-	}
-	if ctx.Err() != nil {
-		res.Canceled = true
-		res.Invalid = append(res.Invalid, "the run was cancelled")
+	if e.stopReasons(ctx, res, "the run was cancelled"); res.Canceled {
 		return
 	}
 	res.Invalid = append(res.Invalid, deliveryProblems(res.Delivery, e.plan.MaxInFlight)...)

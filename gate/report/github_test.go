@@ -6,35 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// parseEnvFile reads a GITHUB_OUTPUT file the way the runner does: name=value lines and
-// name<<DELIMITER blocks.
-func parseEnvFile(t *testing.T, data string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	lines := strings.Split(strings.TrimSuffix(data, "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		if name, delim, ok := strings.Cut(line, "<<"); ok && !strings.Contains(name, "=") {
-			var val []string
-			for i++; i < len(lines) && lines[i] != delim; i++ {
-				val = append(val, lines[i])
-			}
-			if i == len(lines) {
-				t.Fatalf("block %s has no closing delimiter %q", name, delim)
-			}
-			out[name] = strings.Join(val, "\n")
-			continue
-		}
-		name, val, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("line %q is neither name=value nor name<<DELIMITER", line)
-		}
-		out[name] = val
-	}
-	return out
-}
+	"github.com/perfgate/perfgate/gate/internal/runnerfile"
+)
 
 func githubEnv(t *testing.T) (map[string]string, func(string) string) {
 	dir := t.TempDir()
@@ -58,7 +32,7 @@ func TestGitHubPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(env["GITHUB_OUTPUT"])
-	outs := parseEnvFile(t, string(data))
+	outs := runnerfile.Parse(t, string(data))
 	want := map[string]string{
 		"verdict": "fail", "junit-path": "out/junit.xml", "result-path": "out/result.json",
 		"p99-ms": "153.087", "error-rate": "0.012",
