@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/demo"
 )
 
 // The fault matrix: a real misbehaving peer on loopback for each way a target can fail.
@@ -303,5 +305,38 @@ func TestFaultServerDiesAndComesBack(t *testing.T) {
 	}
 	if ok := all["requests"].(float64) - all["errors"].(float64); ok < 20 {
 		t.Errorf("only %v successful requests: the users did not recover when the server came back", ok)
+	}
+}
+
+// TestAbortStopsABrokenRunEarly: a candidate that fails every request is stopped by its
+// abort rule long before the end of the hold, as failed (exit 1), with all the reports.
+func TestAbortStopsABrokenRunEarly(t *testing.T) {
+	for _, load := range []string{"--users=10", "--rate=200/s"} {
+		t.Run(load, func(t *testing.T) {
+			srv := httptest.NewServer(demo.New(demo.Options{ErrorRate: 1}).Handler())
+			defer srv.Close()
+			rules := "all: [error_rate < 1%]\nabort:\n  - error_rate > 50% for 1s\n"
+			dir := writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": rules})
+			start := time.Now()
+			code, out, errs := invokeNoChdir(t, dir, nil, "run", "-c", filepath.Join(dir, "perfgate.yaml"), "--target", srv.URL,
+				load, "--duration", "30s", "--progress", "250ms", "--junit", filepath.Join(dir, "j.xml"), "--json", filepath.Join(dir, "r.json"))
+			if code != ExitFail {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
+			}
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("the run took %v: the abort rule should have stopped it within seconds", took)
+			}
+			if !strings.Contains(out, "Stopped early: stopped at ") || !strings.Contains(out, "error_rate > 50% for 1s held") {
+				t.Errorf("stdout does not say why it stopped:\n%s", out)
+			}
+			res := readResult(t, filepath.Join(dir, "r.json"))
+			if res["aborted"] == nil || res["verdict"] != "fail" || res["reasons"] != nil {
+				t.Errorf("result: aborted %v verdict %v reasons %v", res["aborted"], res["verdict"], res["reasons"])
+			}
+			junit, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
+			if !strings.Contains(string(junit), `name="error_rate &gt; 50% for 1s [abort]"`) {
+				t.Errorf("JUnit has no abort testcase:\n%s", junit)
+			}
+		})
 	}
 }

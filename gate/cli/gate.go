@@ -120,6 +120,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	col := stats.New(len(p.Endpoints), maxTimeout, statsOpts...)
 	var run load.Result
 	var windows []report.WindowInput
+	var aborted *verdict.Abort
 	if err := load.Probe(ctx, p); err != nil {
 		now := time.Now()
 		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Open: p.Open, Invalid: []string{err.Error()}}
@@ -141,10 +142,16 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			defer stopProfile()
 		}
 		eng := load.New(p, col, engineOpts...)
-		pr := &progress{out: out, plan: p, eng: eng, col: col, every: f.progress.d}
-		pr.start(ctx)
-		run = eng.Run(ctx)
+		runCtx, stopRun := context.WithCancelCause(ctx)
+		defer stopRun(nil)
+		pr := &progress{out: out, plan: p, eng: eng, col: col, every: f.progress.d,
+			watch: verdict.NewWatch(p.Aborts), abort: func() { stopRun(load.ErrStopped) }}
+		pr.start(runCtx)
+		run = eng.Run(runCtx)
 		windows = pr.stop(run.End)
+		if run.Stopped {
+			aborted = pr.aborted
+		}
 	}
 
 	infos := make([]stats.EndpointInfo, len(p.Endpoints))
@@ -158,6 +165,10 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	ramp := col.Summarize(load.Ramp, rampWindow, infos)
 	v := verdict.Evaluate(p.Rules, hold, run)
+	if aborted != nil {
+		v = v.WithAbort(*aborted)
+		fmt.Fprintf(out, "stopped early: %s held\n", aborted.Rule.Text)
+	}
 	code := exitCode(v.Status)
 
 	res, err := report.Build(report.Input{
@@ -244,6 +255,11 @@ type progress struct {
 	col   *stats.Collector
 	every time.Duration
 
+	// watch follows the abort rules; abort stops the run when one fires.
+	watch   *verdict.Watch
+	abort   func()
+	aborted *verdict.Abort // owned by the goroutine until stop
+
 	begin   time.Time
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -266,6 +282,10 @@ func (pr *progress) start(ctx context.Context) {
 				return
 			case now := <-t.C:
 				w := pr.closeWindow(now)
+				if a := pr.watch.Observe(w.Window); a != nil && pr.aborted == nil {
+					pr.aborted = a
+					pr.abort()
+				}
 				total := pr.col.Progress()
 				_ = report.WriteProgress(pr.out, report.ProgressLine{
 					Open:    pr.plan.Open,

@@ -85,3 +85,15 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseAbortRule(f *testing.F) {
+	for _, s := range []string{"error_rate > 50% for 20s", "p99 > 2s for 30s", "throughput < 10/s for 1m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseAbortRule(s)
+		if err == nil && r.For <= 0 {
+			t.Fatalf("ParseAbortRule(%q) = %+v", s, r)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -14,7 +15,61 @@ type Thresholds struct {
 	File      string        `yaml:"-"`
 	All       []Rule        `yaml:"all"`
 	Endpoints EndpointRules `yaml:"endpoints"`
-	Pos       Positions
+	// Abort rules stop the run at once, as failed, when they hold for a while.
+	Abort []AbortRule `yaml:"abort"`
+	Pos   Positions
+}
+
+// AbortRule is a rule over the run's recent time windows, such as
+// "error_rate > 50% for 20s": when it has held for that long, the run stops as failed.
+type AbortRule struct {
+	Rule
+	For time.Duration
+}
+
+// AbortMetrics are the metrics an abort rule may watch: those of a time window.
+var AbortMetrics = []string{"p50", "p90", "p95", "p99", "max", "error_rate", "throughput"}
+
+// ParseAbortRule reads "metric op value for duration".
+func ParseAbortRule(s string) (AbortRule, error) {
+	i := strings.LastIndex(s, " for ")
+	if i < 0 {
+		return AbortRule{}, fmt.Errorf("abort rule %q: expected \"metric op value for duration\", as in \"error_rate > 50%% for 20s\"", s)
+	}
+	r, err := ParseRule(s[:i])
+	if err != nil {
+		return AbortRule{}, err
+	}
+	d, err := ParseDuration(s[i+5:])
+	if err != nil {
+		return AbortRule{}, fmt.Errorf("abort rule %q: %v", s, err)
+	}
+	if d <= 0 {
+		return AbortRule{}, fmt.Errorf("abort rule %q: the time must be above 0", s)
+	}
+	ok := false
+	for _, m := range AbortMetrics {
+		ok = ok || r.Metric == m
+	}
+	if !ok {
+		return AbortRule{}, fmt.Errorf("abort rule %q: %s is not watched over time (abort rules use %s)", s, r.Metric, strings.Join(AbortMetrics, ", "))
+	}
+	r.Text = r.Text + " for " + d.String()
+	return AbortRule{Rule: r, For: d}, nil
+}
+
+// UnmarshalYAML reads one abort rule from a string.
+func (a *AbortRule) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return nodeErrorf(n, "expected an abort rule such as \"error_rate > 50%% for 20s\", got %s", describe(n))
+	}
+	rule, err := ParseAbortRule(n.Value)
+	if err != nil {
+		return nodeErrorf(n, "%v", err)
+	}
+	rule.Pos = posOf(n)
+	*a = rule
+	return nil
 }
 
 // EndpointRules keeps the endpoints of a threshold file in the order they were written.
@@ -214,8 +269,8 @@ func ParseThresholds(file string, data []byte, env Env) (*Thresholds, error) {
 		return nil, err
 	}
 	t.File = file
-	if len(t.All) == 0 && len(t.Endpoints) == 0 {
-		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all: or endpoints:"}
+	if len(t.All) == 0 && len(t.Endpoints) == 0 && len(t.Abort) == 0 {
+		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints: or abort:"}
 	}
 	return &t, nil
 }

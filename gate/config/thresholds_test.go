@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseRule(t *testing.T) {
@@ -95,6 +96,31 @@ func TestThresholdErrors(t *testing.T) {
 		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("doc %q: error = %v, want prefix %q", doc, err, want)
+		}
+	}
+}
+
+func TestAbortRules(t *testing.T) {
+	th, err := ParseThresholds("t.yaml", []byte("abort:\n  - error_rate > 50% for 20s\n  - p99 > 2s for 30s\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Abort) != 2 || th.Abort[0].For != 20*time.Second || th.Abort[0].Limit != 0.5 || th.Abort[1].Metric != "p99" || th.Abort[1].Pos.Line != 3 {
+		t.Errorf("abort = %+v", th.Abort)
+	}
+	if th.Abort[0].Text != "error_rate > 50% for 20s" {
+		t.Errorf("text = %q", th.Abort[0].Text)
+	}
+	bad := map[string]string{
+		"abort: [error_rate > 50%]\n":        "t.yaml:1:9: abort rule \"error_rate > 50%\": expected",
+		"abort: [error_rate > 50% for 20]\n": "needs a unit",
+		"abort: [requests > 5 for 10s]\n":    "requests is not watched over time",
+		"abort: [error_rate > 50% for 0s]\n": "must be above 0",
+		"abort: [latency > 1s for 10s]\n":    "unknown metric",
+	}
+	for doc, want := range bad {
+		if _, err := ParseThresholds("t.yaml", []byte(doc), env(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", doc, err, want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -27,8 +28,10 @@ type Result struct {
 	PeakUsers    int
 	// Invalid lists why the run cannot give a verdict (setup failed, peak not reached).
 	Invalid []string
-	// Canceled is set when the context was canceled before the run finished.
+	// Canceled is set when the context was canceled before the run finished; Stopped
+	// when it was cancelled with ErrStopped.
 	Canceled bool
+	Stopped  bool
 	// Open is set for an open-model run, whose delivery is in Delivery.
 	Open     bool
 	Delivery Delivery
@@ -195,12 +198,21 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	return res
 }
 
+// ErrStopped, as the cause of the run's context cancellation, stops a run early on the
+// caller's decision (an abort rule fired): the run is then neither cancelled nor invalid,
+// and what was measured stands.
+var ErrStopped = errors.New("stopped early")
+
 // stopReasons records a setup failure and a cancellation, if either stopped the run.
 func (e *Engine) stopReasons(ctx context.Context, res *Result, cancelled string) {
 	select {
 	case <-e.failed:
 		res.Invalid = append(res.Invalid, e.failure)
 	default:
+	}
+	if errors.Is(context.Cause(ctx), ErrStopped) {
+		res.Stopped = true
+		return
 	}
 	if ctx.Err() != nil {
 		res.Canceled = true
@@ -211,7 +223,7 @@ func (e *Engine) stopReasons(ctx context.Context, res *Result, cancelled string)
 // interrupted records why a closed-model run stopped early, if it did.
 func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
 	e.stopReasons(ctx, res, "the run was cancelled during "+during)
-	if res.HoldStart.IsZero() {
+	if res.HoldStart.IsZero() && !res.Stopped {
 		res.Invalid = append(res.Invalid, fmt.Sprintf("only %d of %d users were running when the run stopped: the planned load was not delivered",
 			e.active.Load(), e.plan.Users))
 	}

@@ -164,7 +164,7 @@ dispatch:
 
 // openValidity decides whether the planned load was delivered.
 func (e *Engine) openValidity(ctx context.Context, res *Result) {
-	if e.stopReasons(ctx, res, "the run was cancelled"); res.Canceled {
+	if e.stopReasons(ctx, res, "the run was cancelled"); res.Canceled || res.Stopped {
 		return
 	}
 	res.Invalid = append(res.Invalid, deliveryProblems(res.Delivery, e.plan.MaxInFlight)...)

@@ -66,6 +66,8 @@ type Plan struct {
 	Endpoints []Endpoint
 	// Rules are the thresholds of every file, in file order.
 	Rules []Rule
+	// Aborts stop the run early, as failed, when they hold over the recent windows.
+	Aborts []AbortRule
 	// Secrets are values that must never be printed: secret-looking environment
 	// variables and static Authorization and Cookie header values.
 	Secrets []string
@@ -136,6 +138,12 @@ type Rule struct {
 	File string
 }
 
+// AbortRule is an abort rule with the file it came from.
+type AbortRule struct {
+	config.AbortRule
+	File string
+}
+
 // Ramp is how long the load takes to reach its peak: in the closed model the last user
 // starts at Ramp; in the open model the rate reaches Rate at Ramp.
 func (p *Plan) Ramp() time.Duration {
@@ -188,6 +196,10 @@ func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
 		if err := b.rules(t); err != nil {
 			return nil, err
 		}
+	}
+	if len(b.p.Rules) == 0 && len(thresholds) > 0 {
+		t := thresholds[0]
+		return nil, config.Errorf(t.File, t.Pos.Node, "no rules to judge the run: abort rules can only stop it; add rules under all: or endpoints:")
 	}
 	b.p.Secrets = dedupe(append(b.p.Secrets, b.cfg.Secrets...))
 	return b.p, nil
@@ -547,6 +559,9 @@ func (b *builder) rules(t *config.Thresholds) error {
 	b.p.ThresholdFiles = append(b.p.ThresholdFiles, t.File)
 	for _, r := range t.All {
 		b.p.Rules = append(b.p.Rules, Rule{Rule: r, Endpoint: -1, Scope: "all", File: t.File})
+	}
+	for _, a := range t.Abort {
+		b.p.Aborts = append(b.p.Aborts, AbortRule{AbortRule: a, File: t.File})
 	}
 	for _, er := range t.Endpoints {
 		idx := -1

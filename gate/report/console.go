@@ -178,6 +178,9 @@ func checkMark(c Check) string {
 }
 
 func writeVerdict(w io.Writer, r *Result) {
+	if r.Aborted != nil {
+		fmt.Fprintf(w, "\nStopped early: %s (%s:%d).\n", r.Aborted.Message, r.Aborted.File, r.Aborted.Line)
+	}
 	switch r.Verdict {
 	case "pass":
 		fmt.Fprintf(w, "\nVerdict: PASS, all %d rules held (exit %d)\n", len(r.Checks), r.ExitCode)

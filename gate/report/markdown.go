@@ -24,6 +24,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	}
 	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(r)), r.ExitCode)
 
+	if r.Aborted != nil {
+		fmt.Fprintf(bw, "**Stopped early**: %s.\n\n", mdText(r.Aborted.Message))
+	}
 	if len(r.Reasons) > 0 {
 		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")
 		for _, reason := range r.Reasons {

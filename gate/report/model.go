@@ -45,7 +45,18 @@ type Result struct {
 	Ramp Stage `json:"ramp"`
 	// Windows is the run over time, one entry per progress interval.
 	Windows []Window `json:"windows"`
+	// Aborted says which abort rule stopped the run early, and when.
+	Aborted *Aborted `json:"aborted,omitempty"`
 	Note    string   `json:"note"`
+}
+
+// Aborted is the abort rule that stopped a run.
+type Aborted struct {
+	Rule      string  `json:"rule"`
+	File      string  `json:"file"`
+	Line      int     `json:"line"`
+	AtSeconds float64 `json:"at_seconds"`
+	Message   string  `json:"message"`
 }
 
 // Window is one interval of the run, all endpoints together.
@@ -248,6 +259,14 @@ func Build(in Input) (*Result, error) {
 	}
 	for _, c := range in.Verdict.Checks {
 		r.Checks = append(r.Checks, newCheck(c))
+	}
+	if a := in.Verdict.Aborted; a != nil {
+		kind := kindNames[a.Rule.Kind]
+		r.Aborted = &Aborted{
+			Rule: a.Rule.Text, File: a.Rule.File, Line: a.Rule.Pos.Line, AtSeconds: a.At.Seconds(),
+			Message: fmt.Sprintf("stopped at %s: %s held (last window: %s over %s requests)",
+				Seconds(a.At.Seconds()), a.Rule.Text, FormatValue(kind, a.Measured), Count(a.Requests)),
+		}
 	}
 	r.Windows = []Window{}
 	for _, w := range in.Windows {

@@ -14,10 +14,18 @@ const windowSigFigs = 2
 // together: the data behind "latency over time".
 type Window struct {
 	// Start is the interval's start from the start of the run; Length its length.
-	Start, Length time.Duration
-	Requests      int64
-	Errors        int64
-	P50, P99, Max time.Duration
+	Start, Length           time.Duration
+	Requests                int64
+	Errors                  int64
+	P50, P90, P95, P99, Max time.Duration
+}
+
+// ErrorRate is errors over requests in the window; 0 without requests.
+func (w Window) ErrorRate() float64 {
+	if w.Requests == 0 {
+		return 0
+	}
+	return float64(w.Errors) / float64(w.Requests)
 }
 
 // Throughput is requests per second over the window.
@@ -52,7 +60,8 @@ func (c *Collector) CloseWindow(offset time.Duration) Window {
 	}
 	if w.Requests > 0 {
 		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
-		w.P50, w.P99, w.Max = us(merged.ValueAtPercentile(50)), us(merged.ValueAtPercentile(99)), us(merged.Max())
+		w.P50, w.P90, w.P95 = us(merged.ValueAtPercentile(50)), us(merged.ValueAtPercentile(90)), us(merged.ValueAtPercentile(95))
+		w.P99, w.Max = us(merged.ValueAtPercentile(99)), us(merged.Max())
 	}
 	c.windowStart = offset
 	return w

@@ -52,6 +52,8 @@ type Verdict struct {
 	Status  Status
 	Checks  []Check
 	Reasons []string // why the verdict is Invalid
+	// Aborted is set when an abort rule stopped the run.
+	Aborted *Abort
 }
 
 // Failed returns the checks that did not pass.
