@@ -14,10 +14,11 @@ long=${2:-120}
 bin=${PERFGATE:-perfgate}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
-pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+pin() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
 port=18080
-pin 0 "$bin" serve-demo --addr "127.0.0.1:$port" --latency 0 --jitter 0 > "$work/server.log" 2>&1 &
+# The subshell execs into the server, so $! is the server itself and the trap stops it.
+(pin 0 "$bin" serve-demo --addr "127.0.0.1:$port" --latency 0 --jitter 0 > "$work/server.log" 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -26,9 +27,9 @@ cp "$root/gate/demo/perfgate.yaml" "$work/perfgate.yaml"
 mkdir -p "$work/thresholds" && cp "$root/thresholds/demo.yaml" "$work/thresholds/"
 
 rss() {
-  pin 1 /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" run -c "$work/perfgate.yaml" \
+  (pin 1 /usr/bin/time -f "%M" -o "$work/rss.txt" "$bin" run -c "$work/perfgate.yaml" \
     --target "http://127.0.0.1:$port" --rate 2000/s --max-in-flight 64 --duration "${1}s" \
-    --junit "" --json "$work/result-$1.json" --progress 1h > "$work/run-$1.log" 2>&1 || true
+    --junit "" --json "$work/result-$1.json" --progress 1h > "$work/run-$1.log" 2>&1) || true
   cat "$work/rss.txt"
 }
 a=$(rss "$short")
