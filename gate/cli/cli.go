@@ -60,6 +60,7 @@ Commands:
   validate    check the config and thresholds files; send no traffic
   demo        start the built-in sample API and run a short gate against it
   serve-demo  run the built-in sample API alone
+  baseline    record a run's result as the baseline later runs are compared with
   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
   version     print the version
 
@@ -90,6 +91,8 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		return c.serveDemo(ctx, args[1:])
 	case "action":
 		return c.action(ctx, args[1:])
+	case "baseline":
+		return c.baseline(args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(c.Stdout, "perfgate %s\n", version())
 		return ExitPass

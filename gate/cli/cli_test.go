@@ -121,7 +121,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"run", "validate", "demo", "serve-demo"} {
+	for _, cmd := range []string{"run", "validate", "demo", "serve-demo", "baseline"} {
 		code, out, _ := invoke(t, t.TempDir(), nil, cmd, "--help")
 		if code != ExitPass || !strings.Contains(out, "Usage: perfgate "+cmd) || !strings.Contains(out, "-") {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, out)
@@ -289,6 +289,7 @@ func ExampleCommand_Run() {
 	//   validate    check the config and thresholds files; send no traffic
 	//   demo        start the built-in sample API and run a short gate against it
 	//   serve-demo  run the built-in sample API alone
+	//   baseline    record a run's result as the baseline later runs are compared with
 	//   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
 	//   version     print the version
 	//

@@ -340,3 +340,46 @@ func TestAbortStopsABrokenRunEarly(t *testing.T) {
 		})
 	}
 }
+
+// TestBaselineRegression: record a baseline from a healthy run, then judge a slower
+// candidate against it; a baseline of another config is refused.
+func TestBaselineRegression(t *testing.T) {
+	healthy := httptest.NewServer(demo.New(demo.Options{Latency: 20 * time.Millisecond}).Handler())
+	defer healthy.Close()
+	slower := httptest.NewServer(demo.New(demo.Options{Latency: 40 * time.Millisecond}).Handler())
+	defer slower.Close()
+	rules := "baseline: baseline.json\nall:\n  - p99 < baseline + 50%\n  - error_rate < baseline + 0.5pp\nendpoints:\n  /api/products:\n    - throughput > baseline - 30%\n"
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": "all: [p99 < 5s]\n", "thresholds/release.yaml": rules})
+	cfg := filepath.Join(dir, "perfgate.yaml")
+	run := func(target string, extra ...string) (int, string, string) {
+		return invokeNoChdir(t, dir, nil, append([]string{"run", "-c", cfg, "--target", target, "--users", "10", "--spawn-rate", "100",
+			"--think", "20ms", "--duration", "1500ms", "--junit", "", "--json", filepath.Join(dir, "r.json")}, extra...)...)
+	}
+	if code, out, errs := run(healthy.URL); code != ExitPass {
+		t.Fatalf("baseline run: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs := invokeNoChdir(t, dir, nil, "baseline", filepath.Join(dir, "r.json"), "-o", filepath.Join(dir, "thresholds", "baseline.json"))
+	if code != ExitPass || !strings.Contains(out, "wrote ") {
+		t.Fatalf("baseline: exit %d\n%s\n%s", code, out, errs)
+	}
+	release := []string{"--thresholds", filepath.Join(dir, "thresholds", "release.yaml")}
+
+	if code, out, errs := run(healthy.URL, release...); code != ExitPass || !strings.Contains(out, "against the baseline") {
+		t.Errorf("same speed as the baseline: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run(slower.URL, release...)
+	if code != ExitFail || !strings.Contains(out, "breached: p99 < baseline + 50% [all]: measured") || !strings.Contains(out, "(baseline + 50%: ") {
+		t.Errorf("twice as slow: exit %d, want 1 with the baseline in the message\n%s\n%s", code, out, errs)
+	}
+	// Another load is another config.
+	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg, "--users", "11"}, release...)...)
+	if code != ExitUsage || !strings.Contains(errs, "comes from a different config (10 users, not 11)") {
+		t.Errorf("other load: exit %d %q", code, errs)
+	}
+	// A damaged or missing baseline is a clear error.
+	os.WriteFile(filepath.Join(dir, "thresholds", "baseline.json"), []byte("{"), 0o644)
+	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg}, release...)...)
+	if code != ExitUsage || !strings.Contains(errs, "release.yaml:1:11: baseline file") || !strings.Contains(errs, "is not valid JSON") {
+		t.Errorf("damaged baseline: exit %d %q", code, errs)
+	}
+}

@@ -12,7 +12,10 @@ import (
 
 // Thresholds is one threshold file: rules over every request ("all") and per endpoint.
 type Thresholds struct {
-	File      string        `yaml:"-"`
+	File string `yaml:"-"`
+	// Baseline names the baseline file that "baseline" in rules refers to, relative to
+	// this file.
+	Baseline  string        `yaml:"baseline"`
 	All       []Rule        `yaml:"all"`
 	Endpoints EndpointRules `yaml:"endpoints"`
 	// Abort rules stop the run at once, as failed, when they hold for a while.
@@ -104,9 +107,80 @@ type Rule struct {
 	Kind     Kind
 	// Op is one of < <= > >=.
 	Op string
-	// Limit is in base units: seconds, a fraction, per second, or a count.
+	// Limit is in base units: seconds, a fraction, per second, or a count. For a rule
+	// against the baseline it is filled in when the baseline is read.
 	Limit float64
-	Pos   Pos
+	// Baseline is set for a rule such as "p99 < baseline + 15%".
+	Baseline *BaselineRef
+	Pos      Pos
+}
+
+// BaselineRef is the right-hand side of a rule against the recorded baseline: the
+// baseline's value of the same metric, plus or minus a tolerance.
+type BaselineRef struct {
+	// Amount is signed; Unit is "%" (of the baseline's value) or "pp" (percentage points,
+	// for error_rate), or "" for the baseline's value itself.
+	Amount float64
+	Unit   string
+}
+
+// Apply returns the limit for a baseline value.
+func (b BaselineRef) Apply(base float64) float64 {
+	switch b.Unit {
+	case "%":
+		return base * (1 + b.Amount/100)
+	case "pp":
+		return base + b.Amount/100
+	}
+	return base
+}
+
+// String writes the reference as a rule does.
+func (b BaselineRef) String() string {
+	if b.Unit == "" {
+		return "baseline"
+	}
+	sign := "+"
+	if b.Amount < 0 {
+		sign = "-"
+	}
+	return fmt.Sprintf("baseline %s %s%s", sign, strconv.FormatFloat(math.Abs(b.Amount), 'f', -1, 64), b.Unit)
+}
+
+// parseBaselineRef reads "baseline", "baseline + 15%", "baseline - 10%", "baseline + 0.5pp".
+func parseBaselineRef(k Kind, s string) (*BaselineRef, error) {
+	rest, ok := strings.CutPrefix(s, "baseline")
+	if !ok {
+		return nil, nil
+	}
+	if rest == "" {
+		return &BaselineRef{}, nil
+	}
+	sign := 1.0
+	switch rest[0] {
+	case '+':
+	case '-':
+		sign = -1
+	default:
+		return nil, fmt.Errorf("expected baseline + N%% or baseline - N%%, got %q", s)
+	}
+	num, unit := rest[1:], ""
+	switch {
+	case strings.HasSuffix(num, "pp"):
+		num, unit = strings.TrimSuffix(num, "pp"), "pp"
+	case strings.HasSuffix(num, "%"):
+		num, unit = strings.TrimSuffix(num, "%"), "%"
+	default:
+		return nil, fmt.Errorf("the tolerance in %q needs a unit: %% of the baseline, or pp (percentage points) for error_rate", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 || f != f || f > 1e6 {
+		return nil, fmt.Errorf("invalid tolerance in %q", s)
+	}
+	if unit == "pp" && k != KindRatio {
+		return nil, fmt.Errorf("pp (percentage points) is for error_rate; write a %% of the baseline")
+	}
+	return &BaselineRef{Amount: sign * f, Unit: unit}, nil
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler with strict keys.
@@ -167,6 +241,9 @@ func ParseRule(s string) (Rule, error) {
 			fields = []string{s[:i], s[i:j], s[j:]}
 		}
 	}
+	if len(fields) > 3 && strings.HasPrefix(fields[2], "baseline") {
+		fields = []string{fields[0], fields[1], strings.Join(fields[2:], "")}
+	}
 	if len(fields) != 3 {
 		return Rule{}, fmt.Errorf("rule %q: expected \"metric op value\", as in \"p99 < 300ms\"", s)
 	}
@@ -180,6 +257,12 @@ func ParseRule(s string) (Rule, error) {
 	r.Kind, r.Quantile, err = metricKind(r.Metric)
 	if err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
+	}
+	if r.Baseline, err = parseBaselineRef(r.Kind, fields[2]); err != nil {
+		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
+	} else if r.Baseline != nil {
+		r.Text = r.Metric + " " + r.Op + " " + r.Baseline.String()
+		return r, nil
 	}
 	r.Limit, err = parseLimit(r.Kind, fields[2])
 	if err != nil {
@@ -269,8 +352,24 @@ func ParseThresholds(file string, data []byte, env Env) (*Thresholds, error) {
 		return nil, err
 	}
 	t.File = file
+	if t.Baseline == "" {
+		for _, r := range t.rules() {
+			if r.Baseline != nil {
+				return nil, &Error{File: file, Pos: r.Pos, Msg: fmt.Sprintf("rule %q compares with the baseline, but this file names none: add baseline: FILE (made by perfgate baseline)", r.Text)}
+			}
+		}
+	}
 	if len(t.All) == 0 && len(t.Endpoints) == 0 && len(t.Abort) == 0 {
 		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints: or abort:"}
 	}
 	return &t, nil
+}
+
+// rules lists the file's rules, all and per endpoint.
+func (t *Thresholds) rules() []Rule {
+	out := append([]Rule(nil), t.All...)
+	for _, e := range t.Endpoints {
+		out = append(out, e.Rules...)
+	}
+	return out
 }

@@ -124,3 +124,42 @@ func TestAbortRules(t *testing.T) {
 		}
 	}
 }
+
+func TestBaselineRules(t *testing.T) {
+	cases := []struct {
+		in, text string
+		ref      BaselineRef
+		base     float64
+		limit    float64
+	}{
+		{"p99 < baseline + 15%", "p99 < baseline + 15%", BaselineRef{15, "%"}, 0.2, 0.23},
+		{"throughput > baseline - 10%", "throughput > baseline - 10%", BaselineRef{-10, "%"}, 100, 90},
+		{"error_rate < baseline + 0.5pp", "error_rate < baseline + 0.5pp", BaselineRef{0.5, "pp"}, 0.01, 0.015},
+		{"mean <= baseline", "mean <= baseline", BaselineRef{}, 0.1, 0.1},
+		{"p95<baseline+20%", "p95 < baseline + 20%", BaselineRef{20, "%"}, 1, 1.2},
+	}
+	for _, tc := range cases {
+		r, err := ParseRule(tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if r.Baseline == nil || *r.Baseline != tc.ref || r.Text != tc.text || !near(r.Baseline.Apply(tc.base), tc.limit) {
+			t.Errorf("%s: %+v %+v", tc.in, r, r.Baseline)
+		}
+	}
+	for in, want := range map[string]string{
+		"p99 < baseline + 15":  "needs a unit",
+		"p99 < baseline + 1pp": "pp (percentage points) is for error_rate",
+		"p99 < baseline * 2":   "expected baseline + N%",
+		"p99 < baseline + x%":  "invalid tolerance",
+	} {
+		if _, err := ParseRule(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", in, err, want)
+		}
+	}
+	_, err := ParseThresholds("t.yaml", []byte("all:\n  - p99 < 1s\n  - p99 < baseline + 10%\n"), env(nil))
+	if err == nil || !strings.HasPrefix(err.Error(), `t.yaml:3:5: rule "p99 < baseline + 10%" compares with the baseline, but this file names none`) {
+		t.Errorf("err = %v", err)
+	}
+}

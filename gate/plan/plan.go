@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/jsonpath"
 )
@@ -136,6 +137,9 @@ type Rule struct {
 	Scope string
 	// File is the threshold file the rule came from.
 	File string
+	// BaselineValue is the baseline's value of the metric, for a rule against the
+	// baseline (Rule.Baseline is set); Limit is computed from it.
+	BaselineValue float64
 }
 
 // AbortRule is an abort rule with the file it came from.
@@ -555,8 +559,21 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 	return r, nil
 }
 
+// Fingerprint is what a baseline must share with this plan to be compared with it.
+func (p *Plan) Fingerprint() baseline.Fingerprint {
+	f := baseline.Fingerprint{Model: "closed", Users: p.Users}
+	if p.Open {
+		f = baseline.Fingerprint{Model: "open", Rate: p.Rate}
+	}
+	for _, e := range p.Endpoints {
+		f.Endpoints = append(f.Endpoints, e.Name)
+	}
+	return f
+}
+
 func (b *builder) rules(t *config.Thresholds) error {
 	b.p.ThresholdFiles = append(b.p.ThresholdFiles, t.File)
+	first := len(b.p.Rules)
 	for _, r := range t.All {
 		b.p.Rules = append(b.p.Rules, Rule{Rule: r, Endpoint: -1, Scope: "all", File: t.File})
 	}
@@ -580,6 +597,43 @@ func (b *builder) rules(t *config.Thresholds) error {
 		for _, r := range er.Rules {
 			b.p.Rules = append(b.p.Rules, Rule{Rule: r, Endpoint: idx, Scope: er.Name, File: t.File})
 		}
+	}
+	if t.Baseline != "" {
+		return b.resolveBaseline(t, b.p.Rules[first:])
+	}
+	return nil
+}
+
+// resolveBaseline reads the file's baseline, checks that it comes from the same load,
+// and turns every "baseline ± N" into a limit.
+func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
+	path := t.Baseline
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(t.File), path)
+	}
+	base, err := baseline.Read(path)
+	if err != nil {
+		return config.Errorf(t.File, t.Pos.Of("baseline"), "%v", err)
+	}
+	if diff := base.Fingerprint.Mismatch(b.p.Fingerprint()); diff != "" {
+		return config.Errorf(t.File, t.Pos.Of("baseline"),
+			"baseline %s comes from a different config (%s): record a new one with perfgate baseline", path, diff)
+	}
+	for i := range rules {
+		r := &rules[i]
+		if r.Baseline == nil {
+			continue
+		}
+		m, ok := base.Find(r.Scope)
+		if !ok {
+			return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no endpoint %q", r.Text, path, r.Scope)
+		}
+		v, err := m.Value(r.Metric, r.Quantile)
+		if err != nil {
+			return config.Errorf(t.File, r.Pos, "rule %q: %v", r.Text, err)
+		}
+		r.BaselineValue = v
+		r.Limit = r.Baseline.Apply(v)
 	}
 	return nil
 }

@@ -139,6 +139,8 @@ type Check struct {
 	Op       string   `json:"op"`
 	Limit    float64  `json:"limit"`
 	Measured *float64 `json:"measured"` // null when there were no samples
+	// Baseline is the baseline's value, for a rule against the baseline.
+	Baseline *float64 `json:"baseline,omitempty"`
 	Samples  int64    `json:"samples"`
 	Passed   bool     `json:"passed"`
 	Message  string   `json:"message"`
@@ -300,6 +302,12 @@ func newCheck(c verdict.Check) Check {
 		m := c.Measured
 		out.Measured = &m
 	}
+	if c.Rule.Baseline != nil {
+		b := c.Rule.BaselineValue
+		out.Baseline = &b
+		out.Message = out.describeAgainstBaseline(c.Rule.Baseline.String())
+		return out
+	}
 	out.Message = out.describe()
 	return out
 }
@@ -311,6 +319,23 @@ func (c Check) describe() string {
 	}
 	return fmt.Sprintf("measured %s, limit %s %s, %s samples",
 		FormatValue(c.Kind, *c.Measured), c.Op, FormatValue(c.Kind, c.Limit), Count(c.Samples))
+}
+
+// describeAgainstBaseline is describe with the baseline and the change from it.
+func (c Check) describeAgainstBaseline(ref string) string {
+	limit := fmt.Sprintf("%s %s (%s: %s)", c.Op, FormatValue(c.Kind, c.Limit), ref, FormatValue(c.Kind, *c.Baseline))
+	if c.Measured == nil {
+		return fmt.Sprintf("no samples: %s cannot be judged (limit %s)", c.Rule, limit)
+	}
+	delta := ""
+	switch {
+	case c.Kind == "ratio":
+		delta = fmt.Sprintf("%+.2fpp", 100*(*c.Measured-*c.Baseline))
+	case *c.Baseline != 0:
+		delta = fmt.Sprintf("%+.1f%%", 100*(*c.Measured / *c.Baseline - 1))
+	}
+	return fmt.Sprintf("measured %s, limit %s, %s samples; %s against the baseline",
+		FormatValue(c.Kind, *c.Measured), limit, Count(c.Samples), delta)
 }
 
 func newStage(s stats.Summary) (Stage, error) {

@@ -1,0 +1,155 @@
+// Package baseline is the recorded baseline a release candidate is compared with: per
+// endpoint and for all requests, the percentiles, error rate, throughput and sample
+// count of a past run, with its latency histogram, and a fingerprint of the load that
+// produced it, so that a run is never compared with a baseline of something else.
+//
+// `perfgate baseline RESULT.json -o thresholds/baseline.json` writes one from a result
+// file; rules such as "p99 < baseline + 15%" read it.
+package baseline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Version names the file format.
+const Version = "perfgate.baseline/v1"
+
+// File is a baseline.
+type File struct {
+	Version     string      `json:"version"`
+	Created     time.Time   `json:"created"`
+	Source      string      `json:"source"`
+	Fingerprint Fingerprint `json:"fingerprint"`
+	All         Metrics     `json:"all"`
+	Endpoints   []Metrics   `json:"endpoints"`
+}
+
+// Fingerprint is what must match for two runs to be compared: the model, the load and
+// the endpoints. The duration may differ.
+type Fingerprint struct {
+	Model     string   `json:"model"`
+	Users     int      `json:"users,omitempty"`
+	Rate      float64  `json:"rate,omitempty"`
+	Endpoints []string `json:"endpoints"`
+}
+
+// Mismatch says how a run's fingerprint differs from the baseline's, or "".
+func (f Fingerprint) Mismatch(run Fingerprint) string {
+	var diffs []string
+	if f.Model != run.Model {
+		diffs = append(diffs, fmt.Sprintf("the %s model, not the %s one", f.Model, run.Model))
+	}
+	if f.Users != run.Users {
+		diffs = append(diffs, fmt.Sprintf("%d users, not %d", f.Users, run.Users))
+	}
+	if f.Rate != run.Rate {
+		diffs = append(diffs, fmt.Sprintf("%g/s, not %g/s", f.Rate, run.Rate))
+	}
+	a, b := slices.Sorted(slices.Values(f.Endpoints)), slices.Sorted(slices.Values(run.Endpoints))
+	if !slices.Equal(a, b) {
+		diffs = append(diffs, fmt.Sprintf("endpoints %s, not %s", strings.Join(a, ", "), strings.Join(b, ", ")))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// Metrics is one endpoint's, or all requests', recorded figures.
+type Metrics struct {
+	Name       string  `json:"name"`
+	Requests   int64   `json:"requests"`
+	ErrorRate  float64 `json:"error_rate"`
+	Throughput float64 `json:"throughput"`
+	// MeanMs and MaxMs are kept apart; percentiles are read from the histogram.
+	MeanMs float64 `json:"mean_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	// Histogram is the latency HdrHistogram (microseconds), V2 compressed, base64.
+	Histogram string `json:"histogram"`
+}
+
+// Value returns a metric in its base unit (seconds for latencies), and whether the
+// baseline has samples for it.
+func (m Metrics) Value(metric string, quantile float64) (float64, error) {
+	if m.Requests == 0 {
+		return 0, fmt.Errorf("the baseline has no samples for %s", m.Name)
+	}
+	switch metric {
+	case "error_rate":
+		return m.ErrorRate, nil
+	case "throughput":
+		return m.Throughput, nil
+	case "requests":
+		return float64(m.Requests), nil
+	case "mean":
+		return m.MeanMs / 1000, nil
+	case "max":
+		return m.MaxMs / 1000, nil
+	}
+	h, err := decode(m.Histogram)
+	if err != nil {
+		return 0, fmt.Errorf("the baseline's histogram for %s is damaged: %v", m.Name, err)
+	}
+	if h.TotalCount() == 0 {
+		return 0, fmt.Errorf("the baseline has no latency samples for %s", m.Name)
+	}
+	return float64(h.ValueAtPercentile(quantile)) / 1e6, nil
+}
+
+// decode reads an encoded histogram without letting a damaged one panic the library.
+func decode(s string) (h *hdrhistogram.Histogram, err error) {
+	if len(s) < 12 {
+		return nil, errors.New("too short")
+	}
+	defer func() {
+		if recover() != nil {
+			h, err = nil, errors.New("not a histogram")
+		}
+	}()
+	return hdrhistogram.Decode([]byte(s))
+}
+
+// Find returns the figures for a scope: "all" or an endpoint name.
+func (f *File) Find(scope string) (Metrics, bool) {
+	if scope == "all" {
+		return f.All, true
+	}
+	for _, e := range f.Endpoints {
+		if e.Name == scope {
+			return e, true
+		}
+	}
+	return Metrics{}, false
+}
+
+// Read reads a baseline file.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("baseline file %s does not exist (make one with perfgate baseline RESULT.json -o %s)", path, path)
+		}
+		return nil, fmt.Errorf("cannot read baseline file: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("baseline file %s is not valid JSON: %v", path, err)
+	}
+	if f.Version != Version {
+		return nil, fmt.Errorf("baseline file %s has version %q, not %q", path, f.Version, Version)
+	}
+	return &f, nil
+}
+
+// Write writes a baseline file.
+func (f *File) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
