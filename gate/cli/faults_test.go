@@ -73,6 +73,20 @@ func readRequest(c net.Conn, r *bufio.Reader) (probe bool, err error) {
 	}
 }
 
+// rawLoad serves raw TCP: the probe is answered normally, and each load request goes to
+// onLoad, which says whether to keep the connection for the next one.
+func rawLoad(t *testing.T, onLoad func(net.Conn) bool) string {
+	return rawListener(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			probe, err := readRequest(c, r)
+			if err != nil || (!probe && !onLoad(c)) {
+				return
+			}
+		}
+	})
+}
+
 // faulty answers the probe (GET /) normally and the load with h.
 func faulty(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -95,18 +109,9 @@ func TestFaultMatrix(t *testing.T) {
 		{
 			name: "connection reset",
 			target: func(t *testing.T) string {
-				return rawListener(t, func(c net.Conn) {
-					r := bufio.NewReader(c)
-					for {
-						probe, err := readRequest(c, r)
-						if err != nil {
-							return
-						}
-						if !probe {
-							c.(*net.TCPConn).SetLinger(0) // RST instead of FIN
-							return
-						}
-					}
+				return rawLoad(t, func(c net.Conn) bool {
+					c.(*net.TCPConn).SetLinger(0) // RST instead of FIN
+					return false
 				})
 			},
 			kinds: []string{"connection_reset"}, code: ExitFail,
@@ -147,19 +152,9 @@ func TestFaultMatrix(t *testing.T) {
 		{
 			name: "malformed HTTP",
 			target: func(t *testing.T) string {
-				return rawListener(t, func(c net.Conn) {
-					r := bufio.NewReader(c)
-					for {
-						probe, err := readRequest(c, r)
-						if err != nil {
-							return
-						}
-						if !probe {
-							if _, err := c.Write([]byte("HTTP/1.1 OK 200\r\n\r\n")); err != nil {
-								return
-							}
-						}
-					}
+				return rawLoad(t, func(c net.Conn) bool {
+					_, err := c.Write([]byte("HTTP/1.1 OK 200\r\n\r\n"))
+					return err == nil
 				})
 			},
 			kinds: []string{"transport"}, code: ExitFail,
