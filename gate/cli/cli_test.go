@@ -23,15 +23,12 @@ import (
 // invoke runs a command in-process, in dir, with the given environment.
 func invoke(t *testing.T, dir string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	wd, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	code = c.Run(context.Background(), args)
-	return code, out.String(), errb.String()
+	return invokeNoChdir(t, dir, env, args...)
 }
 
 // invokeNoChdir runs a command in-process without changing folder, so that tests can run
