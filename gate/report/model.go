@@ -280,10 +280,11 @@ func Build(in Input) (*Result, error) {
 		})
 	}
 	var err error
-	if r.Hold, err = newStage(in.Hold); err != nil {
+	enc := &histEncoder{}
+	if r.Hold, err = newStage(enc, in.Hold); err != nil {
 		return nil, err
 	}
-	if r.Ramp, err = newStage(in.Ramp); err != nil {
+	if r.Ramp, err = newStage(enc, in.Ramp); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -338,18 +339,18 @@ func (c Check) describeAgainstBaseline(ref string) string {
 		FormatValue(c.Kind, *c.Measured), limit, Count(c.Samples), delta)
 }
 
-func newStage(s stats.Summary) (Stage, error) {
+func newStage(enc *histEncoder, s stats.Summary) (Stage, error) {
 	st := Stage{WindowSeconds: s.Window.Seconds()}
 	if s.Service != nil && s.Service.TotalCount() > 0 {
 		svc, lag := latencyOf(s.Service), latencyOf(s.Lag)
 		st.ServiceMs, st.LagMs = &svc, &lag
 	}
 	var err error
-	if st.All, err = newEndpoint(&s.All); err != nil {
+	if st.All, err = newEndpoint(enc, &s.All); err != nil {
 		return st, err
 	}
 	for i := range s.Endpoints {
-		e, err := newEndpoint(&s.Endpoints[i])
+		e, err := newEndpoint(enc, &s.Endpoints[i])
 		if err != nil {
 			return st, err
 		}
@@ -358,7 +359,7 @@ func newStage(s stats.Summary) (Stage, error) {
 	return st, nil
 }
 
-func newEndpoint(e *stats.Endpoint) (Endpoint, error) {
+func newEndpoint(enc *histEncoder, e *stats.Endpoint) (Endpoint, error) {
 	out := Endpoint{
 		Name: e.Name, Setup: e.Setup, Requests: e.Requests, Errors: e.Errors,
 		ErrorRate: e.ErrorRate(), Throughput: e.Throughput, Bytes: e.Bytes,
@@ -383,11 +384,11 @@ func newEndpoint(e *stats.Endpoint) (Endpoint, error) {
 	if e.Requests > 0 {
 		out.LatencyMs = latencyOf(e.Hist)
 	}
-	enc, err := e.Hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	h, err := enc.encode(e.Hist)
 	if err != nil {
 		return out, fmt.Errorf("encode histogram of %s: %w", e.Name, err)
 	}
-	out.Histogram = string(enc)
+	out.Histogram = h
 	return out, nil
 }
 
