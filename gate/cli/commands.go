@@ -63,26 +63,48 @@ func (c *Command) planFromArgs(name string, args []string, about string) (p *pla
 
 func (c *Command) demo(ctx context.Context, args []string) int {
 	var f runFlags
-	var regress bool
+	var regress, fallOver bool
+	var leak durationFlag
 	fs := c.newFlagSet("demo", "demo [flags]",
 		"Starts the built-in sample API on a free loopback port and runs the article's scenario\n"+
 			"against it: 200 users at 10/s, login once each, products and product detail 3:1, think\n"+
 			"1s..3s, a 30s hold. Exits 0 on the healthy API; with --regress the API turns slow and\n"+
-			"flaky and the gate fails with exit 1. Flags override the demo config (shown in the README).")
+			"flaky and the gate fails with exit 1. With --profile full it runs the article's four\n"+
+			"phases (single-user, peak, overload at 2x, recovery) with thresholds/demo-full.yaml,\n"+
+			"against an API that serves 150 requests a second well and degrades gracefully above;\n"+
+			"--leak and --fall-over make it misbehave so one verdict fails. Flags override the demo\n"+
+			"config (shown in the README).")
 	addRunFlags(fs, &f, "")
 	fs.BoolVar(&regress, "regress", false, "make the sample API slow and flaky, as a regressed release would be")
+	fs.Var(&leak, "leak", "make the sample API slower by this much for every second it runs, as a leak would (e.g. 3ms)")
+	fs.BoolVar(&fallOver, "fall-over", false, "make the sample API fall over (stay slow and failing) once it is over capacity")
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
 	f.visited(fs)
 
 	src := source{name: demo.ConfigName, data: demo.ConfigFile, openThresholds: embeddedThresholds}
+	opts := demo.Healthy
+	if f.profile == "full" {
+		src.thresholds = []string{"thresholds/demo-full.yaml"}
+		opts = demo.Overloaded
+		if !f.set["progress"] {
+			f.progress.d = 3 * time.Second // enough windows in the demo's short hold to judge drift
+		}
+	}
 	if f.config != "" {
 		src = source{name: f.config}
 	}
-	opts := demo.Healthy
 	if regress {
 		opts = demo.Regressed
+	}
+	opts.Leak, opts.FallOver = leak.d, fallOver
+	if fallOver && opts.Capacity == 0 {
+		opts.Capacity = demo.Overloaded.Capacity
+	}
+	if err := opts.Validate(); err != nil {
+		c.errorf("demo: %v", err)
+		return ExitUsage
 	}
 	if !f.set["target"] {
 		srv := demo.New(opts)
@@ -96,8 +118,7 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 			_ = srv.Shutdown(sctx)
 		}()
 		f.target, f.set["target"] = srv.URL(), true
-		fmt.Fprintf(c.Stdout, "sample API listening on %s (latency %s + up to %s, error rate %g%%)\n",
-			srv.URL(), opts.Latency, opts.Jitter, opts.ErrorRate*100)
+		fmt.Fprintf(c.Stdout, "sample API listening on %s (%s)\n", srv.URL(), opts)
 	}
 	p, err := c.loadPlan(src, &f)
 	if err != nil {
@@ -121,7 +142,9 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	var addr string
 	var latency, jitter durationFlag
 	var errRate fractionFlag
-	var regress bool
+	var regress, fallOver bool
+	var capacity float64
+	var leak durationFlag
 	fs := c.newFlagSet("serve-demo", "serve-demo [flags]",
 		"Runs the built-in sample API until interrupted: POST /auth/token (testuser/testpass),\n"+
 			"GET /api/products and GET /api/products/{id} (bearer token required).")
@@ -130,11 +153,14 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	fs.Var(&latency, "latency", "latency added to every response")
 	fs.Var(&jitter, "jitter", "random extra latency, up to this much")
 	fs.Var(&errRate, "error-rate", "fraction of /api/ requests answered with 500, e.g. 0.05 or 5%")
+	fs.Float64Var(&capacity, "capacity", 0, "requests per second served well; above, shed the excess with 503 and slow down (0: no limit)")
+	fs.BoolVar(&fallOver, "fall-over", false, "once over --capacity, stay slow and failing instead of recovering")
+	fs.Var(&leak, "leak", "extra latency for every second the API runs, as a leak would (e.g. 3ms)")
 	fs.BoolVar(&regress, "regress", false, "behave like a regressed release (overrides the other behaviour flags)")
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
-	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f}
+	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f, Capacity: capacity, FallOver: fallOver, Leak: leak.d}
 	if regress {
 		opts = demo.Regressed
 	}
@@ -151,8 +177,7 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 		c.errorf("serve-demo: %v", err)
 		return ExitInvalid
 	}
-	fmt.Fprintf(c.Stdout, "sample API listening on %s (latency %s + up to %s, error rate %g%%); Ctrl-C stops it\n",
-		srv.URL(), opts.Latency, opts.Jitter, opts.ErrorRate*100)
+	fmt.Fprintf(c.Stdout, "sample API listening on %s (%s); Ctrl-C stops it\n", srv.URL(), opts)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

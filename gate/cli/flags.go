@@ -32,6 +32,7 @@ type runFlags struct {
 	progress    durationFlag
 	cpuProfile  string
 	client      string
+	profile     string
 	set         map[string]bool
 }
 
@@ -47,6 +48,7 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.Var(&f.ramp, "ramp", "open model: time for the rate to climb from --start-rate to --rate")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open model: most requests in flight at once `N` (default 1000)")
 	fs.Var(&f.duration, "duration", "measured hold at peak, e.g. 5m (default 5m)")
+	fs.StringVar(&f.profile, "profile", "", "phases: peak (one phase, the default) or full (single-user, peak, overload at 2x, recovery)")
 	fs.Var(&f.think, "think", "think time between a user's tasks, e.g. 1s..3s")
 	fs.Var(&f.timeout, "timeout", "request timeout, e.g. 10s (default 10s)")
 	fs.Var(&f.thresholds, "thresholds", "thresholds `file`, replacing the config's list (repeatable)")
@@ -82,8 +84,8 @@ func (f *runFlags) apply(cfg *config.Config) error {
 		return errors.New("--users, --spawn-rate and --think (closed model) do not mix with --rate, --start-rate, --ramp and --max-in-flight (open model)")
 	case f.set["rate"]:
 		// The flag switches the model: what the file said of the closed one no longer applies.
-		l.Users, l.SpawnRate, l.Think = 0, 0, config.Think{}
-		l.Pos.Forget("users", "spawn_rate", "think")
+		l.Users, l.SpawnRate, l.Think, l.Settle = 0, 0, config.Think{}, 0
+		l.Pos.Forget("users", "spawn_rate", "think", "settle")
 	case f.set["users"]:
 		l.Rate, l.StartRate, l.Ramp, l.MaxInFlight = 0, 0, 0, 0
 		l.Pos.Forget("rate", "start_rate", "ramp", "max_in_flight")
@@ -132,6 +134,15 @@ func (f *runFlags) apply(cfg *config.Config) error {
 	}
 	if f.set["think"] {
 		cfg.Load.Think = f.think.t
+	}
+	if f.set["profile"] {
+		if f.profile != "peak" && f.profile != "full" {
+			return fmt.Errorf("--profile %q: use peak or full", f.profile)
+		}
+		if len(cfg.Load.Phases) > 0 {
+			return fmt.Errorf("--profile: %s lists its own load.phases", cfg.File)
+		}
+		cfg.Load.Profile = f.profile
 	}
 	if f.set["timeout"] {
 		if f.timeout.d <= 0 {

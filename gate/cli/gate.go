@@ -26,6 +26,8 @@ type source struct {
 	// openThresholds reads a threshold file named in the config; nil reads it from disk,
 	// relative to the config's folder.
 	openThresholds func(name string) (display string, data []byte, err error)
+	// thresholds, when set, replaces the config's list of threshold files.
+	thresholds []string
 }
 
 // loadPlan reads the config and thresholds, applies the flags, and builds the plan.
@@ -54,6 +56,9 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 			ths = append(ths, t)
 		}
 	} else {
+		if src.thresholds != nil {
+			cfg.Thresholds = src.thresholds
+		}
 		for _, name := range cfg.Thresholds {
 			var t *config.Thresholds
 			if src.openThresholds != nil {
@@ -99,12 +104,11 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}))
 	}
 
-	if p.Open {
-		fmt.Fprintf(out, "perfgate %s: open model, %s (ramp %s from %s), hold %s, at most %d in flight, timeout %s\n",
-			version(), report.FormatValue("rate", p.Rate), p.RateRamp, report.FormatValue("rate", p.StartRate), p.Hold, p.MaxInFlight, p.Timeout)
-	} else {
-		fmt.Fprintf(out, "perfgate %s: %d users (spawn %g/s, ramp %s), hold %s, think %s, timeout %s\n",
-			version(), p.Users, p.SpawnRate, p.Ramp().Round(100*time.Millisecond), p.Hold, p.Think, p.Timeout)
+	fmt.Fprintf(out, "perfgate %s: %s\n", version(), describeLoad(p.Load, p.Timeout))
+	if len(p.Phases) > 1 {
+		for i, ph := range p.Phases {
+			fmt.Fprintf(out, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
+		}
 	}
 	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
@@ -113,22 +117,26 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	for _, r := range append(append([]plan.Request{}, p.Setup...), p.Tasks...) {
 		maxTimeout = max(maxTimeout, r.Timeout)
 	}
-	var statsOpts []stats.Option
-	if p.Open {
-		statsOpts = append(statsOpts, stats.OpenModel())
+	infos := make([]stats.EndpointInfo, len(p.Endpoints))
+	for i, e := range p.Endpoints {
+		infos[i] = stats.EndpointInfo{Name: e.Name, Setup: e.Setup}
 	}
-	col := stats.New(len(p.Endpoints), maxTimeout, statsOpts...)
-	var run load.Result
+	phases := make([]report.PhaseInput, len(p.Phases))
+	for i := range phases {
+		phases[i].Plan = p.ForPhase(i)
+	}
+	main := max(p.Main, 0)
 	var windows []report.WindowInput
 	var aborted *verdict.Abort
 	if err := load.Probe(ctx, p); err != nil {
 		now := time.Now()
-		run = load.Result{Start: now, End: now, PlannedUsers: p.Users, Open: p.Open, Invalid: []string{err.Error()}}
+		run := load.Result{Start: now, End: now, PlannedUsers: p.Users, Open: p.Open, Invalid: []string{err.Error()}}
 		if ctx.Err() != nil {
 			run.Canceled = true
 			run.Invalid = []string{"the run was cancelled before it started"}
 		}
 		c.errorf("%s", run.Invalid[0])
+		phases[main].Run = run
 	} else {
 		if f.client == "net/http" {
 			engineOpts = append(engineOpts, load.WithStdlibClient())
@@ -141,40 +149,60 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			}
 			defer stopProfile()
 		}
-		eng := load.New(p, col, engineOpts...)
-		runCtx, stopRun := context.WithCancelCause(ctx)
-		defer stopRun(nil)
-		pr := &progress{out: out, plan: p, eng: eng, col: col, every: f.progress.d,
-			watch: verdict.NewWatch(p.Aborts), abort: func() { stopRun(load.ErrStopped) }}
-		pr.start(runCtx)
-		run = eng.Run(runCtx)
-		windows = pr.stop(run.End)
-		if run.Stopped {
-			aborted = pr.aborted
+		watch := verdict.NewWatch(p.Aborts)
+		begin := time.Now()
+		for i := range phases {
+			ph := &phases[i]
+			if len(phases) > 1 {
+				fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(phases), ph.Plan.PhaseName())
+			}
+			var statsOpts []stats.Option
+			if ph.Plan.Open {
+				statsOpts = append(statsOpts, stats.OpenModel())
+			}
+			col := stats.New(len(p.Endpoints), maxTimeout, statsOpts...)
+			eng := load.New(ph.Plan, col, engineOpts...)
+			runCtx, stopRun := context.WithCancelCause(ctx)
+			pr := &progress{out: out, plan: ph.Plan, eng: eng, col: col, every: f.progress.d, runBegin: begin,
+				watch: watch, abort: func() { stopRun(load.ErrStopped) }}
+			if len(phases) > 1 {
+				pr.phase = ph.Plan.PhaseName()
+			}
+			pr.start(runCtx)
+			ph.Run = eng.Run(runCtx)
+			stopRun(nil)
+			ph.Ran = true
+			windows = append(windows, pr.stop(ph.Run.End)...)
+			ph.Hold = col.Summarize(load.Hold, ph.Run.HoldDuration(), infos)
+			ramp := ph.Run.End.Sub(ph.Run.Start)
+			if !ph.Run.HoldStart.IsZero() {
+				ramp = ph.Run.HoldStart.Sub(ph.Run.Start)
+			}
+			ph.Ramp = col.Summarize(load.Ramp, ramp, infos)
+			if ph.Run.Stopped {
+				aborted = pr.aborted
+			}
+			if ph.Run.Canceled || ph.Run.Stopped || len(ph.Run.Invalid) > 0 {
+				break
+			}
 		}
 	}
 
-	infos := make([]stats.EndpointInfo, len(p.Endpoints))
-	for i, e := range p.Endpoints {
-		infos[i] = stats.EndpointInfo{Name: e.Name, Setup: e.Setup}
-	}
-	hold := col.Summarize(load.Hold, run.HoldDuration(), infos)
-	rampWindow := run.End.Sub(run.Start)
-	if !run.HoldStart.IsZero() {
-		rampWindow = run.HoldStart.Sub(run.Start)
-	}
-	ramp := col.Summarize(load.Ramp, rampWindow, infos)
-	v := verdict.Evaluate(p.Rules, hold, run)
+	v := verdict.EvaluatePhases(p.Rules, verdictPhases(phases, windows), overallRun(phases))
 	if aborted != nil {
 		v = v.WithAbort(*aborted)
 		fmt.Fprintf(out, "stopped early: %s held\n", aborted.Rule.Text)
 	}
 	code := exitCode(v.Status)
 
-	res, err := report.Build(report.Input{
-		Tool: "perfgate " + version(), Plan: p, Run: run, Hold: hold, Ramp: ramp,
+	in := report.Input{
+		Tool: "perfgate " + version(), Plan: p, Run: phases[main].Run, Hold: phases[main].Hold, Ramp: phases[main].Ramp,
 		Verdict: v, ExitCode: code, Windows: windows,
-	})
+	}
+	if len(phases) > 1 {
+		in.Phases = phases
+	}
+	res, err := report.Build(in)
 	if err != nil {
 		c.errorf("cannot build the report: %v", err)
 		return ExitInvalid
@@ -209,6 +237,56 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		return ExitInvalid
 	}
 	return code
+}
+
+// describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.
+func describeLoad(l plan.Load, timeout time.Duration) string {
+	var s string
+	if l.Open {
+		s = fmt.Sprintf("open model, %s (ramp %s from %s), hold %s, at most %d in flight",
+			report.FormatValue("rate", l.Rate), l.RateRamp, report.FormatValue("rate", l.StartRate), l.Hold, l.MaxInFlight)
+	} else {
+		users := fmt.Sprintf("%d users (spawn %g/s, ramp %s)", l.Users, l.SpawnRate, l.Ramp().Round(100*time.Millisecond))
+		if l.Users == 1 {
+			users = "1 user"
+		}
+		s = fmt.Sprintf("%s, hold %s, think %s", users, l.Hold, l.Think)
+	}
+	if timeout > 0 {
+		s += fmt.Sprintf(", timeout %s", timeout)
+	}
+	return s
+}
+
+// verdictPhases gives the verdict each phase's hold summary and hold windows. A phase
+// that never ran has empty summaries, so its rules have no samples.
+func verdictPhases(phases []report.PhaseInput, windows []report.WindowInput) []verdict.PhaseResult {
+	out := make([]verdict.PhaseResult, len(phases))
+	for i, ph := range phases {
+		out[i] = verdict.PhaseResult{Name: ph.Plan.PhaseName(), Hold: ph.Hold, NotRun: !ph.Ran && len(ph.Run.Invalid) == 0}
+		for _, w := range windows {
+			if w.Stage == load.Hold && (w.Phase == "" || w.Phase == out[i].Name) {
+				out[i].Windows = append(out[i].Windows, w.Window)
+			}
+		}
+	}
+	return out
+}
+
+// overallRun is what made the run as a whole invalid, phase by phase.
+func overallRun(phases []report.PhaseInput) load.Result {
+	var out load.Result
+	for _, ph := range phases {
+		for _, why := range ph.Run.Invalid {
+			if len(phases) > 1 {
+				why = ph.Plan.PhaseName() + ": " + why
+			}
+			out.Invalid = append(out.Invalid, why)
+		}
+		out.Canceled = out.Canceled || ph.Run.Canceled
+		out.Stopped = out.Stopped || ph.Run.Stopped
+	}
+	return out
 }
 
 func exitCode(s verdict.Status) int {
@@ -250,10 +328,14 @@ func writeFile(path string, r *report.Result, write func(io.Writer, *report.Resu
 // progress prints a line and closes a stats window every interval.
 type progress struct {
 	out   io.Writer
-	plan  *plan.Plan
+	plan  *plan.Plan // the phase's
 	eng   *load.Engine
 	col   *stats.Collector
 	every time.Duration
+	// phase names the phase in windows, in a run with several; runBegin is when the
+	// run's first phase began, which window times count from.
+	phase    string
+	runBegin time.Time
 
 	// watch follows the abort rules; abort stops the run when one fires.
 	watch   *verdict.Watch
@@ -264,10 +346,14 @@ type progress struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	windows []report.WindowInput // owned by the goroutine until stop
+	closed  time.Duration        // where the last window ended, from begin
 }
 
 func (pr *progress) start(ctx context.Context) {
 	pr.begin = time.Now()
+	if pr.runBegin.IsZero() {
+		pr.runBegin = pr.begin
+	}
 	pr.done = make(chan struct{})
 	pr.wg.Add(1)
 	go func() {
@@ -289,7 +375,7 @@ func (pr *progress) start(ctx context.Context) {
 				total := pr.col.Progress()
 				_ = report.WriteProgress(pr.out, report.ProgressLine{
 					Open:    pr.plan.Open,
-					Elapsed: now.Sub(pr.begin), Stage: w.Stage.String(), Active: w.Users, Users: pr.plan.Users,
+					Elapsed: now.Sub(pr.runBegin), Stage: w.Stage.String(), Active: w.Users, Users: pr.plan.Users,
 					Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
 				})
 			}
@@ -299,7 +385,9 @@ func (pr *progress) start(ctx context.Context) {
 
 func (pr *progress) closeWindow(now time.Time) report.WindowInput {
 	st := pr.eng.Status()
-	w := report.WindowInput{Window: pr.col.CloseWindow(now.Sub(pr.begin)), Users: st.Active, Stage: st.Stage}
+	pr.closed = now.Sub(pr.begin)
+	w := report.WindowInput{Window: pr.col.CloseWindow(pr.closed), Phase: pr.phase, Users: st.Active, Stage: st.Stage}
+	w.Start += pr.begin.Sub(pr.runBegin) // from the start of the run
 	pr.windows = append(pr.windows, w)
 	return w
 }
@@ -308,7 +396,7 @@ func (pr *progress) closeWindow(now time.Time) report.WindowInput {
 func (pr *progress) stop(end time.Time) []report.WindowInput {
 	close(pr.done)
 	pr.wg.Wait()
-	if last := end.Sub(pr.begin); len(pr.windows) == 0 || last > pr.windows[len(pr.windows)-1].Start+pr.windows[len(pr.windows)-1].Length {
+	if len(pr.windows) == 0 || end.Sub(pr.begin) > pr.closed {
 		pr.closeWindow(end)
 	}
 	return pr.windows

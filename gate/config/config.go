@@ -39,6 +39,8 @@ type Load struct {
 	SpawnRate float64  `yaml:"spawn_rate"`
 	Duration  Duration `yaml:"duration"`
 	Think     Think    `yaml:"think"`
+	// Settle (closed model) waits this long after the ramp before the hold begins.
+	Settle Duration `yaml:"settle"`
 	// Rate is the open model's arrival rate during the hold.
 	Rate Rate `yaml:"rate"`
 	// StartRate and Ramp make the rate climb linearly from StartRate to Rate first.
@@ -46,6 +48,28 @@ type Load struct {
 	Ramp      Duration `yaml:"ramp"`
 	// MaxInFlight caps the open model's requests in flight.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// Profile names a built-in sequence of phases made from the settings above: "peak"
+	// (the default, one phase) or "full" (single-user, peak, overload, recovery).
+	Profile string `yaml:"profile"`
+	// Phases run one after another, each with its own stats and thresholds. A phase
+	// takes every setting it leaves out from the ones above.
+	Phases []Phase `yaml:"phases"`
+	Pos    Positions
+}
+
+// Phase is one stage of a run in sequence: a name and the load settings that differ
+// from the config's load.
+type Phase struct {
+	Name        string   `yaml:"name"`
+	Users       int      `yaml:"users"`
+	SpawnRate   float64  `yaml:"spawn_rate"`
+	Duration    Duration `yaml:"duration"`
+	Think       Think    `yaml:"think"`
+	Settle      Duration `yaml:"settle"`
+	Rate        Rate     `yaml:"rate"`
+	StartRate   Rate     `yaml:"start_rate"`
+	Ramp        Duration `yaml:"ramp"`
+	MaxInFlight int      `yaml:"max_in_flight"`
 	Pos         Positions
 }
 
@@ -104,6 +128,12 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 func (l *Load) UnmarshalYAML(n *yaml.Node) error {
 	type plain Load
 	return decodeStruct(n, (*plain)(l))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (p *Phase) UnmarshalYAML(n *yaml.Node) error {
+	type plain Phase
+	return decodeStruct(n, (*plain)(p))
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler with strict keys.
@@ -179,4 +209,55 @@ func readFile(what, path string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read %s file: %w", what, err)
 	}
 	return data, nil
+}
+
+// closedKeys and openKeys are the settings of each load model.
+var (
+	closedKeys = []string{"users", "spawn_rate", "think", "settle"}
+	openKeys   = []string{"rate", "start_rate", "ramp", "max_in_flight"}
+)
+
+// WithPhase returns the load a phase runs: the phase's own settings over l's, with the
+// positions of each setting where it was written. A phase that sets a setting of the
+// other model (users where l has rate, or rate where l has users) takes none of l's
+// settings of l's model.
+func (l Load) WithPhase(ph Phase) Load {
+	out := l
+	out.Phases, out.Profile = nil, ""
+	out.Pos = Positions{Node: ph.Pos.Node, keys: map[string]Pos{}}
+	for k, p := range l.Pos.keys {
+		out.Pos.keys[k] = p
+	}
+	setsAny := func(keys []string) bool {
+		for _, k := range keys {
+			if ph.Pos.Has(k) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case setsAny(closedKeys) && !setsAny(openKeys):
+		out.Rate, out.StartRate, out.Ramp, out.MaxInFlight = 0, 0, 0, 0
+		out.Pos.Forget(openKeys...)
+	case setsAny(openKeys) && !setsAny(closedKeys):
+		out.Users, out.SpawnRate, out.Think, out.Settle = 0, 0, Think{}, 0
+		out.Pos.Forget(closedKeys...)
+	}
+	set := func(key string, apply func()) {
+		if p, ok := ph.Pos.keys[key]; ok {
+			apply()
+			out.Pos.keys[key] = p
+		}
+	}
+	set("users", func() { out.Users = ph.Users })
+	set("spawn_rate", func() { out.SpawnRate = ph.SpawnRate })
+	set("duration", func() { out.Duration = ph.Duration })
+	set("think", func() { out.Think = ph.Think })
+	set("settle", func() { out.Settle = ph.Settle })
+	set("rate", func() { out.Rate = ph.Rate })
+	set("start_rate", func() { out.StartRate = ph.StartRate })
+	set("ramp", func() { out.Ramp = ph.Ramp })
+	set("max_in_flight", func() { out.MaxInFlight = ph.MaxInFlight })
+	return out
 }

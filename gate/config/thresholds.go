@@ -20,7 +20,53 @@ type Thresholds struct {
 	Endpoints EndpointRules `yaml:"endpoints"`
 	// Abort rules stop the run at once, as failed, when they hold for a while.
 	Abort []AbortRule `yaml:"abort"`
-	Pos   Positions
+	// Phases holds the rules of named phases. The rules above judge the phase named
+	// peak: the only phase of a run without phases.
+	Phases PhaseRules `yaml:"phases"`
+	Pos    Positions
+}
+
+// PhaseRules keeps the phases of a threshold file in the order they were written.
+type PhaseRules []PhaseRule
+
+// PhaseRule is the rules of one phase: a list (over all its requests), or all: and
+// endpoints: as at the top of the file.
+type PhaseRule struct {
+	Name      string
+	Pos       Pos
+	All       []Rule
+	Endpoints EndpointRules
+}
+
+// UnmarshalYAML reads phase name -> rules, keeping the file's order.
+func (p *PhaseRules) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return nodeErrorf(n, "phases: expected a mapping of phase name to rules, got %s", describe(n))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		if seen[k.Value] {
+			return nodeErrorf(k, "phase %q is listed twice", k.Value)
+		}
+		seen[k.Value] = true
+		pr := PhaseRule{Name: k.Value, Pos: posOf(k)}
+		if v.Kind == yaml.MappingNode {
+			var body struct {
+				All       []Rule        `yaml:"all"`
+				Endpoints EndpointRules `yaml:"endpoints"`
+				Pos       Positions
+			}
+			if err := decodeStruct(v, &body); err != nil {
+				return err
+			}
+			pr.All, pr.Endpoints = body.All, body.Endpoints
+		} else if err := decodeValue(v, &pr.All, k.Value); err != nil {
+			return err
+		}
+		*p = append(*p, pr)
+	}
+	return nil
 }
 
 // AbortRule is a rule over the run's recent time windows, such as
@@ -30,8 +76,18 @@ type AbortRule struct {
 	For time.Duration
 }
 
-// AbortMetrics are the metrics an abort rule may watch: those of a time window.
-var AbortMetrics = []string{"p50", "p90", "p95", "p99", "max", "error_rate", "throughput"}
+// WindowMetrics are the metrics kept for every time window: those an abort rule may
+// watch and a drift rule may follow.
+var WindowMetrics = []string{"p50", "p90", "p95", "p99", "max", "error_rate", "throughput"}
+
+func windowMetric(m string) bool {
+	for _, w := range WindowMetrics {
+		if m == w {
+			return true
+		}
+	}
+	return false
+}
 
 // ParseAbortRule reads "metric op value for duration".
 func ParseAbortRule(s string) (AbortRule, error) {
@@ -50,12 +106,11 @@ func ParseAbortRule(s string) (AbortRule, error) {
 	if d <= 0 {
 		return AbortRule{}, fmt.Errorf("abort rule %q: the time must be above 0", s)
 	}
-	ok := false
-	for _, m := range AbortMetrics {
-		ok = ok || r.Metric == m
+	if r.Ref != nil || r.Drift {
+		return AbortRule{}, fmt.Errorf("abort rule %q: an abort rule compares a window with a fixed limit, as in \"p99 > 2s for 30s\"", s)
 	}
-	if !ok {
-		return AbortRule{}, fmt.Errorf("abort rule %q: %s is not watched over time (abort rules use %s)", s, r.Metric, strings.Join(AbortMetrics, ", "))
+	if !windowMetric(r.Metric) {
+		return AbortRule{}, fmt.Errorf("abort rule %q: %s is not watched over time (abort rules use %s)", s, r.Metric, strings.Join(WindowMetrics, ", "))
 	}
 	r.Text = r.Text + " for " + d.String()
 	return AbortRule{Rule: r, For: d}, nil
@@ -110,59 +165,118 @@ type Rule struct {
 	// Limit is in base units: seconds, a fraction, per second, or a count. For a rule
 	// against the baseline it is filled in when the baseline is read.
 	Limit float64
-	// Baseline is set for a rule such as "p99 < baseline + 15%".
-	Baseline *BaselineRef
-	Pos      Pos
+	// Ref is set for a rule that compares with the baseline or another phase, such as
+	// "p99 < baseline + 15%" or "p99 < 2 * single-user.p99".
+	Ref *Ref
+	// Drift is set for a rule on how the metric moved over the hold, such as
+	// "p99 drift < 20%": Limit is then a fraction of the start's value (latency,
+	// throughput) or a difference in error rate.
+	Drift bool
+	Pos   Pos
 }
 
-// BaselineRef is the right-hand side of a rule against the recorded baseline: the
-// baseline's value of the same metric, plus or minus a tolerance.
-type BaselineRef struct {
-	// Amount is signed; Unit is "%" (of the baseline's value) or "pp" (percentage points,
-	// for error_rate), or "" for the baseline's value itself.
+// AgainstBaseline reports whether the rule compares with the recorded baseline.
+func (r Rule) AgainstBaseline() bool { return r.Ref != nil && r.Ref.Baseline() }
+
+// Ref is the right-hand side of a rule that compares with another measurement: the
+// recorded baseline ("p99 < baseline + 15%") or another phase of the run
+// ("p99 < 2 * single-user.p99"). The limit is Factor times the referenced value, plus
+// or minus a tolerance.
+type Ref struct {
+	// Phase names the phase read; "" is the recorded baseline.
+	Phase string
+	// Metric is the metric read there: the rule's own for the baseline.
+	Metric   string
+	Quantile float64
+	Factor   float64
+	// Amount is signed; Unit is "%" (of the referenced value) or "pp" (percentage points,
+	// for error_rate), or "" for no tolerance.
 	Amount float64
 	Unit   string
 }
 
-// Apply returns the limit for a baseline value.
-func (b BaselineRef) Apply(base float64) float64 {
-	switch b.Unit {
-	case "%":
-		return base * (1 + b.Amount/100)
-	case "pp":
-		return base + b.Amount/100
+// Baseline reports whether the reference is the recorded baseline.
+func (r Ref) Baseline() bool { return r.Phase == "" }
+
+// Name is what the reference reads: "baseline" or "single-user.p99".
+func (r Ref) Name() string {
+	if r.Baseline() {
+		return "baseline"
 	}
-	return base
+	return r.Phase + "." + r.Metric
+}
+
+// Apply returns the limit for a referenced value.
+func (r Ref) Apply(v float64) float64 {
+	v *= r.Factor
+	switch r.Unit {
+	case "%":
+		return v * (1 + r.Amount/100)
+	case "pp":
+		return v + r.Amount/100
+	}
+	return v
 }
 
 // String writes the reference as a rule does.
-func (b BaselineRef) String() string {
-	if b.Unit == "" {
-		return "baseline"
+func (r Ref) String() string {
+	out := r.Name()
+	if r.Factor != 1 {
+		out = strconv.FormatFloat(r.Factor, 'f', -1, 64) + " * " + out
+	}
+	if r.Unit == "" {
+		return out
 	}
 	sign := "+"
-	if b.Amount < 0 {
+	if r.Amount < 0 {
 		sign = "-"
 	}
-	return fmt.Sprintf("baseline %s %s%s", sign, strconv.FormatFloat(math.Abs(b.Amount), 'f', -1, 64), b.Unit)
+	return fmt.Sprintf("%s %s %s%s", out, sign, strconv.FormatFloat(math.Abs(r.Amount), 'f', -1, 64), r.Unit)
 }
 
-// parseBaselineRef reads "baseline", "baseline + 15%", "baseline - 10%", "baseline + 0.5pp".
-func parseBaselineRef(k Kind, s string) (*BaselineRef, error) {
-	rest, ok := strings.CutPrefix(s, "baseline")
-	if !ok {
+// parseRef reads the right-hand side of a rule as a reference: "baseline",
+// "baseline + 15%", "baseline - 0.5pp", "single-user.p99", "2 * single-user.p99",
+// "single-user.p99 + 50%". It returns nil, nil when s is a plain limit. Spaces have been
+// removed from s.
+func parseRef(k Kind, metric, s string) (*Ref, error) {
+	ref := &Ref{Factor: 1}
+	body := s
+	if f, rest, ok := strings.Cut(s, "*"); ok {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || !(v > 0) || v > 1e6 {
+			return nil, fmt.Errorf("invalid factor %q in %q: write a number above 0, as in 2 * single-user.p99", f, s)
+		}
+		ref.Factor, body = v, rest
+	}
+	var rest string
+	if after, ok := strings.CutPrefix(body, "baseline"); ok && (after == "" || after[0] == '+' || after[0] == '-') {
+		ref.Metric, rest = metric, after
+		_, ref.Quantile, _ = metricKind(metric)
+	} else if name, after, ok := strings.Cut(body, "."); ok && PhaseNameOK(name) {
+		end := strings.IndexAny(after, "+-")
+		if end < 0 {
+			end = len(after)
+		}
+		ref.Phase, ref.Metric, rest = name, after[:end], after[end:]
+		rk, q, err := metricKind(ref.Metric)
+		if err != nil {
+			return nil, fmt.Errorf("in %q: %v", s, err)
+		}
+		if rk != k {
+			return nil, fmt.Errorf("%s and %s measure different things: compare a metric with one of its kind", metric, ref.Metric)
+		}
+		ref.Quantile = q
+	} else if body != s {
+		return nil, fmt.Errorf("expected baseline or PHASE.METRIC after %q, as in 2 * single-user.p99", s[:len(s)-len(body)])
+	} else {
 		return nil, nil
 	}
 	if rest == "" {
-		return &BaselineRef{}, nil
+		return ref, nil
 	}
 	sign := 1.0
-	switch rest[0] {
-	case '+':
-	case '-':
+	if rest[0] == '-' {
 		sign = -1
-	default:
-		return nil, fmt.Errorf("expected baseline + N%% or baseline - N%%, got %q", s)
 	}
 	num, unit := rest[1:], ""
 	switch {
@@ -171,16 +285,31 @@ func parseBaselineRef(k Kind, s string) (*BaselineRef, error) {
 	case strings.HasSuffix(num, "%"):
 		num, unit = strings.TrimSuffix(num, "%"), "%"
 	default:
-		return nil, fmt.Errorf("the tolerance in %q needs a unit: %% of the baseline, or pp (percentage points) for error_rate", s)
+		return nil, fmt.Errorf("the tolerance in %q needs a unit: %% of the %s value, or pp (percentage points) for error_rate", s, ref.Name())
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || f < 0 || f != f || f > 1e6 {
 		return nil, fmt.Errorf("invalid tolerance in %q", s)
 	}
 	if unit == "pp" && k != KindRatio {
-		return nil, fmt.Errorf("pp (percentage points) is for error_rate; write a %% of the baseline")
+		return nil, fmt.Errorf("pp (percentage points) is for error_rate; write a %% of the %s value", ref.Name())
 	}
-	return &BaselineRef{Amount: sign * f, Unit: unit}, nil
+	ref.Amount, ref.Unit = sign*f, unit
+	return ref, nil
+}
+
+// PhaseNameOK reports whether s may name a phase: a letter, then letters, digits, - and _.
+func PhaseNameOK(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, c := range s {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '-' || c == '_')) {
+			return false
+		}
+	}
+	return s != "baseline" && s != "all"
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler with strict keys.
@@ -228,7 +357,9 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 var Metrics = []string{"p50", "p90", "p95", "p99", "p99.9", "max", "mean", "error_rate", "throughput", "requests"}
 
 // ParseRule reads "metric op value", for example "p99 < 300ms", "error_rate < 1%",
-// "throughput > 80/s" or "requests >= 1000".
+// "throughput > 80/s" or "requests >= 1000"; the value may refer to the baseline or
+// another phase ("p99 < baseline + 15%", "p99 < 2 * single-user.p99"). A drift rule
+// reads "metric drift op change": "p99 drift < 20%", "error_rate drift < 0.5pp".
 func ParseRule(s string) (Rule, error) {
 	fields := strings.Fields(s)
 	if len(fields) == 1 {
@@ -241,13 +372,19 @@ func ParseRule(s string) (Rule, error) {
 			fields = []string{s[:i], s[i:j], s[j:]}
 		}
 	}
-	if len(fields) > 3 && strings.HasPrefix(fields[2], "baseline") {
+	drift := len(fields) > 1 && fields[1] == "drift"
+	if drift {
+		fields = append(fields[:1:1], fields[2:]...)
+	}
+	if len(fields) > 3 && (strings.HasPrefix(fields[2], "baseline") || strings.Contains(fields[2], ".") ||
+		strings.HasSuffix(fields[2], "*") || strings.HasPrefix(fields[3], "*")) {
+		// A reference with spaces: "p99 < 2 * single-user.p99 + 10%".
 		fields = []string{fields[0], fields[1], strings.Join(fields[2:], "")}
 	}
 	if len(fields) != 3 {
 		return Rule{}, fmt.Errorf("rule %q: expected \"metric op value\", as in \"p99 < 300ms\"", s)
 	}
-	r := Rule{Text: strings.Join(fields, " "), Metric: fields[0], Op: fields[1]}
+	r := Rule{Text: strings.Join(fields, " "), Metric: fields[0], Op: fields[1], Drift: drift}
 	switch r.Op {
 	case "<", "<=", ">", ">=":
 	default:
@@ -258,10 +395,20 @@ func ParseRule(s string) (Rule, error) {
 	if err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 	}
-	if r.Baseline, err = parseBaselineRef(r.Kind, fields[2]); err != nil {
+	if drift {
+		if !windowMetric(r.Metric) {
+			return Rule{}, fmt.Errorf("rule %q: drift is followed over time windows, which keep %s", s, strings.Join(WindowMetrics, ", "))
+		}
+		if r.Limit, err = parseDriftLimit(r.Kind, fields[2]); err != nil {
+			return Rule{}, fmt.Errorf("rule %q: %v", s, err)
+		}
+		r.Text = r.Metric + " drift " + r.Op + " " + fields[2]
+		return r, nil
+	}
+	if r.Ref, err = parseRef(r.Kind, r.Metric, fields[2]); err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
-	} else if r.Baseline != nil {
-		r.Text = r.Metric + " " + r.Op + " " + r.Baseline.String()
+	} else if r.Ref != nil {
+		r.Text = r.Metric + " " + r.Op + " " + r.Ref.String()
 		return r, nil
 	}
 	r.Limit, err = parseLimit(r.Kind, fields[2])
@@ -269,6 +416,27 @@ func ParseRule(s string) (Rule, error) {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 	}
 	return r, nil
+}
+
+// parseDriftLimit reads how far a metric may move over the hold: a signed percentage of
+// its value at the start ("20%", "-10%"), or for error_rate percentage points ("0.5pp").
+func parseDriftLimit(k Kind, v string) (float64, error) {
+	num, unit := v, "%"
+	if k == KindRatio {
+		unit = "pp"
+	}
+	num, ok := strings.CutSuffix(num, unit)
+	if !ok {
+		if k == KindRatio {
+			return 0, fmt.Errorf("the drift of error_rate is in percentage points: write 0.5pp")
+		}
+		return 0, fmt.Errorf("drift is a percentage of the value at the start of the hold: write 20%%")
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e6 {
+		return 0, fmt.Errorf("invalid drift %q", v)
+	}
+	return f / 100, nil
 }
 
 func metricKind(m string) (Kind, float64, error) {
@@ -354,22 +522,28 @@ func ParseThresholds(file string, data []byte, env Env) (*Thresholds, error) {
 	t.File = file
 	if t.Baseline == "" {
 		for _, r := range t.rules() {
-			if r.Baseline != nil {
+			if r.AgainstBaseline() {
 				return nil, &Error{File: file, Pos: r.Pos, Msg: fmt.Sprintf("rule %q compares with the baseline, but this file names none: add baseline: FILE (made by perfgate baseline)", r.Text)}
 			}
 		}
 	}
-	if len(t.All) == 0 && len(t.Endpoints) == 0 && len(t.Abort) == 0 {
-		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints: or abort:"}
+	if len(t.rules()) == 0 && len(t.Abort) == 0 {
+		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints:, phases: or abort:"}
 	}
 	return &t, nil
 }
 
-// rules lists the file's rules, all and per endpoint.
+// rules lists the file's rules: all, per endpoint, and per phase.
 func (t *Thresholds) rules() []Rule {
 	out := append([]Rule(nil), t.All...)
 	for _, e := range t.Endpoints {
 		out = append(out, e.Rules...)
+	}
+	for _, p := range t.Phases {
+		out = append(out, p.All...)
+		for _, e := range p.Endpoints {
+			out = append(out, e.Rules...)
+		}
 	}
 	return out
 }

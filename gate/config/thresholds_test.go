@@ -128,15 +128,16 @@ func TestAbortRules(t *testing.T) {
 func TestBaselineRules(t *testing.T) {
 	cases := []struct {
 		in, text string
-		ref      BaselineRef
+		amount   float64
+		unit     string
 		base     float64
 		limit    float64
 	}{
-		{"p99 < baseline + 15%", "p99 < baseline + 15%", BaselineRef{15, "%"}, 0.2, 0.23},
-		{"throughput > baseline - 10%", "throughput > baseline - 10%", BaselineRef{-10, "%"}, 100, 90},
-		{"error_rate < baseline + 0.5pp", "error_rate < baseline + 0.5pp", BaselineRef{0.5, "pp"}, 0.01, 0.015},
-		{"mean <= baseline", "mean <= baseline", BaselineRef{}, 0.1, 0.1},
-		{"p95<baseline+20%", "p95 < baseline + 20%", BaselineRef{20, "%"}, 1, 1.2},
+		{"p99 < baseline + 15%", "p99 < baseline + 15%", 15, "%", 0.2, 0.23},
+		{"throughput > baseline - 10%", "throughput > baseline - 10%", -10, "%", 100, 90},
+		{"error_rate < baseline + 0.5pp", "error_rate < baseline + 0.5pp", 0.5, "pp", 0.01, 0.015},
+		{"mean <= baseline", "mean <= baseline", 0, "", 0.1, 0.1},
+		{"p95<baseline+20%", "p95 < baseline + 20%", 20, "%", 1, 1.2},
 	}
 	for _, tc := range cases {
 		r, err := ParseRule(tc.in)
@@ -144,14 +145,15 @@ func TestBaselineRules(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
-		if r.Baseline == nil || *r.Baseline != tc.ref || r.Text != tc.text || !near(r.Baseline.Apply(tc.base), tc.limit) {
-			t.Errorf("%s: %+v %+v", tc.in, r, r.Baseline)
+		if !r.AgainstBaseline() || r.Ref.Amount != tc.amount || r.Ref.Unit != tc.unit || r.Ref.Metric != r.Metric ||
+			r.Text != tc.text || !near(r.Ref.Apply(tc.base), tc.limit) {
+			t.Errorf("%s: %+v %+v", tc.in, r, r.Ref)
 		}
 	}
 	for in, want := range map[string]string{
 		"p99 < baseline + 15":  "needs a unit",
 		"p99 < baseline + 1pp": "pp (percentage points) is for error_rate",
-		"p99 < baseline * 2":   "expected baseline + N%",
+		"p99 < baseline * 2":   "invalid factor",
 		"p99 < baseline + x%":  "invalid tolerance",
 	} {
 		if _, err := ParseRule(in); err == nil || !strings.Contains(err.Error(), want) {
@@ -161,5 +163,119 @@ func TestBaselineRules(t *testing.T) {
 	_, err := ParseThresholds("t.yaml", []byte("all:\n  - p99 < 1s\n  - p99 < baseline + 10%\n"), env(nil))
 	if err == nil || !strings.HasPrefix(err.Error(), `t.yaml:3:5: rule "p99 < baseline + 10%" compares with the baseline, but this file names none`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseRuleReferences(t *testing.T) {
+	cases := []struct {
+		in, text string
+		ref      Ref
+		base     float64 // a referenced value
+		limit    float64 // what the limit becomes
+	}{
+		{"p99 < baseline + 15%", "p99 < baseline + 15%", Ref{Metric: "p99", Quantile: 99, Factor: 1, Amount: 15, Unit: "%"}, 0.2, 0.23},
+		{"error_rate < baseline+0.5pp", "error_rate < baseline + 0.5pp", Ref{Metric: "error_rate", Factor: 1, Amount: 0.5, Unit: "pp"}, 0.01, 0.015},
+		{"p99 < 2 * single-user.p99", "p99 < 2 * single-user.p99", Ref{Phase: "single-user", Metric: "p99", Quantile: 99, Factor: 2}, 0.05, 0.1},
+		{"p95 <= single-user.p50 + 50%", "p95 <= single-user.p50 + 50%", Ref{Phase: "single-user", Metric: "p50", Quantile: 50, Factor: 1, Amount: 50, Unit: "%"}, 0.04, 0.06},
+		{"throughput > 0.8*peak.throughput", "throughput > 0.8 * peak.throughput", Ref{Phase: "peak", Metric: "throughput", Factor: 0.8}, 100, 80},
+		{"error_rate < warm_up.error_rate - 1pp", "error_rate < warm_up.error_rate - 1pp", Ref{Phase: "warm_up", Metric: "error_rate", Factor: 1, Amount: -1, Unit: "pp"}, 0.05, 0.04},
+	}
+	for _, tc := range cases {
+		r, err := ParseRule(tc.in)
+		if err != nil {
+			t.Errorf("ParseRule(%q): %v", tc.in, err)
+			continue
+		}
+		if r.Ref == nil || *r.Ref != tc.ref || r.Text != tc.text {
+			t.Errorf("ParseRule(%q) = %q, ref %+v; want %q, %+v", tc.in, r.Text, r.Ref, tc.text, tc.ref)
+			continue
+		}
+		if got := r.Ref.Apply(tc.base); !near(got, tc.limit) {
+			t.Errorf("%q applied to %v = %v, want %v", tc.in, tc.base, got, tc.limit)
+		}
+	}
+}
+
+func TestParseDriftRules(t *testing.T) {
+	cases := []struct {
+		in    string
+		op    string
+		limit float64
+	}{
+		{"p99 drift < 20%", "<", 0.2},
+		{"error_rate drift < 0.5pp", "<", 0.005},
+		{"throughput drift > -10%", ">", -0.1},
+		{"max drift <= 100%", "<=", 1},
+	}
+	for _, tc := range cases {
+		r, err := ParseRule(tc.in)
+		if err != nil {
+			t.Errorf("ParseRule(%q): %v", tc.in, err)
+			continue
+		}
+		if !r.Drift || r.Op != tc.op || !near(r.Limit, tc.limit) || r.Text != tc.in {
+			t.Errorf("ParseRule(%q) = %+v", tc.in, r)
+		}
+	}
+}
+
+func TestParseRuleReferenceErrors(t *testing.T) {
+	cases := map[string]string{
+		"p99 < 2 * fast":                  "expected baseline or PHASE.METRIC",
+		"p99 < 0 * single-user.p99":       "invalid factor",
+		"p99 < single-user.error_rate":    "measure different things",
+		"p99 < single-user.latency":       "unknown metric",
+		"p99 < single-user.p99 + 10":      "needs a unit",
+		"p99 < single-user.p99 + 1pp":     "pp (percentage points) is for error_rate",
+		"p99 drift < 20ms":                "a percentage of the value at the start",
+		"error_rate drift < 1%":           "percentage points",
+		"p75 drift < 10%":                 "drift is followed over time windows",
+		"requests drift < 10%":            "drift is followed over time windows",
+		"p99 drift < 2 * single-user.p99": "a percentage of the value at the start",
+	}
+	for in, want := range cases {
+		_, err := ParseRule(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRule(%q) error = %v, want %q", in, err, want)
+		}
+	}
+	if _, err := ParseAbortRule("p99 drift > 20% for 30s"); err == nil || !strings.Contains(err.Error(), "fixed limit") {
+		t.Errorf("a drift abort rule: %v", err)
+	}
+}
+
+func TestParsePhaseThresholds(t *testing.T) {
+	doc := `phases:
+  single-user: [p99 < 100ms]
+  recovery:
+    all: [p99 < 2 * single-user.p99]
+    endpoints:
+      /a: [error_rate < 1%]
+`
+	th, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Phases) != 2 || th.Phases[0].Name != "single-user" || th.Phases[1].Name != "recovery" {
+		t.Fatalf("phases = %+v", th.Phases)
+	}
+	if th.Phases[0].Pos.Line != 2 || len(th.Phases[0].All) != 1 || th.Phases[0].All[0].Pos.Line != 2 {
+		t.Errorf("single-user = %+v", th.Phases[0])
+	}
+	rec := th.Phases[1]
+	if len(rec.All) != 1 || rec.All[0].Ref == nil || len(rec.Endpoints) != 1 || rec.Endpoints[0].Rules[0].Pos.Line != 6 {
+		t.Errorf("recovery = %+v", rec)
+	}
+	bad := map[string]string{
+		"phases:\n  a: [p99 < 1s]\n  a: [p99 < 2s]\n": "t.yaml:3:3: phase \"a\" is listed twice",
+		"phases:\n  a:\n    al: [p99 < 1s]\n":         "t.yaml:3:5: unknown key \"al\" (did you mean \"all\"?)",
+		"phases: [p99 < 1s]\n":                        "t.yaml:1:9: phases: expected a mapping of phase name to rules",
+		"phases:\n  a: p99 < 1s\n":                    "t.yaml:2:6: a: expected",
+	}
+	for doc, want := range bad {
+		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: error = %v, want prefix %q", doc, err, want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -44,7 +45,20 @@ type Options struct {
 	Jitter  time.Duration
 	// ErrorRate is the fraction of /api/ requests answered with 500.
 	ErrorRate float64
+	// Capacity is how many requests a second the API serves well (0: no limit). Over
+	// it, the API degrades gracefully: it sheds half the excess share of /api/ requests
+	// with 503 and slows the rest in proportion, and is well again once the load drops.
+	Capacity float64
+	// FallOver makes the API fall over instead, the first time it is over capacity:
+	// from then on every /api/ request is slow, and one in five fails.
+	FallOver bool
+	// Leak adds this much latency for every second the API has been serving, as a
+	// resource leak would: latency creeps up over a long hold.
+	Leak time.Duration
 }
+
+// Overloaded is the sample API with a capacity between the demo's peak and twice it.
+var Overloaded = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 150}
 
 // Healthy is the demo's normal behaviour; Regressed is a release candidate gone slow and
 // flaky.
@@ -60,13 +74,37 @@ type Server struct {
 	requests atomic.Int64
 	srv      *http.Server
 	ln       net.Listener
+
+	started time.Time
+	// load is the API's request rate: requests in the current second and the last
+	// whole one. broken is set once a FallOver API has fallen over.
+	mu       sync.Mutex
+	second   int64
+	thisSec  int
+	lastRate float64
+	broken   atomic.Bool
 }
 
 // New returns a sample API with the given behaviour.
 func New(opts Options) *Server {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
-	return &Server{opts: opts, key: key}
+	return &Server{opts: opts, key: key, started: time.Now()}
+}
+
+// String describes the behaviour in a few words.
+func (o Options) String() string {
+	s := fmt.Sprintf("latency %s + up to %s, error rate %g%%", o.Latency, o.Jitter, o.ErrorRate*100)
+	if o.Capacity > 0 {
+		s += fmt.Sprintf(", capacity %g req/s", o.Capacity)
+		if o.FallOver {
+			s += " (falls over above it)"
+		}
+	}
+	if o.Leak > 0 {
+		s += fmt.Sprintf(", leaking %s a second", o.Leak)
+	}
+	return s
 }
 
 // Validate checks options given on the command line.
@@ -76,6 +114,12 @@ func (o Options) Validate() error {
 	}
 	if o.ErrorRate < 0 || o.ErrorRate > 1 {
 		return fmt.Errorf("error rate %v is not between 0 and 1", o.ErrorRate)
+	}
+	if o.Capacity < 0 || o.Leak < 0 {
+		return errors.New("capacity and leak must not be negative")
+	}
+	if o.FallOver && o.Capacity == 0 {
+		return errors.New("falling over needs a capacity to go over")
 	}
 	return nil
 }
@@ -183,7 +227,12 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or invalid bearer token"})
 			return
 		}
-		if !s.delay(r) {
+		extra, shed := s.pressure()
+		if shed {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "over capacity, try again"})
+			return
+		}
+		if !s.delayExtra(r, extra) {
 			return
 		}
 		if s.opts.ErrorRate > 0 && mrand.Float64() < s.opts.ErrorRate {
@@ -194,9 +243,50 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// pressure counts an /api/ request against the API's capacity, and says how much slower
+// the API is now (overload, a leak, or having fallen over) and whether it sheds this
+// request.
+func (s *Server) pressure() (extra time.Duration, shed bool) {
+	o := s.opts
+	if o.Leak > 0 {
+		extra += time.Duration(time.Since(s.started).Seconds() * float64(o.Leak))
+	}
+	if o.Capacity == 0 {
+		return extra, false
+	}
+	now := time.Now().Unix()
+	s.mu.Lock()
+	if now != s.second {
+		if now == s.second+1 {
+			s.lastRate = float64(s.thisSec)
+		} else {
+			s.lastRate = 0
+		}
+		s.second, s.thisSec = now, 0
+	}
+	s.thisSec++
+	rate := s.lastRate
+	s.mu.Unlock()
+	if o.FallOver && rate > o.Capacity {
+		s.broken.Store(true)
+	}
+	switch {
+	case s.broken.Load():
+		return extra + 400*time.Millisecond, mrand.Float64() < 0.2
+	case rate > o.Capacity:
+		// Shed half the excess share of the load; the rest is served, slower.
+		over := rate/o.Capacity - 1
+		return extra + time.Duration(over*float64(50*time.Millisecond)), mrand.Float64() < over/(1+over)/2
+	}
+	return extra, false
+}
+
 // delay sleeps the configured latency; false if the client went away.
-func (s *Server) delay(r *http.Request) bool {
-	d := s.opts.Latency
+func (s *Server) delay(r *http.Request) bool { return s.delayExtra(r, 0) }
+
+// delayExtra sleeps the configured latency and extra; false if the client went away.
+func (s *Server) delayExtra(r *http.Request, extra time.Duration) bool {
+	d := s.opts.Latency + extra
 	if s.opts.Jitter > 0 {
 		d += time.Duration(mrand.Int64N(int64(s.opts.Jitter) + 1))
 	}

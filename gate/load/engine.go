@@ -117,7 +117,7 @@ func (e *Engine) Client() string {
 // stage.
 func (e *Engine) Status() Status {
 	s := Status{Active: int(e.active.Load())}
-	if e.holdStart.Load() > 0 {
+	if h := e.holdStart.Load(); h > 0 && time.Since(e.start) >= time.Duration(h) {
 		s.Stage = Hold
 	}
 	return s
@@ -241,9 +241,9 @@ func (e *Engine) becameActive() {
 	n := e.active.Add(1)
 	e.notePeak(n)
 	if int(n) == e.plan.Users && e.holdStart.Load() == 0 {
-		// The hold starts now, before this user's first task, so that no request of the
-		// full load is counted as ramp.
-		e.holdStart.Store(max(1, int64(time.Since(e.start))))
+		// The hold starts now (or after the plan's settling time), before this user's
+		// first task, so that no request of the full load is counted as ramp.
+		e.holdStart.Store(max(1, int64(time.Since(e.start)+e.plan.Settle)))
 		close(e.allActive)
 	}
 }

@@ -180,6 +180,31 @@ func TestRampStartsUsersAtTheSpawnRate(t *testing.T) {
 	}
 }
 
+func TestSettleDelaysTheHold(t *testing.T) {
+	api := &seedAPI{}
+	srv := httptest.NewServer(api.handler())
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 1, duration: 200ms, think: 10ms, settle: 300ms}\n"+seedTasks)
+	rec := &recorder{}
+	res := New(p, rec).Run(context.Background())
+	if settle := res.HoldStart.Sub(res.Start); settle < 300*time.Millisecond || settle > 450*time.Millisecond {
+		t.Errorf("hold began %v after the start, want 300ms (+ up to 150ms)", settle)
+	}
+	if hold := res.HoldDuration(); hold < 200*time.Millisecond || hold > 300*time.Millisecond {
+		t.Errorf("hold = %v, want 200ms (+ up to 100ms)", hold)
+	}
+	stages := map[Stage]int{}
+	for _, s := range rec.all() {
+		if s.Endpoint > 0 { // tasks, not the login
+			stages[s.Stage]++
+		}
+	}
+	// One user with 10 ms of think: about 25 tasks settling, 17 in the hold.
+	if stages[Ramp] < 10 || stages[Hold] < 8 {
+		t.Errorf("tasks by stage = %v: the settling time counts with the ramp", stages)
+	}
+}
+
 func TestFailedSetupMakesTheRunInvalid(t *testing.T) {
 	api := &seedAPI{}
 	srv := httptest.NewServer(api.handler())

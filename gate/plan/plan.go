@@ -35,20 +35,16 @@ type Plan struct {
 	ThresholdFiles []string
 
 	Target *url.URL
-	// Open selects the open model (arrivals at Rate) over the closed one (Users).
-	Open bool
-	// Closed model: Users started at SpawnRate per second, Think between tasks.
-	Users     int
-	SpawnRate float64
-	Think     config.Think
-	// Open model: the rate climbs from StartRate to Rate over RateRamp, then holds;
-	// at most MaxInFlight requests are in flight.
-	Rate        float64
-	StartRate   float64
-	RateRamp    time.Duration
-	MaxInFlight int
-	// Hold is the measured window at peak.
-	Hold    time.Duration
+	// Load is the load of the phase this plan runs (see ForPhase); after Build, the
+	// main phase's.
+	Load
+	// Phases run one after another; a run without phases has one, named peak.
+	Phases []Phase
+	// Phase is the index of the phase whose load is Load.
+	Phase int
+	// Main is the index of the phase that rules outside phases: judge (the one named
+	// peak), or -1 when there is none.
+	Main    int
 	Timeout time.Duration
 
 	// TLS is the client TLS configuration for HTTPS targets.
@@ -73,6 +69,49 @@ type Plan struct {
 	// variables and static Authorization and Cookie header values.
 	Secrets []string
 }
+
+// Load is the shape of one phase's load.
+type Load struct {
+	// Open selects the open model (arrivals at Rate) over the closed one (Users).
+	Open bool
+	// Closed model: Users started at SpawnRate per second, Think between tasks.
+	Users     int
+	SpawnRate float64
+	Think     config.Think
+	// Open model: the rate climbs from StartRate to Rate over RateRamp, then holds;
+	// at most MaxInFlight requests are in flight.
+	Rate        float64
+	StartRate   float64
+	RateRamp    time.Duration
+	MaxInFlight int
+	// Settle (closed model) is a wait between the last user's start and the hold,
+	// reported with the ramp: time for the target to settle, as after an overload.
+	Settle time.Duration
+	// Hold is the measured window at peak.
+	Hold time.Duration
+}
+
+// Phase is one named stage of a run.
+type Phase struct {
+	Name string
+	Load
+}
+
+// MainPhase is the name of the phase that rules outside phases: judge.
+const MainPhase = "peak"
+
+// Profiles are the built-in sequences of phases (load.profile).
+var Profiles = []string{"peak", "full"}
+
+// ForPhase returns the plan that runs phase i.
+func (p *Plan) ForPhase(i int) *Plan {
+	q := *p
+	q.Load, q.Phase = p.Phases[i].Load, i
+	return &q
+}
+
+// PhaseName is the name of the phase this plan runs.
+func (p *Plan) PhaseName() string { return p.Phases[p.Phase].Name }
 
 // Endpoint is a name that requests are grouped under in stats and thresholds.
 type Endpoint struct {
@@ -137,6 +176,10 @@ type Rule struct {
 	Scope string
 	// File is the threshold file the rule came from.
 	File string
+	// Phase is the index of the phase the rule judges; RefPhase that of the phase its
+	// limit is read from, for a rule against another phase ("p99 < 2 * single-user.p99").
+	Phase    int
+	RefPhase int
 	// BaselineValue is the baseline's value of the metric, for a rule against the
 	// baseline (Rule.Baseline is set); Limit is computed from it.
 	BaselineValue float64
@@ -150,14 +193,14 @@ type AbortRule struct {
 
 // Ramp is how long the load takes to reach its peak: in the closed model the last user
 // starts at Ramp; in the open model the rate reaches Rate at Ramp.
-func (p *Plan) Ramp() time.Duration {
-	if p.Open {
-		return p.RateRamp
+func (l Load) Ramp() time.Duration {
+	if l.Open {
+		return l.RateRamp
 	}
-	if p.Users <= 1 {
+	if l.Users <= 1 {
 		return 0
 	}
-	return time.Duration(float64(p.Users-1) / p.SpawnRate * float64(time.Second))
+	return time.Duration(float64(l.Users-1) / l.SpawnRate * float64(time.Second))
 }
 
 // Pick maps a uniform number in [0, TotalWeight) to a task index.
@@ -234,47 +277,7 @@ func (b *builder) target() error {
 }
 
 func (b *builder) load() error {
-	l := b.cfg.Load
-	if err := b.hold(l); err != nil {
-		return err
-	}
-	if l.Pos.Has("rate") || l.Rate != 0 {
-		return b.openLoad(l)
-	}
-	for _, k := range []string{"start_rate", "ramp", "max_in_flight"} {
-		if l.Pos.Has(k) {
-			return b.errorf(l.Pos.Of(k), "load.%s belongs to the open model: set load.rate too, or use users and spawn_rate", k)
-		}
-	}
-	p := b.p
-	p.Users = l.Users
-	if !l.Pos.Has("users") && l.Users == 0 {
-		p.Users = 1
-	}
-	if p.Users < 1 {
-		return b.errorf(l.Pos.Of("users"), "load.users must be at least 1, got %d", l.Users)
-	}
-	p.SpawnRate = l.SpawnRate
-	if !l.Pos.Has("spawn_rate") && l.SpawnRate == 0 {
-		p.SpawnRate = max(1, float64(p.Users)/10)
-	}
-	if !(p.SpawnRate > 0) || p.SpawnRate > 1e6 {
-		return b.errorf(l.Pos.Of("spawn_rate"), "load.spawn_rate must be above 0 users per second, got %v", l.SpawnRate)
-	}
-	p.Think = l.Think
-	return nil
-}
-
-// hold reads what both models share: the hold and the request timeout.
-func (b *builder) hold(l config.Load) error {
-	p := b.p
-	p.Hold = time.Duration(l.Duration)
-	if p.Hold == 0 {
-		if l.Pos.Has("duration") {
-			return b.errorf(l.Pos.Of("duration"), "load.duration must be above 0")
-		}
-		p.Hold = DefaultDuration
-	}
+	p, l := b.p, b.cfg.Load
 	p.Timeout = time.Duration(b.cfg.Defaults.Timeout)
 	if p.Timeout == 0 {
 		if b.cfg.Defaults.Pos.Has("timeout") {
@@ -282,34 +285,145 @@ func (b *builder) hold(l config.Load) error {
 		}
 		p.Timeout = DefaultTimeout
 	}
+	profile := l.Profile
+	switch {
+	case profile != "" && len(l.Phases) > 0:
+		return b.errorf(l.Pos.Of("profile"), "set load.profile or load.phases, not both")
+	case profile == "" || profile == "peak" || profile == "full":
+	default:
+		return b.errorf(l.Pos.Of("profile"), "unknown profile %q (known: %s)", profile, strings.Join(Profiles, ", "))
+	}
+	if len(l.Phases) == 0 {
+		peak, err := b.phaseLoad(l)
+		if err != nil {
+			return err
+		}
+		p.Phases = []Phase{{Name: MainPhase, Load: peak}}
+		if profile == "full" {
+			p.Phases = fullProfile(peak)
+		}
+	}
+	seen := map[string]bool{}
+	for i, ph := range l.Phases {
+		where := fmt.Sprintf("load.phases[%d]", i)
+		if !ph.Pos.Has("name") {
+			return b.errorf(ph.Pos.Node, "%s: name is required, as in name: single-user", where)
+		}
+		if !config.PhaseNameOK(ph.Name) {
+			return b.errorf(ph.Pos.Of("name"), "%s: name %q must start with a letter and hold only letters, digits, - and _ (and not be all or baseline)", where, ph.Name)
+		}
+		if seen[ph.Name] {
+			return b.errorf(ph.Pos.Of("name"), "%s: phase %q is named twice", where, ph.Name)
+		}
+		seen[ph.Name] = true
+		for _, ck := range []string{"users", "spawn_rate", "think", "settle"} {
+			for _, ok := range []string{"rate", "start_rate", "ramp", "max_in_flight"} {
+				if ph.Pos.Has(ck) && ph.Pos.Has(ok) {
+					return b.errorf(ph.Pos.Of(ck), "%s: %s belongs to the closed model and %s to the open one: set one of them", where, ck, ok)
+				}
+			}
+		}
+		ld, err := b.phaseLoad(l.WithPhase(ph))
+		if err != nil {
+			return err
+		}
+		p.Phases = append(p.Phases, Phase{Name: ph.Name, Load: ld})
+	}
+	p.Main = -1
+	for i, ph := range p.Phases {
+		if ph.Name == MainPhase || len(p.Phases) == 1 {
+			p.Main = i
+		}
+	}
+	p.Load = p.Phases[max(p.Main, 0)].Load
 	return nil
 }
 
-func (b *builder) openLoad(l config.Load) error {
-	for _, k := range []string{"users", "spawn_rate", "think"} {
+// fullProfile is the article's sequence around a peak load: one user alone, the peak,
+// twice the peak, and one user again. The other phases each last a fifth of the peak's
+// hold, at least 5 s; the single users run without think time, for the most samples.
+// Recovery is judged after a fifth of its length to settle: a service that recovers
+// takes a moment to drain what the overload left.
+func fullProfile(peak Load) []Phase {
+	short := max(peak.Hold/5, 5*time.Second)
+	one := Load{Users: 1, SpawnRate: 1, Hold: short}
+	recovery := one
+	recovery.Settle = short / 5
+	over := peak
+	over.Hold = short
+	if peak.Open {
+		over.Rate, over.StartRate = 2*peak.Rate, 2*peak.StartRate
+		over.MaxInFlight = 2 * peak.MaxInFlight
+	} else {
+		over.Users, over.SpawnRate = 2*peak.Users, 2*peak.SpawnRate
+	}
+	return []Phase{{"single-user", one}, {MainPhase, peak}, {"overload", over}, {"recovery", recovery}}
+}
+
+// phaseLoad validates and defaults one phase's load.
+func (b *builder) phaseLoad(l config.Load) (Load, error) {
+	var ld Load
+	ld.Hold = time.Duration(l.Duration)
+	if ld.Hold == 0 {
+		if l.Pos.Has("duration") {
+			return ld, b.errorf(l.Pos.Of("duration"), "load.duration must be above 0")
+		}
+		ld.Hold = DefaultDuration
+	}
+	if l.Pos.Has("rate") || l.Rate != 0 {
+		return ld, b.openLoad(l, &ld)
+	}
+	for _, k := range []string{"start_rate", "ramp", "max_in_flight"} {
+		if l.Pos.Has(k) {
+			return ld, b.errorf(l.Pos.Of(k), "load.%s belongs to the open model: set load.rate too, or use users and spawn_rate", k)
+		}
+	}
+	ld.Users = l.Users
+	if !l.Pos.Has("users") && l.Users == 0 {
+		ld.Users = 1
+	}
+	if ld.Users < 1 {
+		return ld, b.errorf(l.Pos.Of("users"), "load.users must be at least 1, got %d", l.Users)
+	}
+	ld.SpawnRate = l.SpawnRate
+	if !l.Pos.Has("spawn_rate") && l.SpawnRate == 0 {
+		ld.SpawnRate = max(1, float64(ld.Users)/10)
+	}
+	if !(ld.SpawnRate > 0) || ld.SpawnRate > 1e6 {
+		return ld, b.errorf(l.Pos.Of("spawn_rate"), "load.spawn_rate must be above 0 users per second, got %v", l.SpawnRate)
+	}
+	ld.Think = l.Think
+	ld.Settle = time.Duration(l.Settle)
+	if ld.Settle < 0 {
+		return ld, b.errorf(l.Pos.Of("settle"), "load.settle must not be negative")
+	}
+	return ld, nil
+}
+
+func (b *builder) openLoad(l config.Load, ld *Load) error {
+	for _, k := range []string{"users", "spawn_rate", "think", "settle"} {
 		if l.Pos.Has(k) {
 			return b.errorf(l.Pos.Of(k), "load.%s belongs to the closed model and load.rate to the open one: set one of them", k)
 		}
 	}
-	p := b.p
-	p.Open = true
-	p.Rate = float64(l.Rate)
-	if !(p.Rate > 0) {
+	ld.Open = true
+	ld.Rate = float64(l.Rate)
+	if !(ld.Rate > 0) {
 		return b.errorf(l.Pos.Of("rate"), "load.rate must be above zero")
 	}
-	p.StartRate = float64(l.StartRate)
-	p.RateRamp = time.Duration(l.Ramp)
+	ld.StartRate = float64(l.StartRate)
+	ld.RateRamp = time.Duration(l.Ramp)
 	if l.Pos.Has("start_rate") && !l.Pos.Has("ramp") {
 		return b.errorf(l.Pos.Of("start_rate"), "load.start_rate needs load.ramp, the time to climb from it to load.rate")
 	}
-	if p.StartRate > p.Rate {
-		return b.errorf(l.Pos.Of("start_rate"), "the ramp ends below its start: load.start_rate %g/s is above load.rate %g/s", p.StartRate, p.Rate)
+	if ld.StartRate > ld.Rate {
+		return b.errorf(l.Pos.Of("start_rate"), "the ramp ends below its start: load.start_rate %g/s is above load.rate %g/s", ld.StartRate, ld.Rate)
 	}
-	p.MaxInFlight = l.MaxInFlight
-	if !l.Pos.Has("max_in_flight") && p.MaxInFlight == 0 {
-		p.MaxInFlight = DefaultMaxInFlight
+	ld.MaxInFlight = l.MaxInFlight
+	if !l.Pos.Has("max_in_flight") && ld.MaxInFlight == 0 {
+		ld.MaxInFlight = DefaultMaxInFlight
 	}
-	if p.MaxInFlight < 1 {
+	if ld.MaxInFlight < 1 {
 		return b.errorf(l.Pos.Of("max_in_flight"), "load.max_in_flight must be at least 1, got %d", l.MaxInFlight)
 	}
 	return nil
@@ -560,10 +674,12 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 }
 
 // Fingerprint is what a baseline must share with this plan to be compared with it.
+// Only the main phase is recorded in a baseline, so only its load counts.
 func (p *Plan) Fingerprint() baseline.Fingerprint {
-	f := baseline.Fingerprint{Model: "closed", Users: p.Users}
-	if p.Open {
-		f = baseline.Fingerprint{Model: "open", Rate: p.Rate}
+	l := p.Phases[max(p.Main, 0)].Load
+	f := baseline.Fingerprint{Model: "closed", Users: l.Users}
+	if l.Open {
+		f = baseline.Fingerprint{Model: "open", Rate: l.Rate}
 	}
 	for _, e := range p.Endpoints {
 		f.Endpoints = append(f.Endpoints, e.Name)
@@ -572,36 +688,105 @@ func (p *Plan) Fingerprint() baseline.Fingerprint {
 }
 
 func (b *builder) rules(t *config.Thresholds) error {
-	b.p.ThresholdFiles = append(b.p.ThresholdFiles, t.File)
-	first := len(b.p.Rules)
-	for _, r := range t.All {
-		b.p.Rules = append(b.p.Rules, Rule{Rule: r, Endpoint: -1, Scope: "all", File: t.File})
-	}
+	p := b.p
+	p.ThresholdFiles = append(p.ThresholdFiles, t.File)
+	first := len(p.Rules)
 	for _, a := range t.Abort {
-		b.p.Aborts = append(b.p.Aborts, AbortRule{AbortRule: a, File: t.File})
+		p.Aborts = append(p.Aborts, AbortRule{AbortRule: a, File: t.File})
 	}
-	for _, er := range t.Endpoints {
+	if len(t.All) > 0 || len(t.Endpoints) > 0 {
+		if p.Main < 0 {
+			pos := t.Pos.Of("all")
+			if !t.Pos.Has("all") {
+				pos = t.Pos.Of("endpoints")
+			}
+			return config.Errorf(t.File, pos, "rules outside phases: judge the phase named %s, and this config's phases are %s: put them under phases:",
+				MainPhase, strings.Join(p.phaseNames(), ", "))
+		}
+		if err := b.phaseRules(t, p.Main, t.All, t.Endpoints); err != nil {
+			return err
+		}
+	}
+	for _, pr := range t.Phases {
+		i := p.phaseIndex(pr.Name)
+		if i < 0 {
+			return config.Errorf(t.File, pr.Pos, "unknown phase %q: the config's phases are %s", pr.Name, strings.Join(p.phaseNames(), ", "))
+		}
+		if err := b.phaseRules(t, i, pr.All, pr.Endpoints); err != nil {
+			return err
+		}
+	}
+	for i := first; i < len(p.Rules); i++ {
+		r := &p.Rules[i]
+		if r.Ref == nil || r.Ref.Baseline() {
+			continue
+		}
+		if r.RefPhase = p.phaseIndex(r.Ref.Phase); r.RefPhase < 0 {
+			return config.Errorf(t.File, r.Pos, "rule %q: unknown phase %q: the config's phases are %s", r.Text, r.Ref.Phase, strings.Join(p.phaseNames(), ", "))
+		}
+	}
+	if t.Baseline != "" {
+		return b.resolveBaseline(t, p.Rules[first:])
+	}
+	return nil
+}
+
+// phaseRules adds one phase's rules over all requests and per endpoint.
+func (b *builder) phaseRules(t *config.Thresholds, phase int, all []config.Rule, endpoints config.EndpointRules) error {
+	p := b.p
+	add := func(r config.Rule, endpoint int, scope string) error {
+		if r.Drift && endpoint >= 0 {
+			return config.Errorf(t.File, r.Pos, "rule %q: time windows are kept for all requests, so drift rules go under all:", r.Text)
+		}
+		if r.AgainstBaseline() && phase != p.Main {
+			return config.Errorf(t.File, r.Pos, "rule %q: a baseline is recorded for the %s phase only", r.Text, MainPhase)
+		}
+		p.Rules = append(p.Rules, Rule{Rule: r, Endpoint: endpoint, Scope: scope, File: t.File, Phase: phase})
+		return nil
+	}
+	for _, r := range all {
+		if err := add(r, -1, "all"); err != nil {
+			return err
+		}
+	}
+	for _, er := range endpoints {
 		idx := -1
-		for i, e := range b.p.Endpoints {
+		for i, e := range p.Endpoints {
 			if e.Name == er.Name {
 				idx = i
 			}
 		}
 		if idx < 0 {
-			names := make([]string, len(b.p.Endpoints))
-			for i, e := range b.p.Endpoints {
+			names := make([]string, len(p.Endpoints))
+			for i, e := range p.Endpoints {
 				names[i] = e.Name
 			}
 			return config.Errorf(t.File, er.Pos, "unknown endpoint %q: the config's endpoints are %s", er.Name, strings.Join(names, ", "))
 		}
 		for _, r := range er.Rules {
-			b.p.Rules = append(b.p.Rules, Rule{Rule: r, Endpoint: idx, Scope: er.Name, File: t.File})
+			if err := add(r, idx, er.Name); err != nil {
+				return err
+			}
 		}
 	}
-	if t.Baseline != "" {
-		return b.resolveBaseline(t, b.p.Rules[first:])
-	}
 	return nil
+}
+
+func (p *Plan) phaseIndex(name string) int {
+	for i, ph := range p.Phases {
+		if ph.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *Plan) phaseNames() []string {
+	names := make([]string, len(p.Phases))
+	for i, ph := range p.Phases {
+		names[i] = ph.Name
+	}
+	return names
 }
 
 // resolveBaseline reads the file's baseline, checks that it comes from the same load,
@@ -621,7 +806,7 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 	}
 	for i := range rules {
 		r := &rules[i]
-		if r.Baseline == nil {
+		if !r.AgainstBaseline() {
 			continue
 		}
 		m, ok := base.Find(r.Scope)
@@ -633,7 +818,7 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 			return config.Errorf(t.File, r.Pos, "rule %q: %v", r.Text, err)
 		}
 		r.BaselineValue = v
-		r.Limit = r.Baseline.Apply(v)
+		r.Limit = r.Ref.Apply(v)
 	}
 	return nil
 }

@@ -224,3 +224,109 @@ func TestOpenModel(t *testing.T) {
 		}
 	}
 }
+
+const phasesConfig = `target: http://127.0.0.1:8080
+load:
+  users: 50
+  spawn_rate: 5
+  duration: 2m
+  think: 1s
+  phases:
+    - {name: warm, users: 1, duration: 20s}
+    - {name: peak}
+    - {name: burst, rate: 300/s, duration: 30s}
+tasks:
+  - {name: home, path: /}
+`
+
+func TestPhases(t *testing.T) {
+	p, err := build(t, phasesConfig, "all: [p99 < 1s]\nphases:\n  burst: [error_rate < 5%, p99 < 2 * warm.p99]\n  warm: [p99 drift < 20%]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Phase{
+		{"warm", Load{Users: 1, SpawnRate: 5, Think: config.Think{Min: time.Second, Max: time.Second}, Hold: 20 * time.Second}},
+		{"peak", Load{Users: 50, SpawnRate: 5, Think: config.Think{Min: time.Second, Max: time.Second}, Hold: 2 * time.Minute}},
+		{"burst", Load{Open: true, Rate: 300, MaxInFlight: DefaultMaxInFlight, Hold: 30 * time.Second}},
+	}
+	if len(p.Phases) != len(want) {
+		t.Fatalf("phases = %+v", p.Phases)
+	}
+	for i := range want {
+		if p.Phases[i] != want[i] {
+			t.Errorf("phase %d = %+v, want %+v", i, p.Phases[i], want[i])
+		}
+	}
+	if p.Main != 1 || p.Users != 50 || p.ForPhase(2).Rate != 300 || p.ForPhase(2).PhaseName() != "burst" {
+		t.Errorf("main %d, users %d", p.Main, p.Users)
+	}
+	got := map[string]int{}
+	for _, r := range p.Rules {
+		got[r.Text] = r.Phase
+		if r.Ref != nil && r.RefPhase != 0 {
+			t.Errorf("%s refers to phase %d, want 0 (warm)", r.Text, r.RefPhase)
+		}
+	}
+	wantRules := map[string]int{"p99 < 1s": 1, "error_rate < 5%": 2, "p99 < 2 * warm.p99": 2, "p99 drift < 20%": 0}
+	for text, phase := range wantRules {
+		if g, ok := got[text]; !ok || g != phase {
+			t.Errorf("rule %q in phase %d (found %v), want %d", text, g, ok, phase)
+		}
+	}
+}
+
+func TestFullProfile(t *testing.T) {
+	p, err := build(t, "target: http://h\nload: {users: 200, spawn_rate: 10, duration: 5m, think: 1s..3s, profile: full}\ntasks: [{path: /}]\n", "all: [p99 < 1s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ph := range p.Phases {
+		names = append(names, ph.Name)
+	}
+	if strings.Join(names, ",") != "single-user,peak,overload,recovery" || p.Main != 1 {
+		t.Fatalf("phases %v, main %d", names, p.Main)
+	}
+	one, peak, over := p.Phases[0].Load, p.Phases[1].Load, p.Phases[2].Load
+	rec := p.Phases[3].Load
+	if one.Users != 1 || one.Think != (config.Think{}) || one.Hold != time.Minute || rec.Settle != 12*time.Second || rec.Users != 1 || rec.Hold != time.Minute {
+		t.Errorf("single user = %+v, recovery %+v", one, p.Phases[3].Load)
+	}
+	if over.Users != 400 || over.SpawnRate != 20 || over.Hold != time.Minute || over.Think != peak.Think || peak.Users != 200 {
+		t.Errorf("overload = %+v", over)
+	}
+	// An open-model peak doubles its rate.
+	p, err = build(t, "target: http://h\nload: {rate: 100/s, duration: 20s, profile: full}\ntasks: [{path: /}]\n", "all: [p99 < 1s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over := p.Phases[2].Load; !over.Open || over.Rate != 200 || over.Hold != 5*time.Second {
+		t.Errorf("open overload = %+v", over)
+	}
+}
+
+func TestPhaseErrors(t *testing.T) {
+	withPhases := func(phases string) string {
+		return "target: http://h\nload:\n  users: 5\n  phases:\n" + phases + "tasks: [{path: /}]\n"
+	}
+	cases := []struct{ cfg, th, want string }{
+		{withPhases("    - {users: 1}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:7: load.phases[0]: name is required"},
+		{withPhases("    - {name: 1st}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:14: load.phases[0]: name \"1st\" must start with a letter"},
+		{withPhases("    - {name: a}\n    - {name: a}\n"), "all: [p99 < 1s]", "perfgate.yaml:6:14: load.phases[1]: phase \"a\" is named twice"},
+		{withPhases("    - {name: a, users: 0}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:24: load.users must be at least 1"},
+		{withPhases("    - {name: a, rate: 5/s, think: 1s}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:35: load.phases[0]: think belongs to the closed model and rate to the open one"},
+		{withPhases("    - {name: a}\n    - {name: b}\n"), "all: [p99 < 1s]", "t.yaml:1:6: rules outside phases: judge the phase named peak, and this config's phases are a, b"},
+		{withPhases("    - {name: peak}\n"), "phases:\n  pek: [p99 < 1s]", "t.yaml:2:3: unknown phase \"pek\": the config's phases are peak"},
+		{withPhases("    - {name: peak}\n"), "all: [p99 < 2 * single.p99]", "t.yaml:1:7: rule \"p99 < 2 * single.p99\": unknown phase \"single\""},
+		{withPhases("    - {name: a}\n    - {name: peak}\n"), "phases:\n  a: [p99 < baseline]\nbaseline: b.json", "t.yaml:2:7: rule \"p99 < baseline\": a baseline is recorded for the peak phase only"},
+		{withPhases("    - {name: peak}\n"), "endpoints:\n  /: [p99 drift < 10%]", "t.yaml:2:7: rule \"p99 drift < 10%\": time windows are kept for all requests"},
+		{"target: http://h\nload: {profile: fast}\ntasks: [{path: /}]\n", "all: [p99 < 1s]", "perfgate.yaml:2:17: unknown profile \"fast\" (known: peak, full)"},
+		{"target: http://h\nload: {profile: full, phases: [{name: a}]}\ntasks: [{path: /}]\n", "all: [p99 < 1s]", "perfgate.yaml:2:17: set load.profile or load.phases, not both"},
+	}
+	for _, tc := range cases {
+		_, err := build(t, tc.cfg, tc.th)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("config %q, thresholds %q:\n got %v\nwant %s", tc.cfg, tc.th, err, tc.want)
+		}
+	}
+}

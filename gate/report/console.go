@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // ProgressLine is one periodic line during a run.
@@ -49,6 +51,7 @@ func WriteProgress(w io.Writer, p ProgressLine) error {
 func WriteConsole(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
 	writeSummary(bw, r)
+	writePhases(bw, r)
 	writeChecks(bw, r)
 	writeVerdict(bw, r)
 	return bw.Flush()
@@ -155,6 +158,25 @@ func kindList(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
+// writePhases prints one line per phase of a run with several: its load, what its
+// hold measured over all requests, and its verdict.
+func writePhases(w io.Writer, r *Result) {
+	if len(r.Phases) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nPhases (the table above is %s):\n", plan.MainPhase)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PHASE\tLOAD\tHOLD\tREQUESTS\tREQ/S\tP50\tP95\tP99\tERRORS\tVERDICT")
+	for _, ph := range r.Phases {
+		a := ph.Hold.All
+		fmt.Fprintf(tw, "  %s\t%s\t%.1fs\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n", ph.Name, phaseLoadLine(ph.Load),
+			ph.Delivery.HoldSeconds, Count(a.Requests), a.Throughput,
+			latencyCell(a, a.LatencyMs.P50), latencyCell(a, a.LatencyMs.P95), latencyCell(a, a.LatencyMs.P99),
+			errorsCell(a), strings.ToUpper(ph.Verdict))
+	}
+	tw.Flush()
+}
+
 func writeChecks(w io.Writer, r *Result) {
 	if len(r.Checks) == 0 {
 		return
@@ -162,9 +184,17 @@ func writeChecks(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\nThresholds (%s):\n", strings.Join(r.Settings.ThresholdFiles, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", checkMark(c), c.Scope, c.Rule, c.Message)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", checkMark(c), c.Where(), c.Rule, c.Message)
 	}
 	tw.Flush()
+}
+
+// plural writes "1 rule", "2 rules".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func checkMark(c Check) string {
@@ -181,6 +211,18 @@ func writeVerdict(w io.Writer, r *Result) {
 	if r.Aborted != nil {
 		fmt.Fprintf(w, "\nStopped early: %s (%s:%d).\n", r.Aborted.Message, r.Aborted.File, r.Aborted.Line)
 	}
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintln(w, "\nVerdicts:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, g := range r.Verdicts {
+			detail := plural(g.Rules, "rule") + " held"
+			if g.Failed > 0 {
+				detail = fmt.Sprintf("%d of %s breached", g.Failed, plural(g.Rules, "rule"))
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.Name, strings.ToUpper(g.Verdict), detail)
+		}
+		tw.Flush()
+	}
 	switch r.Verdict {
 	case "pass":
 		fmt.Fprintf(w, "\nVerdict: PASS, all %d rules held (exit %d)\n", len(r.Checks), r.ExitCode)
@@ -194,7 +236,7 @@ func writeVerdict(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "\nVerdict: FAIL, %d of %d rules breached (exit %d)\n", failed, len(r.Checks), r.ExitCode)
 		for _, c := range r.Checks {
 			if !c.Passed {
-				fmt.Fprintf(w, "  breached: %s [%s]: %s\n", c.Rule, c.Scope, c.Message)
+				fmt.Fprintf(w, "  breached: %s [%s]: %s\n", c.Rule, c.Where(), c.Message)
 			}
 		}
 	default:

@@ -15,8 +15,19 @@ func FormatValue(kind string, v float64) string {
 		return strconv.FormatFloat(round(v*100, 2), 'f', -1, 64) + "%"
 	case "rate":
 		return strconv.FormatFloat(round(v, 1), 'f', -1, 64) + "/s"
+	case "change": // a drift: a signed fraction of the start's value
+		return signed(round(v*100, 1)) + "%"
+	case "ratio_change": // a drift of error rate: a signed difference of rates
+		return signed(round(v*100, 2)) + "pp"
 	}
 	return Count(int64(v))
+}
+
+func signed(v float64) string {
+	if v >= 0 {
+		return "+" + strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // Seconds prints a latency given in seconds with a readable unit.

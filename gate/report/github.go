@@ -75,7 +75,7 @@ func (g *GitHub) annotate(r *Result) {
 		}
 		g.action.WithFieldsMap(map[string]string{
 			"file": c.File, "line": strconv.Itoa(c.Line), "title": "perfgate: threshold breached",
-		}).Errorf("%s [%s]: %s", c.Rule, c.Scope, c.Message)
+		}).Errorf("%s [%s]: %s", c.Rule, c.Where(), c.Message)
 	}
 	if r.Verdict == "invalid" {
 		g.action.WithFieldsMap(map[string]string{"title": "perfgate: no valid verdict"}).

@@ -64,22 +64,36 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	}
 	suite.AddTestcase(delivered)
 
-	for _, c := range r.Checks {
+	for _, ph := range r.Phases {
 		tc := junit.Testcase{
-			Name:      clean(c.Rule + " [" + c.Scope + "]"),
-			Classname: clean("perfgate." + c.Scope),
-			Time:      seconds(r.Delivery.HoldSeconds),
+			Name:      clean(fmt.Sprintf("phase %s delivered: %s for %s", ph.Name, phaseLoadLine(ph.Load), Seconds(ph.Load.DurationSeconds))),
+			Classname: clean("perfgate.run." + ph.Name),
+			Time:      seconds(ph.Delivery.HoldSeconds),
 		}
-		where := fmt.Sprintf("%s:%d", c.File, c.Line)
-		switch {
-		case c.Measured == nil:
-			tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
-		case !c.Passed:
-			tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
-		default:
-			tc.SystemOut = &junit.Output{Data: clean(c.Message)}
+		if ph.Verdict == "not run" {
+			tc.Skipped = &junit.Result{Message: "not run: an earlier phase ended the run"}
 		}
 		suite.AddTestcase(tc)
+	}
+
+	// With one group of checks they all go in the one suite; with several (phases,
+	// drift, baseline) each group is a suite of its own, so CI shows a verdict for each.
+	groups := map[string]*junit.Testsuite{}
+	var order []string
+	for _, c := range r.Checks {
+		tc := checkCase(c, r.Delivery.HoldSeconds)
+		if len(r.Verdicts) == 0 {
+			suite.AddTestcase(tc)
+			continue
+		}
+		g := c.Group()
+		gs, ok := groups[g]
+		if !ok {
+			gs = &junit.Testsuite{Name: clean("perfgate: " + g), Time: suite.Time, Timestamp: suite.Timestamp}
+			groups[g] = gs
+			order = append(order, g)
+		}
+		gs.AddTestcase(tc)
 	}
 
 	var console bytes.Buffer
@@ -88,11 +102,49 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	}
 	suites := junit.Testsuites{Name: "perfgate", Time: suite.Time}
 	suites.AddSuite(suite)
+	for _, g := range order {
+		suites.AddSuite(*groups[g])
+	}
 
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
 	return suites.WriteXML(w)
+}
+
+// checkCase is one rule as a testcase: a breached rule is a <failure>, a rule without
+// samples an <error>.
+func checkCase(c Check, holdSeconds float64) junit.Testcase {
+	class := "perfgate." + c.Scope
+	if c.Phase != "" {
+		class = "perfgate." + c.Phase + "." + c.Scope
+	}
+	tc := junit.Testcase{
+		Name:      clean(c.Rule + " [" + c.Where() + "]"),
+		Classname: clean(class),
+		Time:      seconds(holdSeconds),
+	}
+	where := fmt.Sprintf("%s:%d", c.File, c.Line)
+	switch {
+	case c.Measured == nil:
+		tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
+	case !c.Passed:
+		tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
+	default:
+		tc.SystemOut = &junit.Output{Data: clean(c.Message)}
+	}
+	return tc
+}
+
+// phaseLoadLine says in a few words what load a phase ran.
+func phaseLoadLine(l PhaseLoad) string {
+	if l.Model == "open" {
+		return FormatValue("rate", l.Rate)
+	}
+	if l.Users == 1 {
+		return "1 user"
+	}
+	return fmt.Sprintf("%d users", l.Users)
 }
 
 // seconds formats a duration as the schema wants: digits, a dot, at most three decimals.

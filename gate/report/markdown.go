@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // maxChartPoints bounds the latency chart; longer runs are sampled evenly.
@@ -34,6 +36,28 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintln(bw)
 	}
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintf(bw, "### Verdicts\n\n| question | verdict | rules |\n|---|---|--:|\n")
+		icon := map[string]string{"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid", "not run": "⏭️ not run"}
+		for _, g := range r.Verdicts {
+			rules := strconv.Itoa(g.Rules)
+			if g.Failed > 0 {
+				rules = fmt.Sprintf("%d of %d breached", g.Failed, g.Rules)
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s |\n", mdText(g.Name), icon[g.Verdict], rules)
+		}
+		fmt.Fprintln(bw)
+	}
+	if len(r.Phases) > 0 {
+		fmt.Fprintf(bw, "### Phases\n\n| phase | load | hold | requests | p50 | p95 | p99 | errors | verdict |\n|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, ph := range r.Phases {
+			a := ph.Hold.All
+			fmt.Fprintf(bw, "| %s | %s | %.1fs | %s | %s | %s | %s | %s | %s |\n", mdText(ph.Name), mdText(phaseLoadLine(ph.Load)),
+				ph.Delivery.HoldSeconds, Count(a.Requests), latencyCell(a, a.LatencyMs.P50), latencyCell(a, a.LatencyMs.P95),
+				latencyCell(a, a.LatencyMs.P99), mdText(errorsCell(a)), ph.Verdict)
+		}
+		fmt.Fprintln(bw)
+	}
 	var breached []Check
 	for _, c := range r.Checks {
 		if !c.Passed && c.Measured != nil {
@@ -45,7 +69,11 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		writeCheckTable(bw, breached)
 	}
 
-	fmt.Fprintf(bw, "### Endpoints (measured window)\n\n")
+	if len(r.Phases) > 0 {
+		fmt.Fprintf(bw, "### Endpoints (%s phase)\n\n", plan.MainPhase)
+	} else {
+		fmt.Fprintf(bw, "### Endpoints (measured window)\n\n")
+	}
 	fmt.Fprintf(bw, "| endpoint | requests | req/s | p50 | p95 | p99 | max | errors |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	row := func(e Endpoint, name string) {
 		fmt.Fprintf(bw, "| %s | %s | %.1f | %s | %s | %s | %s | %s |\n", name, Count(e.Requests), e.Throughput,
@@ -80,7 +108,7 @@ func writeCheckTable(w io.Writer, checks []Check) {
 			measured = FormatValue(c.Kind, *c.Measured)
 		}
 		mark := map[bool]string{true: "✅", false: "❌"}[c.Passed]
-		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(c.Scope), measured,
+		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(c.Where()), measured,
 			mdText(c.Op), FormatValue(c.Kind, c.Limit), Count(c.Samples), mdText(c.File), c.Line)
 	}
 	fmt.Fprintln(w)

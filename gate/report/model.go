@@ -45,6 +45,14 @@ type Result struct {
 	Ramp Stage `json:"ramp"`
 	// Windows is the run over time, one entry per progress interval.
 	Windows []Window `json:"windows"`
+	// Phases is every phase of a run with more than one, in order, each with its own
+	// settings, delivery, stages and verdict; Settings, Delivery, Hold and Ramp above
+	// are those of the phase named peak.
+	Phases []Phase `json:"phases,omitempty"`
+	// Verdicts judges each question the run answers on its own, when there is more
+	// than one: each phase's rules, each phase's drift rules, the rules against the
+	// baseline (regression) and the abort rules.
+	Verdicts []GroupVerdict `json:"verdicts,omitempty"`
 	// Aborted says which abort rule stopped the run early, and when.
 	Aborted *Aborted `json:"aborted,omitempty"`
 	Note    string   `json:"note"`
@@ -59,8 +67,106 @@ type Aborted struct {
 	Message   string  `json:"message"`
 }
 
+// GroupVerdict is the verdict of one group of checks (see Result.Verdicts).
+type GroupVerdict struct {
+	Name string `json:"name"`
+	// Verdict is pass, fail, invalid (a rule had no samples) or "not run".
+	Verdict string `json:"verdict"`
+	Rules   int    `json:"rules"`
+	Failed  int    `json:"failed"`
+}
+
+// Where is the check's scope, after its phase in a run with several: "recovery: all".
+func (c Check) Where() string {
+	if c.Phase == "" {
+		return c.Scope
+	}
+	return c.Phase + ": " + c.Scope
+}
+
+// Group names the question a check answers: its phase ("peak" without phases), the
+// phase's drift ("peak drift"), "regression" against the baseline, or "abort".
+func (c Check) Group() string {
+	phase := c.Phase
+	if phase == "" {
+		phase = plan.MainPhase
+	}
+	switch {
+	case c.Scope == "abort":
+		return "abort"
+	case c.Baseline != nil:
+		return "regression"
+	case c.Drift:
+		return phase + " drift"
+	}
+	return phase
+}
+
+// groupVerdicts judges the checks group by group, in the order groups first appear.
+func groupVerdicts(checks []Check, phases []Phase) []GroupVerdict {
+	var out []GroupVerdict
+	index := map[string]int{}
+	notRun := map[string]bool{}
+	for _, ph := range phases {
+		notRun[ph.Name] = ph.Verdict == "not run"
+	}
+	for _, c := range checks {
+		g := c.Group()
+		i, ok := index[g]
+		if !ok {
+			i = len(out)
+			index[g] = i
+			out = append(out, GroupVerdict{Name: g, Verdict: "pass"})
+		}
+		v := &out[i]
+		v.Rules++
+		switch {
+		case c.Passed:
+		case notRun[c.Phase] && c.Measured == nil:
+			v.Verdict = "not run"
+		case c.Measured == nil:
+			v.Verdict = "invalid"
+		default:
+			v.Failed++
+			if v.Verdict == "pass" {
+				v.Verdict = "fail"
+			}
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
+// Phase is one phase of a run with several.
+type Phase struct {
+	Name string `json:"name"`
+	// Verdict is pass, fail or invalid for the phase's own rules, or "not run" when an
+	// earlier phase ended the run.
+	Verdict  string    `json:"verdict"`
+	Load     PhaseLoad `json:"load"`
+	Delivery Delivery  `json:"delivery"`
+	Hold     Stage     `json:"hold"`
+	Ramp     Stage     `json:"ramp"`
+}
+
+// PhaseLoad is a phase's load.
+type PhaseLoad struct {
+	Model           string  `json:"model"`
+	Users           int     `json:"users,omitempty"`
+	SpawnRate       float64 `json:"spawn_rate,omitempty"`
+	Think           string  `json:"think,omitempty"`
+	Rate            float64 `json:"rate,omitempty"`
+	StartRate       float64 `json:"start_rate,omitempty"`
+	RampSeconds     float64 `json:"ramp_seconds,omitempty"`
+	MaxInFlight     int     `json:"max_in_flight,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
 // Window is one interval of the run, all endpoints together.
 type Window struct {
+	Phase        string  `json:"phase,omitempty"`
 	StartSeconds float64 `json:"start_seconds"`
 	Seconds      float64 `json:"seconds"`
 	Stage        string  `json:"stage"`
@@ -128,7 +234,9 @@ func (r *Result) Open() bool { return r.Settings.Model == "open" }
 
 // Check is one rule's outcome.
 type Check struct {
-	Rule  string `json:"rule"`
+	Rule string `json:"rule"`
+	// Phase is the phase the rule judges, in a run with several.
+	Phase string `json:"phase,omitempty"`
 	Scope string `json:"scope"`
 	File  string `json:"file"`
 	Line  int    `json:"line"`
@@ -139,11 +247,20 @@ type Check struct {
 	Op       string   `json:"op"`
 	Limit    float64  `json:"limit"`
 	Measured *float64 `json:"measured"` // null when there were no samples
-	// Baseline is the baseline's value, for a rule against the baseline.
-	Baseline *float64 `json:"baseline,omitempty"`
-	Samples  int64    `json:"samples"`
-	Passed   bool     `json:"passed"`
-	Message  string   `json:"message"`
+	// Baseline is the baseline's value, for a rule against the baseline; Reference and
+	// ReferenceValue name and give the other phase's value, for a rule against one
+	// ("single-user.p99").
+	Baseline       *float64 `json:"baseline,omitempty"`
+	Reference      string   `json:"reference,omitempty"`
+	ReferenceValue *float64 `json:"reference_value,omitempty"`
+	// Drift is set for a drift rule. Start and End are its metric at the start and the end of the hold (the
+	// medians of the first and last thirds of its windows); Measured is the change.
+	Drift   bool     `json:"drift,omitempty"`
+	Start   *float64 `json:"start,omitempty"`
+	End     *float64 `json:"end,omitempty"`
+	Samples int64    `json:"samples"`
+	Passed  bool     `json:"passed"`
+	Message string   `json:"message"`
 }
 
 // Stage summarises one stage of the run.
@@ -196,11 +313,24 @@ type Input struct {
 	Verdict  verdict.Verdict
 	ExitCode int
 	Windows  []WindowInput
+	// Phases are every phase of a run with more than one; Plan, Run, Hold and Ramp
+	// above are the main phase's.
+	Phases []PhaseInput
+}
+
+// PhaseInput is one phase of a run: its plan (Plan.ForPhase), what the engine did, and
+// its summaries. A phase that never ran has a zero Run.
+type PhaseInput struct {
+	Plan       *plan.Plan
+	Run        load.Result
+	Ran        bool
+	Hold, Ramp stats.Summary
 }
 
 // WindowInput is a closed stats window with what the engine knew at its end.
 type WindowInput struct {
 	stats.Window
+	Phase string
 	Users int
 	Stage load.Stage
 }
@@ -208,6 +338,7 @@ type WindowInput struct {
 // Build assembles the neutral model of a run.
 func Build(in Input) (*Result, error) {
 	p := in.Plan
+	ld := loadOf(p.Load)
 	r := &Result{
 		Version:  ResultVersion,
 		Tool:     in.Tool,
@@ -217,41 +348,26 @@ func Build(in Input) (*Result, error) {
 		Started:  in.Run.Start.UTC(),
 		Ended:    in.Run.End.UTC(),
 		Settings: Settings{
-			Model:           "closed",
+			Model:           ld.Model,
 			Target:          p.RedactedTarget(),
-			DurationSeconds: p.Hold.Seconds(),
+			Users:           ld.Users,
+			SpawnRate:       ld.SpawnRate,
+			Think:           ld.Think,
+			Rate:            ld.Rate,
+			StartRate:       ld.StartRate,
+			RampSeconds:     ld.RampSeconds,
+			MaxInFlight:     ld.MaxInFlight,
+			DurationSeconds: ld.DurationSeconds,
 			TimeoutSeconds:  p.Timeout.Seconds(),
 			Insecure:        p.Insecure,
 			ConfigFile:      p.ConfigFile,
 			ThresholdFiles:  append([]string{}, p.ThresholdFiles...),
 		},
-		Delivery: Delivery{
-			PlannedUsers: in.Run.PlannedUsers,
-			PeakUsers:    in.Run.PeakUsers,
-			HoldSeconds:  in.Run.HoldDuration().Seconds(),
-			Canceled:     in.Run.Canceled,
-			GeneratorCPU: round(in.Run.GeneratorCPU, 3),
-		},
-		Note: ClosedModelNote,
+		Delivery: deliveryOf(p, in.Run),
+		Note:     ClosedModelNote,
 	}
 	if p.Open {
-		r.Settings.Model, r.Note = "open", OpenModelNote
-		r.Settings.Rate, r.Settings.StartRate, r.Settings.MaxInFlight = p.Rate, p.StartRate, p.MaxInFlight
-		r.Settings.RampSeconds = p.RateRamp.Seconds()
-		d := in.Run.Delivery
-		r.Delivery.PlannedRequests, r.Delivery.SentRequests = d.Planned, d.Sent
-		r.Delivery.LateRequests, r.Delivery.GeneratorLate = d.Late, d.GeneratorLate
-		r.Delivery.PeakInFlight, r.Delivery.InFlightCapHit = d.PeakInFlight, d.CapReached
-		if hold := in.Run.HoldDuration(); hold > 0 {
-			r.Delivery.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)
-		}
-	} else {
-		r.Settings.Users, r.Settings.SpawnRate, r.Settings.Think = p.Users, p.SpawnRate, p.Think.String()
-	}
-	if !in.Run.HoldStart.IsZero() {
-		r.Delivery.RampSeconds = in.Run.HoldStart.Sub(in.Run.Start).Seconds()
-	} else if !in.Run.End.IsZero() {
-		r.Delivery.RampSeconds = in.Run.End.Sub(in.Run.Start).Seconds()
+		r.Note = OpenModelNote
 	}
 	for _, s := range p.Setup {
 		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: s.Name, Method: s.Method, Setup: true})
@@ -260,7 +376,11 @@ func Build(in Input) (*Result, error) {
 		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: t.Name, Method: t.Method, Weight: t.Weight})
 	}
 	for _, c := range in.Verdict.Checks {
-		r.Checks = append(r.Checks, newCheck(c))
+		ch := newCheck(c)
+		if len(in.Phases) > 1 && c.Rule.Scope != "abort" {
+			ch.Phase = p.Phases[c.Rule.Phase].Name
+		}
+		r.Checks = append(r.Checks, ch)
 	}
 	if a := in.Verdict.Aborted; a != nil {
 		kind := kindNames[a.Rule.Kind]
@@ -274,6 +394,7 @@ func Build(in Input) (*Result, error) {
 	for _, w := range in.Windows {
 		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 		r.Windows = append(r.Windows, Window{
+			Phase:        w.Phase,
 			StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
 			Requests: w.Requests, Errors: w.Errors, Throughput: w.Throughput(),
 			P50Ms: ms(w.P50), P99Ms: ms(w.P99), MaxMs: ms(w.Max),
@@ -281,6 +402,38 @@ func Build(in Input) (*Result, error) {
 	}
 	var err error
 	enc := &histEncoder{}
+	if len(in.Phases) > 1 {
+		started := false
+		for i, ph := range in.Phases {
+			if ph.Ran {
+				if !started {
+					r.Started, started = ph.Run.Start.UTC(), true
+				}
+				r.Ended = ph.Run.End.UTC()
+			}
+			out := Phase{Name: ph.Plan.PhaseName(), Verdict: "not run", Load: loadOf(ph.Plan.Load)}
+			if ph.Ran {
+				out.Verdict = phaseVerdict(ph, r.Checks, out.Name)
+				out.Delivery = deliveryOf(ph.Plan, ph.Run)
+			}
+			if out.Hold, err = newStage(enc, ph.Hold); err != nil {
+				return nil, err
+			}
+			if out.Ramp, err = newStage(enc, ph.Ramp); err != nil {
+				return nil, err
+			}
+			if i == p.Main {
+				r.Hold, r.Ramp = out.Hold, out.Ramp
+			}
+			r.Phases = append(r.Phases, out)
+		}
+		r.Verdicts = groupVerdicts(r.Checks, r.Phases)
+		if p.Main >= 0 {
+			return r, nil
+		}
+	} else {
+		r.Verdicts = groupVerdicts(r.Checks, nil)
+	}
 	if r.Hold, err = newStage(enc, in.Hold); err != nil {
 		return nil, err
 	}
@@ -288,6 +441,64 @@ func Build(in Input) (*Result, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// loadOf describes a phase's load.
+func loadOf(l plan.Load) PhaseLoad {
+	out := PhaseLoad{Model: "closed", DurationSeconds: l.Hold.Seconds()}
+	if l.Open {
+		out.Model = "open"
+		out.Rate, out.StartRate, out.MaxInFlight = l.Rate, l.StartRate, l.MaxInFlight
+		out.RampSeconds = l.RateRamp.Seconds()
+	} else {
+		out.Users, out.SpawnRate, out.Think = l.Users, l.SpawnRate, l.Think.String()
+	}
+	return out
+}
+
+// deliveryOf says what load a phase's engine delivered.
+func deliveryOf(p *plan.Plan, run load.Result) Delivery {
+	out := Delivery{
+		PlannedUsers: run.PlannedUsers,
+		PeakUsers:    run.PeakUsers,
+		HoldSeconds:  run.HoldDuration().Seconds(),
+		Canceled:     run.Canceled,
+		GeneratorCPU: round(run.GeneratorCPU, 3),
+	}
+	if p.Open {
+		d := run.Delivery
+		out.PlannedRequests, out.SentRequests = d.Planned, d.Sent
+		out.LateRequests, out.GeneratorLate = d.Late, d.GeneratorLate
+		out.PeakInFlight, out.InFlightCapHit = d.PeakInFlight, d.CapReached
+		if hold := run.HoldDuration(); hold > 0 {
+			out.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)
+		}
+	}
+	if !run.HoldStart.IsZero() {
+		out.RampSeconds = run.HoldStart.Sub(run.Start).Seconds()
+	} else if !run.End.IsZero() {
+		out.RampSeconds = run.End.Sub(run.Start).Seconds()
+	}
+	return out
+}
+
+// phaseVerdict judges one phase: invalid if its load was not delivered or a rule of it
+// had no samples, failed if a rule of it was breached.
+func phaseVerdict(ph PhaseInput, checks []Check, name string) string {
+	if len(ph.Run.Invalid) > 0 {
+		return "invalid"
+	}
+	v := "pass"
+	for _, c := range checks {
+		switch {
+		case c.Phase != name || c.Passed:
+		case c.Measured == nil:
+			return "invalid"
+		default:
+			v = "fail"
+		}
+	}
+	return v
 }
 
 var kindNames = map[config.Kind]string{
@@ -303,14 +514,44 @@ func newCheck(c verdict.Check) Check {
 		m := c.Measured
 		out.Measured = &m
 	}
-	if c.Rule.Baseline != nil {
-		b := c.Rule.BaselineValue
+	switch ref := c.Rule.Ref; {
+	case c.Rule.Drift:
+		out.Kind, out.Drift = driftKinds[c.Rule.Kind], true
+		if !c.NoData {
+			from, to := c.From, c.To
+			out.Start, out.End = &from, &to
+		}
+		out.Message = out.describeDrift(kindNames[c.Rule.Kind])
+	case ref != nil && ref.Baseline():
+		b := c.Reference
 		out.Baseline = &b
-		out.Message = out.describeAgainstBaseline(c.Rule.Baseline.String())
-		return out
+		out.Message = out.describeAgainstReference(ref.String(), b)
+	case ref != nil:
+		v := c.Reference
+		out.Reference, out.ReferenceValue = ref.Name(), &v
+		if !c.NoData {
+			out.Limit = c.Rule.Limit
+		}
+		out.Message = out.describeAgainstReference(ref.String(), v)
+	default:
+		out.Message = out.describe()
 	}
-	out.Message = out.describe()
 	return out
+}
+
+// driftKinds are the kinds of a drift rule's change: a fraction of the start's value,
+// or for error_rate a difference of rates.
+var driftKinds = map[config.Kind]string{
+	config.KindLatency: "change", config.KindRate: "change", config.KindRatio: "ratio_change", config.KindCount: "change",
+}
+
+// describeDrift is describe for a drift rule, with where the metric started and ended.
+func (c Check) describeDrift(valueKind string) string {
+	if c.Measured == nil {
+		return fmt.Sprintf("no data: %s cannot be judged (limit %s %s)", c.Rule, c.Op, FormatValue(c.Kind, c.Limit))
+	}
+	return fmt.Sprintf("moved %s, from %s at the start of the hold to %s at its end (medians of the first and last thirds of its windows), limit %s %s",
+		FormatValue(c.Kind, *c.Measured), FormatValue(valueKind, *c.Start), FormatValue(valueKind, *c.End), c.Op, FormatValue(c.Kind, c.Limit))
 }
 
 // describe is the one-line account of a check used by every report.
@@ -322,21 +563,26 @@ func (c Check) describe() string {
 		FormatValue(c.Kind, *c.Measured), c.Op, FormatValue(c.Kind, c.Limit), Count(c.Samples))
 }
 
-// describeAgainstBaseline is describe with the baseline and the change from it.
-func (c Check) describeAgainstBaseline(ref string) string {
-	limit := fmt.Sprintf("%s %s (%s: %s)", c.Op, FormatValue(c.Kind, c.Limit), ref, FormatValue(c.Kind, *c.Baseline))
-	if c.Measured == nil {
-		return fmt.Sprintf("no samples: %s cannot be judged (limit %s)", c.Rule, limit)
+// describeAgainstReference is describe with the value the limit came from (the
+// baseline's, or another phase's) and the change from it.
+func (c Check) describeAgainstReference(ref string, value float64) string {
+	name := "the baseline"
+	if c.Reference != "" {
+		name = c.Reference
 	}
+	if c.Measured == nil {
+		return fmt.Sprintf("no samples: %s cannot be judged (limit %s %s)", c.Rule, c.Op, ref)
+	}
+	limit := fmt.Sprintf("%s %s (%s: %s)", c.Op, FormatValue(c.Kind, c.Limit), ref, FormatValue(c.Kind, value))
 	delta := ""
 	switch {
 	case c.Kind == "ratio":
-		delta = fmt.Sprintf("%+.2fpp", 100*(*c.Measured-*c.Baseline))
-	case *c.Baseline != 0:
-		delta = fmt.Sprintf("%+.1f%%", 100*(*c.Measured / *c.Baseline - 1))
+		delta = fmt.Sprintf("%+.2fpp", 100*(*c.Measured-value))
+	case value != 0:
+		delta = fmt.Sprintf("%+.1f%%", 100*(*c.Measured/value-1))
 	}
-	return fmt.Sprintf("measured %s, limit %s, %s samples; %s against the baseline",
-		FormatValue(c.Kind, *c.Measured), limit, Count(c.Samples), delta)
+	return fmt.Sprintf("measured %s, limit %s, %s samples; %s against %s",
+		FormatValue(c.Kind, *c.Measured), limit, Count(c.Samples), delta, name)
 }
 
 func newStage(enc *histEncoder, s stats.Summary) (Stage, error) {

@@ -177,6 +177,15 @@ func TestGolden(t *testing.T) {
 		{"open", nil, thDoc, openCfgDoc},
 	} {
 		r := fixtureOf(t, tc.doc, tc.invalid, tc.rules)
+		goldenAll(t, tc.name, r)
+	}
+	goldenAll(t, "phases", phasesFixture(t))
+}
+
+// goldenAll pins every report format of r.
+func goldenAll(t *testing.T, name string, r *Result) {
+	t.Helper()
+	for _, tc := range []struct{ name string }{{name}} {
 		golden(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
 		golden(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
 		golden(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
@@ -186,7 +195,7 @@ func TestGolden(t *testing.T) {
 
 func TestJUnitValidatesAgainstJenkinsSchema(t *testing.T) {
 	junitxsd.Validate(t, filepath.Join("testdata", "fail.junit.xml"), filepath.Join("testdata", "invalid.junit.xml"),
-		filepath.Join("testdata", "open.junit.xml"))
+		filepath.Join("testdata", "open.junit.xml"), filepath.Join("testdata", "phases.junit.xml"))
 }
 
 func TestVerdicts(t *testing.T) {
@@ -256,5 +265,99 @@ func TestFormat(t *testing.T) {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
+	}
+}
+
+const phasesTh = `all:
+  - p99 < 300ms
+  - p99 drift < 20%
+phases:
+  single-user: [p99 < 100ms]
+  overload: [error_rate < 5%]
+  recovery: [p99 < 2 * single-user.p99]
+`
+
+// phasesFixture is a run of the full profile with fixed numbers: the peak drifts, the
+// overload sheds too much, the recovery holds.
+func phasesFixture(t *testing.T) *Result {
+	t.Helper()
+	doc := strings.Replace(cfgDoc, "think: 1s..3s}", "think: 1s..3s, profile: full}", 1)
+	env := func(string) (string, bool) { return "", false }
+	cfg, err := config.ParseConfig("perfgate.yaml", []byte(doc), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := config.ParseThresholds("thresholds/release.yaml", []byte(phasesTh), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(cfg, []*config.Thresholds{th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos := []stats.EndpointInfo{}
+	for _, e := range p.Endpoints {
+		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
+	}
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	at := start
+	var phases []PhaseInput
+	var vph []verdict.PhaseResult
+	var windows []WindowInput
+	for i := range p.Phases {
+		pp := p.ForPhase(i)
+		col := stats.New(len(p.Endpoints), p.Timeout)
+		base, errEvery := []int{8, 20, 40, 9}[i], []int{0, 0, 10, 0}[i]
+		for j := range 1000 {
+			s := load.Sample{User: j % 10, Endpoint: 1 + j%2, Stage: load.Hold, Latency: time.Duration(base+j%12) * time.Millisecond, Status: 200}
+			if errEvery > 0 && j%errEvery == 0 {
+				s.Status, s.Kind = 503, load.Status5xx
+			}
+			col.Record(s)
+		}
+		ramp := pp.Ramp()
+		run := load.Result{Start: at, HoldStart: at.Add(ramp), HoldEnd: at.Add(ramp + pp.Hold), End: at.Add(ramp + pp.Hold),
+			PlannedUsers: pp.Users, PeakUsers: pp.Users, GeneratorCPU: 0.05}
+		var holdWindows []stats.Window
+		if i == 1 { // the peak: twelve 10 s windows whose p99 climbs 3 ms a window
+			for k := range 12 {
+				w := stats.Window{Start: at.Add(ramp).Sub(start) + time.Duration(k)*10*time.Second, Length: 10 * time.Second,
+					Requests: 80, P50: 20 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond}
+				holdWindows = append(holdWindows, w)
+				windows = append(windows, WindowInput{Window: w, Phase: p.Phases[i].Name, Users: pp.Users, Stage: load.Hold})
+			}
+		}
+		hold := col.Summarize(load.Hold, pp.Hold, infos)
+		phases = append(phases, PhaseInput{Plan: pp, Run: run, Ran: true, Hold: hold, Ramp: col.Summarize(load.Ramp, ramp, infos)})
+		vph = append(vph, verdict.PhaseResult{Name: p.Phases[i].Name, Hold: hold, Windows: holdWindows})
+		at = run.End
+	}
+	v := verdict.EvaluatePhases(p.Rules, vph, load.Result{})
+	main := phases[p.Main]
+	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: main.Run, Hold: main.Hold, Ramp: main.Ramp,
+		Verdict: v, ExitCode: 1, Windows: windows, Phases: phases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestPhasesReport(t *testing.T) {
+	r := phasesFixture(t)
+	got := map[string]string{}
+	for _, g := range r.Verdicts {
+		got[g.Name] = g.Verdict
+	}
+	want := map[string]string{"peak": "pass", "peak drift": "fail", "single-user": "pass", "overload": "fail", "recovery": "pass"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("verdict of %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if len(r.Phases) != 4 || r.Phases[2].Verdict != "fail" || r.Phases[0].Verdict != "pass" || r.Hold.All.Requests != 1000 {
+		t.Errorf("phases = %+v", r.Phases)
+	}
+	if !r.Started.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) || !r.Ended.Equal(r.Started.Add(87850*time.Millisecond)) {
+		t.Errorf("run from %v to %v", r.Started, r.Ended)
 	}
 }

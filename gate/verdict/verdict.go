@@ -8,6 +8,8 @@ package verdict
 
 import (
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
@@ -45,6 +47,22 @@ type Check struct {
 	Passed   bool
 	// NoData is set when the rule had no samples to judge.
 	NoData bool
+	// Reference is the value the limit came from, for a rule against the baseline or
+	// another phase.
+	Reference float64
+	// From and To are a drift rule's metric at the start and at the end of the hold.
+	From, To float64
+}
+
+// PhaseResult is what one phase measured.
+type PhaseResult struct {
+	Name string
+	Hold stats.Summary
+	// Windows are the hold's time windows, in order.
+	Windows []stats.Window
+	// NotRun is set for a phase that never started because an earlier one ended the
+	// run (cancelled, stopped, invalid): that is the reason, so its rules add none.
+	NotRun bool
 }
 
 // Verdict is the judgement of one run.
@@ -67,24 +85,69 @@ func (v Verdict) Failed() []Check {
 	return out
 }
 
-// Evaluate judges rules against the hold's summary and the run's delivery.
+// Evaluate judges the rules of a run with one phase against its hold's summary and the
+// run's delivery.
 func Evaluate(rules []plan.Rule, hold stats.Summary, run load.Result) Verdict {
+	return EvaluatePhases(rules, []PhaseResult{{Name: plan.MainPhase, Hold: hold}}, run)
+}
+
+// EvaluatePhases judges rules against the phases' summaries and windows and the run's
+// delivery.
+func EvaluatePhases(rules []plan.Rule, phases []PhaseResult, run load.Result) Verdict {
 	v := Verdict{Reasons: append([]string(nil), run.Invalid...)}
 	failed := false
-	for _, r := range rules {
-		ep := &hold.All
-		if r.Endpoint >= 0 && r.Endpoint < len(hold.Endpoints) {
-			ep = &hold.Endpoints[r.Endpoint]
+	noData := func(c *Check, why string) {
+		c.NoData = true
+		// When the run itself failed, that failure is the reason; listing every empty
+		// rule after it would bury it.
+		if len(run.Invalid) == 0 {
+			v.Reasons = append(v.Reasons, why)
 		}
-		c := Check{Rule: r, Samples: ep.Requests}
-		if ep.Requests == 0 {
+	}
+	for _, r := range rules {
+		ph := &phases[r.Phase]
+		ep := endpointOf(&ph.Hold, r.Endpoint)
+		c := Check{Rule: r, Samples: ep.Requests, Reference: r.BaselineValue}
+		where := r.Scope
+		if len(phases) > 1 {
+			where = ph.Name + ": " + r.Scope
+		}
+		switch {
+		case ph.NotRun:
 			c.NoData = true
-			// When the run itself failed, that failure is the reason; listing every empty
-			// rule after it would bury it.
-			if len(run.Invalid) == 0 {
-				v.Reasons = append(v.Reasons, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, r.Scope))
+			if len(run.Invalid) == 0 && !run.Stopped {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("%s [%s]: phase %s did not run", r.Text, where, ph.Name))
 			}
-		} else {
+		case ep.Requests == 0:
+			noData(&c, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, where))
+		case r.Drift:
+			from, to, n := Drift(r.Metric, ph.Windows)
+			if n < MinDriftWindows {
+				noData(&c, fmt.Sprintf("%s [%s]: drift needs at least %d time windows of the hold, and it had %d: lengthen the phase or shorten --progress",
+					r.Text, where, MinDriftWindows, n))
+				break
+			}
+			if from == 0 && r.Kind != config.KindRatio {
+				noData(&c, fmt.Sprintf("%s [%s]: no requests completed at the start of the hold", r.Text, where))
+				break
+			}
+			c.From, c.To = from, to
+			c.Measured = to - from
+			if r.Kind != config.KindRatio {
+				c.Measured = to/from - 1
+			}
+			c.Passed = Compare(c.Measured, r.Op, r.Limit)
+		case r.Ref != nil && !r.Ref.Baseline():
+			ref := endpointOf(&phases[r.RefPhase].Hold, r.Endpoint)
+			if ref.Requests == 0 {
+				noData(&c, fmt.Sprintf("%s [%s]: %s had no samples to compare with", r.Text, where, r.Ref.Name()))
+				break
+			}
+			c.Reference = Measure(config.Rule{Metric: r.Ref.Metric, Quantile: r.Ref.Quantile}, ref)
+			c.Rule.Limit = r.Ref.Apply(c.Reference)
+			c.Measured = Measure(r.Rule, ep)
+			c.Passed = Compare(c.Measured, r.Op, c.Rule.Limit)
+		default:
 			c.Measured = Measure(r.Rule, ep)
 			c.Passed = Compare(c.Measured, r.Op, r.Limit)
 		}
@@ -102,6 +165,54 @@ func Evaluate(rules []plan.Rule, hold stats.Summary, run load.Result) Verdict {
 		v.Status = Pass
 	}
 	return v
+}
+
+func endpointOf(s *stats.Summary, i int) *stats.Endpoint {
+	if i >= 0 && i < len(s.Endpoints) {
+		return &s.Endpoints[i]
+	}
+	return &s.All
+}
+
+// MinDriftWindows is the fewest windows a drift rule judges: three at the start and
+// three at the end, with the middle between them.
+const MinDriftWindows = 9
+
+// Drift compares the start of a hold with its end: it returns the median of the metric
+// over the first third of the windows and over the last third, and how many windows
+// could be judged. A median of three or more windows ignores any one of them, so one
+// noisy window (a GC pause, a neighbour's burst) cannot trip a drift rule; a real drift
+// moves every window. Windows shorter than half the longest (the last, partial one)
+// and, for latency and error rate, windows without requests are left out.
+func Drift(metric string, windows []stats.Window) (from, to float64, n int) {
+	var longest time.Duration
+	for _, w := range windows {
+		longest = max(longest, w.Length)
+	}
+	var vals []float64
+	for _, w := range windows {
+		if w.Length*2 < longest {
+			continue
+		}
+		if m, ok := windowMetric(metric, w); ok {
+			vals = append(vals, m)
+		}
+	}
+	n = len(vals)
+	if n < MinDriftWindows {
+		return 0, 0, n
+	}
+	third := n / 3
+	return median(vals[:third]), median(vals[n-third:]), n
+}
+
+func median(vals []float64) float64 {
+	s := append([]float64(nil), vals...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // Measure reads a rule's metric from a summary, in the rule's base unit.
