@@ -735,9 +735,6 @@ func (b *builder) rules(t *config.Thresholds) error {
 func (b *builder) phaseRules(t *config.Thresholds, phase int, all []config.Rule, endpoints config.EndpointRules) error {
 	p := b.p
 	add := func(r config.Rule, endpoint int, scope string) error {
-		if r.Drift && endpoint >= 0 {
-			return config.Errorf(t.File, r.Pos, "rule %q: time windows are kept for all requests, so drift rules go under all:", r.Text)
-		}
 		if r.AgainstBaseline() && phase != p.Main {
 			return config.Errorf(t.File, r.Pos, "rule %q: a baseline is recorded for the %s phase only", r.Text, MainPhase)
 		}

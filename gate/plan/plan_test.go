@@ -319,7 +319,6 @@ func TestPhaseErrors(t *testing.T) {
 		{withPhases("    - {name: peak}\n"), "phases:\n  pek: [p99 < 1s]", "t.yaml:2:3: unknown phase \"pek\": the config's phases are peak"},
 		{withPhases("    - {name: peak}\n"), "all: [p99 < 2 * single.p99]", "t.yaml:1:7: rule \"p99 < 2 * single.p99\": unknown phase \"single\""},
 		{withPhases("    - {name: a}\n    - {name: peak}\n"), "phases:\n  a: [p99 < baseline]\nbaseline: b.json", "t.yaml:2:7: rule \"p99 < baseline\": a baseline is recorded for the peak phase only"},
-		{withPhases("    - {name: peak}\n"), "endpoints:\n  /: [p99 drift < 10%]", "t.yaml:2:7: rule \"p99 drift < 10%\": time windows are kept for all requests"},
 		{"target: http://h\nload: {profile: fast}\ntasks: [{path: /}]\n", "all: [p99 < 1s]", "perfgate.yaml:2:17: unknown profile \"fast\" (known: peak, full)"},
 		{"target: http://h\nload: {profile: full, phases: [{name: a}]}\ntasks: [{path: /}]\n", "all: [p99 < 1s]", "perfgate.yaml:2:17: set load.profile or load.phases, not both"},
 	}

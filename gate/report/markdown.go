@@ -114,7 +114,8 @@ func writeCheckTable(w io.Writer, checks []Check) {
 	fmt.Fprintln(w)
 }
 
-// writeChart draws p99 per window as a Mermaid xychart.
+// writeChart draws p99 and throughput per window as Mermaid xycharts, and lists each
+// endpoint's figures per window in a folded table.
 func writeChart(w io.Writer, windows []Window) {
 	var pts []Window
 	for _, win := range windows {
@@ -133,18 +134,62 @@ func writeChart(w io.Writer, windows []Window) {
 		pts = sampled
 	}
 	xs := make([]string, len(pts))
-	ys := make([]string, len(pts))
-	top := 0.0
 	for i, p := range pts {
 		xs[i] = strconv.FormatFloat(round(p.StartSeconds+p.Seconds, 0), 'f', -1, 64)
-		ys[i] = strconv.FormatFloat(round(p.P99Ms, 1), 'f', -1, 64)
-		top = max(top, p.P99Ms)
 	}
-	fmt.Fprintf(w, "### Latency over time\n\n```mermaid\nxychart-beta\n")
-	fmt.Fprintf(w, "    title \"p99 latency per %s window (ms), all endpoints\"\n", Seconds(pts[0].Seconds))
-	fmt.Fprintf(w, "    x-axis \"seconds since start\" [%s]\n", strings.Join(xs, ", "))
-	fmt.Fprintf(w, "    y-axis \"p99 (ms)\" 0 --> %s\n", strconv.FormatFloat(round(top*1.1+1, 0), 'f', -1, 64))
-	fmt.Fprintf(w, "    line [%s]\n```\n\n", strings.Join(ys, ", "))
+	fmt.Fprintf(w, "### Latency and throughput over time\n\n")
+	chart := func(title, axis string, value func(Window) float64) {
+		ys := make([]string, len(pts))
+		top := 0.0
+		for i, p := range pts {
+			ys[i] = strconv.FormatFloat(round(value(p), 1), 'f', -1, 64)
+			top = max(top, value(p))
+		}
+		fmt.Fprintf(w, "```mermaid\nxychart-beta\n")
+		fmt.Fprintf(w, "    title \"%s per %s window, all endpoints\"\n", title, Seconds(pts[0].Seconds))
+		fmt.Fprintf(w, "    x-axis \"seconds since start\" [%s]\n", strings.Join(xs, ", "))
+		fmt.Fprintf(w, "    y-axis \"%s\" 0 --> %s\n", axis, strconv.FormatFloat(round(top*1.1+1, 0), 'f', -1, 64))
+		fmt.Fprintf(w, "    line [%s]\n```\n\n", strings.Join(ys, ", "))
+	}
+	chart("p99 latency (ms)", "p99 (ms)", func(p Window) float64 { return p.P99Ms })
+	chart("throughput (req/s)", "req/s", func(p Window) float64 { return p.Throughput })
+
+	var names []string
+	seen := map[string]bool{}
+	for _, p := range pts {
+		for _, e := range p.Endpoints {
+			if !seen[e.Name] {
+				seen[e.Name] = true
+				names = append(names, e.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "<details><summary>Per endpoint over time (p99, req/s)</summary>\n\n| end (s) | stage |")
+	for _, n := range names {
+		fmt.Fprintf(w, " `%s` |", mdCode(n))
+	}
+	fmt.Fprintf(w, "\n|--:|---|%s\n", strings.Repeat("--:|", len(names)))
+	for i, p := range pts {
+		stage := p.Stage
+		if p.Phase != "" {
+			stage = p.Phase + " " + p.Stage
+		}
+		fmt.Fprintf(w, "| %s | %s |", xs[i], mdText(stage))
+		for _, n := range names {
+			cell := "-"
+			for _, e := range p.Endpoints {
+				if e.Name == n {
+					cell = fmt.Sprintf("%s, %.1f/s", Ms(e.P99Ms), e.Throughput)
+				}
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n</details>\n\n")
 }
 
 // mdText escapes what would break a Markdown table cell or start markup.

@@ -177,6 +177,19 @@ type Window struct {
 	P50Ms        float64 `json:"p50_ms"`
 	P99Ms        float64 `json:"p99_ms"`
 	MaxMs        float64 `json:"max_ms"`
+	// Endpoints are the same figures for each endpoint with requests in the window.
+	Endpoints []WindowEndpoint `json:"endpoints,omitempty"`
+}
+
+// WindowEndpoint is one endpoint's share of a window.
+type WindowEndpoint struct {
+	Name       string  `json:"name"`
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	Throughput float64 `json:"throughput"`
+	P50Ms      float64 `json:"p50_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
 }
 
 // Settings are the run's parameters, with no secret in them.
@@ -393,12 +406,21 @@ func Build(in Input) (*Result, error) {
 	r.Windows = []Window{}
 	for _, w := range in.Windows {
 		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-		r.Windows = append(r.Windows, Window{
+		out := Window{
 			Phase:        w.Phase,
 			StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
 			Requests: w.Requests, Errors: w.Errors, Throughput: w.Throughput(),
 			P50Ms: ms(w.P50), P99Ms: ms(w.P99), MaxMs: ms(w.Max),
-		})
+		}
+		for i, e := range w.Endpoints {
+			if e.Requests > 0 && i < len(p.Endpoints) {
+				out.Endpoints = append(out.Endpoints, WindowEndpoint{
+					Name: p.Endpoints[i].Name, Requests: e.Requests, Errors: e.Errors, Throughput: round(w.RateOf(e.Requests), 3),
+					P50Ms: ms(e.P50), P99Ms: ms(e.P99), MaxMs: ms(e.Max),
+				})
+			}
+		}
+		r.Windows = append(r.Windows, out)
 	}
 	var err error
 	enc := &histEncoder{}

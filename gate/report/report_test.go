@@ -111,8 +111,8 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
 	var windows []WindowInput
 	for i := range 5 {
-		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, Requests: int64(600 + i),
-			Errors: int64(i), P50: 80 * time.Millisecond, P99: time.Duration(150+10*i) * time.Millisecond, Max: time.Second}
+		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: stats.WindowStats{Requests: int64(600 + i),
+			Errors: int64(i), P50: 80 * time.Millisecond, P99: time.Duration(150+10*i) * time.Millisecond, Max: time.Second}}
 		stage := load.Hold
 		if i < 2 {
 			stage = load.Ramp
@@ -322,7 +322,9 @@ func phasesFixture(t *testing.T) *Result {
 		if i == 1 { // the peak: twelve 10 s windows whose p99 climbs 3 ms a window
 			for k := range 12 {
 				w := stats.Window{Start: at.Add(ramp).Sub(start) + time.Duration(k)*10*time.Second, Length: 10 * time.Second,
-					Requests: 80, P50: 20 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond}
+					WindowStats: stats.WindowStats{Requests: 80, P50: 20 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond},
+					Endpoints: []stats.WindowStats{{}, {Requests: 60, P50: 20 * time.Millisecond, P99: time.Duration(25+3*k) * time.Millisecond, Max: 50 * time.Millisecond},
+						{Requests: 20, Errors: 1, P50: 21 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond}, {}}}
 				holdWindows = append(holdWindows, w)
 				windows = append(windows, WindowInput{Window: w, Phase: p.Phases[i].Name, Users: pp.Users, Stage: load.Hold})
 			}

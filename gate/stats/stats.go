@@ -34,7 +34,8 @@ type Collector struct {
 	maxUs       int64
 	shards      []shard
 	windowStart time.Duration // owned by CloseWindow's caller
-	schedule    bool          // open model: keep service time and lag apart
+	merged      []*hdrhistogram.Histogram
+	schedule    bool // open model: keep service time and lag apart
 }
 
 // Option adjusts a Collector.
@@ -46,7 +47,7 @@ func OpenModel() Option { return func(c *Collector) { c.schedule = true } }
 type shard struct {
 	mu      sync.Mutex
 	cells   [load.NumStages][]*cell
-	window  windowCell
+	window  []*windowCell                           // by endpoint, made on its first sample
 	service [load.NumStages]*hdrhistogram.Histogram // open model only
 	lag     [load.NumStages]*hdrhistogram.Histogram
 	_       [64]byte // keep neighbouring shards' locks off one cache line
@@ -80,7 +81,7 @@ func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
 		for s := range c.shards[i].cells {
 			c.shards[i].cells[s] = make([]*cell, endpoints)
 		}
-		c.shards[i].window.hist = hdrhistogram.New(minLatencyUs, maxUs, windowSigFigs)
+		c.shards[i].window = make([]*windowCell, endpoints)
 	}
 	return c
 }
@@ -120,10 +121,15 @@ func (c *Collector) Record(s load.Sample) {
 		_ = sh.service[s.Stage].RecordValue(c.clamp(s.Service))
 		_ = sh.lag[s.Stage].RecordValue(c.clamp(s.Lag))
 	}
-	_ = sh.window.hist.RecordValue(us)
-	sh.window.requests++
+	wc := sh.window[s.Endpoint]
+	if wc == nil {
+		wc = &windowCell{hist: hdrhistogram.New(minLatencyUs, c.maxUs, windowSigFigs)}
+		sh.window[s.Endpoint] = wc
+	}
+	_ = wc.hist.RecordValue(us)
+	wc.requests++
 	if s.Kind != load.OK {
-		sh.window.errors++
+		wc.errors++
 	}
 	sh.mu.Unlock()
 }

@@ -117,6 +117,37 @@ func TestWindows(t *testing.T) {
 	}
 }
 
+func TestWindowsPerEndpoint(t *testing.T) {
+	c := New(3, time.Second)
+	for i := 1; i <= 200; i++ {
+		s := load.Sample{User: i, Endpoint: i % 2, Latency: time.Duration(i) * time.Millisecond, Stage: load.Hold}
+		if i%2 == 1 {
+			s.Latency = 3 * time.Millisecond
+			if i%10 == 1 {
+				s.Kind = load.Status5xx
+			}
+		}
+		c.Record(s)
+	}
+	w := c.CloseWindow(4 * time.Second)
+	even, odd, none := w.Of(0), w.Of(1), w.Of(2)
+	if len(w.Endpoints) != 3 || even.Requests != 100 || odd.Requests != 100 || none.Requests != 0 || w.Requests != 200 {
+		t.Fatalf("requests: all %d, per endpoint %+v", w.Requests, w.Endpoints)
+	}
+	if odd.Errors != 20 || even.Errors != 0 || w.Errors != 20 || odd.ErrorRate() != 0.2 || w.RateOf(odd.Requests) != 25 {
+		t.Errorf("errors: all %d, even %d, odd %d", w.Errors, even.Errors, odd.Errors)
+	}
+	if !within(even.P99, 198*time.Millisecond, 0.01) || !within(odd.P99, 3*time.Millisecond, 0.01) || !within(w.P99, 196*time.Millisecond, 0.01) {
+		t.Errorf("p99: even %v, odd %v, all %v", even.P99, odd.P99, w.P99)
+	}
+	if w.Of(-1) != w.WindowStats || none.P99 != 0 {
+		t.Errorf("Of(-1) = %+v", w.Of(-1))
+	}
+	if next := c.CloseWindow(5 * time.Second); next.Requests != 0 || next.Of(1).Requests != 0 {
+		t.Errorf("the next window carried samples: %+v", next)
+	}
+}
+
 func TestOpenModelKeepsServiceAndLag(t *testing.T) {
 	c := New(1, time.Second, OpenModel())
 	for i := 1; i <= 100; i++ {

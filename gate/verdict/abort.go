@@ -33,7 +33,7 @@ func NewWatch(rules []plan.AbortRule) *Watch {
 // (there is nothing to judge), but counts for a throughput rule: nothing came back.
 func (w *Watch) Observe(win stats.Window) *Abort {
 	for i, r := range w.rules {
-		m, ok := windowMetric(r.Metric, win)
+		m, ok := windowMetric(r.Metric, win, -1)
 		if !ok || !Compare(m, r.Op, r.Limit) {
 			w.held[i] = 0
 			continue
@@ -46,26 +46,28 @@ func (w *Watch) Observe(win stats.Window) *Abort {
 	return nil
 }
 
-func windowMetric(metric string, win stats.Window) (float64, bool) {
+// windowMetric reads a metric of endpoint i (all requests for i < 0) in a window.
+func windowMetric(metric string, win stats.Window, i int) (float64, bool) {
+	s := win.Of(i)
 	if metric == "throughput" {
-		return win.Throughput(), win.Length > 0
+		return win.RateOf(s.Requests), win.Length > 0
 	}
-	if win.Requests == 0 {
+	if s.Requests == 0 {
 		return 0, false
 	}
 	switch metric {
 	case "error_rate":
-		return win.ErrorRate(), true
+		return s.ErrorRate(), true
 	case "p50":
-		return win.P50.Seconds(), true
+		return s.P50.Seconds(), true
 	case "p90":
-		return win.P90.Seconds(), true
+		return s.P90.Seconds(), true
 	case "p95":
-		return win.P95.Seconds(), true
+		return s.P95.Seconds(), true
 	case "p99":
-		return win.P99.Seconds(), true
+		return s.P99.Seconds(), true
 	case "max":
-		return win.Max.Seconds(), true
+		return s.Max.Seconds(), true
 	}
 	return 0, false
 }

@@ -19,7 +19,7 @@ func abortRule(t *testing.T, s string) plan.AbortRule {
 }
 
 func win(i int, requests, errors int64, p99 time.Duration) stats.Window {
-	return stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, Requests: requests, Errors: errors, P99: p99}
+	return stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: stats.WindowStats{Requests: requests, Errors: errors, P99: p99}}
 }
 
 func TestWatch(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 func windows(n int, p99 func(i int) time.Duration, errs func(i int) int64) []stats.Window {
 	out := make([]stats.Window, n)
 	for i := range out {
-		out[i] = stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second,
-			Requests: 1000, Errors: errs(i), P50: p99(i) / 2, P99: p99(i), Max: 2 * p99(i)}
+		ws := stats.WindowStats{Requests: 1000, Errors: errs(i), P50: p99(i) / 2, P99: p99(i), Max: 2 * p99(i)}
+		out[i] = stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: ws,
+			Endpoints: []stats.WindowStats{ws, {}}}
 	}
 	return out
 }
@@ -27,7 +28,7 @@ func TestDrift(t *testing.T) {
 	// A leak: p99 climbs 2 ms per window from 100 ms. First third (windows 0-3): median
 	// 103 ms; last third (8-11): median 119 ms.
 	leak := windows(12, func(i int) time.Duration { return time.Duration(100+2*i) * time.Millisecond }, none)
-	from, to, n := Drift("p99", leak)
+	from, to, n := Drift("p99", leak, -1)
 	if n != 12 || !near(from, 0.103) || !near(to, 0.119) {
 		t.Errorf("leak: from %v to %v over %d", from, to, n)
 	}
@@ -35,20 +36,23 @@ func TestDrift(t *testing.T) {
 	spike := windows(12, flat(100*time.Millisecond), none)
 	spike[11].P99 = 5 * time.Second
 	spike[0].Errors = 900
-	if from, to, _ := Drift("p99", spike); from != to {
+	if from, to, _ := Drift("p99", spike, -1); from != to {
 		t.Errorf("one slow window moved the drift: %v -> %v", from, to)
 	}
-	if from, to, _ := Drift("error_rate", spike); from != 0 || to != 0 {
+	if from, to, _ := Drift("error_rate", spike, 0); from != 0 || to != 0 {
 		t.Errorf("one failing window moved the error-rate drift: %v -> %v", from, to)
 	}
 	// A short last window and empty windows are left out; fewer than 9 cannot be judged.
 	short := windows(9, flat(time.Millisecond), none)
 	short[8].Length = time.Second
 	short[3].Requests = 0
-	if _, _, n := Drift("p99", short); n != 7 {
+	if _, _, n := Drift("p99", short, 1); n != 0 {
+		t.Errorf("an endpoint without requests judged %d windows", n)
+	}
+	if _, _, n := Drift("p99", short, -1); n != 7 {
 		t.Errorf("judged %d windows, want 7", n)
 	}
-	if _, _, n := Drift("throughput", short); n != 8 {
+	if _, _, n := Drift("throughput", short, -1); n != 8 {
 		t.Errorf("throughput judged %d windows, want 8 (an empty window counts: nothing came back)", n)
 	}
 }
@@ -80,11 +84,15 @@ func TestEvaluatePhases(t *testing.T) {
 		at("p99 drift < 20%", 0, 0),             // flat: holds
 		at("error_rate drift < 0.5pp", 0, 0),    // 0.05% both ends: holds
 	}
+	perEndpoint := rule(t, "p99 drift < 20%", 0) // endpoint /a carries the leak too
+	perEndpoint.Phase = 1
+	quiet := rule(t, "p99 drift < 20%", 1) // endpoint /b had no requests: no windows to judge
+	rules = append(rules, perEndpoint)
 	v := EvaluatePhases(rules, phases, load.Result{})
 	if v.Status != Fail || len(v.Reasons) > 0 {
 		t.Fatalf("status %v, reasons %v", v.Status, v.Reasons)
 	}
-	wantPassed := []bool{true, false, false, true, true}
+	wantPassed := []bool{true, false, false, true, true, false}
 	for i, c := range v.Checks {
 		if c.Passed != wantPassed[i] {
 			t.Errorf("%s in phase %d: passed %v, measured %v, limit %v", c.Rule.Text, c.Rule.Phase, c.Passed, c.Measured, c.Rule.Limit)
@@ -95,6 +103,15 @@ func TestEvaluatePhases(t *testing.T) {
 	}
 	if c := v.Checks[2]; !near(c.From, 0.115) || !near(c.To, 0.195) || !near(c.Measured, 0.195/0.115-1) {
 		t.Errorf("drift from %v to %v, measured %v", c.From, c.To, c.Measured)
+	}
+
+	if c := v.Checks[5]; !near(c.From, 0.115) || !near(c.To, 0.195) {
+		t.Errorf("drift of /a from %v to %v", c.From, c.To)
+	}
+	quiet.Phase = 1
+	phases[1].Hold = summary(1000, 0)
+	if v := EvaluatePhases([]plan.Rule{quiet}, phases, load.Result{}); v.Status != Invalid {
+		t.Errorf("drift of an endpoint without requests: %v %v", v.Status, v.Reasons)
 	}
 
 	// Too few windows, a referenced phase without samples: no verdict, saying why.

@@ -121,7 +121,7 @@ func EvaluatePhases(rules []plan.Rule, phases []PhaseResult, run load.Result) Ve
 		case ep.Requests == 0:
 			noData(&c, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, where))
 		case r.Drift:
-			from, to, n := Drift(r.Metric, ph.Windows)
+			from, to, n := Drift(r.Metric, ph.Windows, r.Endpoint)
 			if n < MinDriftWindows {
 				noData(&c, fmt.Sprintf("%s [%s]: drift needs at least %d time windows of the hold, and it had %d: lengthen the phase or shorten --progress",
 					r.Text, where, MinDriftWindows, n))
@@ -183,8 +183,9 @@ const MinDriftWindows = 9
 // could be judged. A median of three or more windows ignores any one of them, so one
 // noisy window (a GC pause, a neighbour's burst) cannot trip a drift rule; a real drift
 // moves every window. Windows shorter than half the longest (the last, partial one)
-// and, for latency and error rate, windows without requests are left out.
-func Drift(metric string, windows []stats.Window) (from, to float64, n int) {
+// and, for latency and error rate, windows without requests are left out. endpoint is
+// an index into the windows' endpoints, or -1 for all requests.
+func Drift(metric string, windows []stats.Window, endpoint int) (from, to float64, n int) {
 	var longest time.Duration
 	for _, w := range windows {
 		longest = max(longest, w.Length)
@@ -194,7 +195,7 @@ func Drift(metric string, windows []stats.Window) (from, to float64, n int) {
 		if w.Length*2 < longest {
 			continue
 		}
-		if m, ok := windowMetric(metric, w); ok {
+		if m, ok := windowMetric(metric, w, endpoint); ok {
 			vals = append(vals, m)
 		}
 	}
