@@ -23,7 +23,8 @@ import (
 // Version names the file format.
 const Version = "perfgate.baseline/v1"
 
-// File is a baseline.
+// File is a baseline. Its fingerprint and figures are those of the run's peak phase
+// (its only one, without phases); Phases holds every phase of a run with several.
 type File struct {
 	Version     string      `json:"version"`
 	Created     time.Time   `json:"created"`
@@ -31,6 +32,29 @@ type File struct {
 	Fingerprint Fingerprint `json:"fingerprint"`
 	All         Metrics     `json:"all"`
 	Endpoints   []Metrics   `json:"endpoints"`
+	Phases      []Phase     `json:"phases,omitempty"`
+}
+
+// Phase is one phase's recorded figures.
+type Phase struct {
+	Name        string      `json:"name"`
+	Fingerprint Fingerprint `json:"fingerprint"`
+	All         Metrics     `json:"all"`
+	Endpoints   []Metrics   `json:"endpoints"`
+}
+
+// Phase returns the figures of a phase; the file's own for the main phase of a run
+// recorded without phases.
+func (f *File) Phase(name string, main bool) (*Phase, bool) {
+	for i := range f.Phases {
+		if f.Phases[i].Name == name {
+			return &f.Phases[i], true
+		}
+	}
+	if main && len(f.Phases) == 0 {
+		return &Phase{Name: name, Fingerprint: f.Fingerprint, All: f.All, Endpoints: f.Endpoints}, true
+	}
+	return nil, false
 }
 
 // Fingerprint is what must match for two runs to be compared: the model, the load and
@@ -116,7 +140,7 @@ func decode(s string) (h *hdrhistogram.Histogram, err error) {
 }
 
 // Find returns the figures for a scope: "all" or an endpoint name.
-func (f *File) Find(scope string) (Metrics, bool) {
+func (f *Phase) Find(scope string) (Metrics, bool) {
 	if scope == "all" {
 		return f.All, true
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -376,5 +377,49 @@ func TestBaselineRegression(t *testing.T) {
 	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg}, release...)...)
 	if code != ExitUsage || !strings.Contains(errs, "release.yaml:1:11: baseline file") || !strings.Contains(errs, "is not valid JSON") {
 		t.Errorf("damaged baseline: exit %d %q", code, errs)
+	}
+}
+
+func TestBaselinePerPhase(t *testing.T) {
+	healthy := httptest.NewServer(demo.New(demo.Options{Latency: 20 * time.Millisecond}).Handler())
+	defer healthy.Close()
+	slower := httptest.NewServer(demo.New(demo.Options{Latency: 40 * time.Millisecond}).Handler())
+	defer slower.Close()
+	phased := strings.Replace(string(demo.ConfigFile), "  think: 1s..3s\n",
+		"  think: 20ms\n  phases:\n    - {name: single-user, users: 1, duration: 1s}\n    - {name: peak, users: 10, spawn_rate: 100, duration: 1500ms}\n", 1)
+	rules := "baseline: baseline.json\nall: [p99 < baseline + 50%, error_rate < 5%]\nphases:\n  single-user: [p99 < baseline + 50%, error_rate < baseline + 1pp]\n"
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": phased, "thresholds/demo.yaml": "all: [p99 < 5s]\n", "thresholds/release.yaml": rules})
+	cfg := filepath.Join(dir, "perfgate.yaml")
+	release := []string{"--thresholds", filepath.Join(dir, "thresholds", "release.yaml")}
+	run := func(target string, extra ...string) (int, string, string) {
+		return invokeNoChdir(t, dir, nil, append([]string{"run", "-c", cfg, "--target", target,
+			"--junit", "", "--json", filepath.Join(dir, "r.json")}, extra...)...)
+	}
+	if code, out, errs := run(healthy.URL); code != ExitPass {
+		t.Fatalf("baseline run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := invokeNoChdir(t, dir, nil, "baseline", filepath.Join(dir, "r.json"), "-o", filepath.Join(dir, "thresholds", "baseline.json")); code != ExitPass {
+		t.Fatalf("baseline: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs := run(slower.URL, release...)
+	if code != ExitFail ||
+		!strings.Contains(out, "breached: p99 < baseline + 50% [single-user: all]: measured") ||
+		!strings.Contains(out, "breached: p99 < baseline + 50% [peak: all]: measured") ||
+		!regexp.MustCompile(`(?m)^  regression\s+FAIL\s+2 of 3 rules breached$`).MatchString(out) {
+		t.Errorf("twice as slow in both phases: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Each phase's load is its own fingerprint.
+	other := strings.Replace(phased, "{name: single-user, users: 1,", "{name: single-user, users: 2,", 1)
+	os.WriteFile(cfg, []byte(other), 0o644)
+	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg}, release...)...)
+	if code != ExitUsage || !strings.Contains(errs, "comes from a different config in phase single-user (1 users, not 2)") {
+		t.Errorf("other load in a phase: exit %d %q", code, errs)
+	}
+	// A baseline recorded without the phase cannot judge it.
+	os.WriteFile(cfg, []byte(strings.Replace(phased, "single-user", "warm-up", 2)), 0o644)
+	os.WriteFile(filepath.Join(dir, "thresholds", "release.yaml"), []byte(strings.Replace(rules, "single-user", "warm-up", 1)), 0o644)
+	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg}, release...)...)
+	if code != ExitUsage || !strings.Contains(errs, `release.yaml:4:13: rule "p99 < baseline + 50%": baseline `) || !strings.Contains(errs, `has no phase "warm-up"`) {
+		t.Errorf("phase missing from the baseline: exit %d %q", code, errs)
 	}
 }

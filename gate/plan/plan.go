@@ -674,9 +674,12 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 }
 
 // Fingerprint is what a baseline must share with this plan to be compared with it.
-// Only the main phase is recorded in a baseline, so only its load counts.
-func (p *Plan) Fingerprint() baseline.Fingerprint {
-	l := p.Phases[max(p.Main, 0)].Load
+// Each phase of a baseline has its own: this is the main phase's.
+func (p *Plan) Fingerprint() baseline.Fingerprint { return p.PhaseFingerprint(max(p.Main, 0)) }
+
+// PhaseFingerprint is what a baseline's phase must share with phase i of this plan.
+func (p *Plan) PhaseFingerprint(i int) baseline.Fingerprint {
+	l := p.Phases[i].Load
 	f := baseline.Fingerprint{Model: "closed", Users: l.Users}
 	if l.Open {
 		f = baseline.Fingerprint{Model: "open", Rate: l.Rate}
@@ -735,9 +738,6 @@ func (b *builder) rules(t *config.Thresholds) error {
 func (b *builder) phaseRules(t *config.Thresholds, phase int, all []config.Rule, endpoints config.EndpointRules) error {
 	p := b.p
 	add := func(r config.Rule, endpoint int, scope string) error {
-		if r.AgainstBaseline() && phase != p.Main {
-			return config.Errorf(t.File, r.Pos, "rule %q: a baseline is recorded for the %s phase only", r.Text, MainPhase)
-		}
 		p.Rules = append(p.Rules, Rule{Rule: r, Endpoint: endpoint, Scope: scope, File: t.File, Phase: phase})
 		return nil
 	}
@@ -797,16 +797,29 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 	if err != nil {
 		return config.Errorf(t.File, t.Pos.Of("baseline"), "%v", err)
 	}
-	if diff := base.Fingerprint.Mismatch(b.p.Fingerprint()); diff != "" {
-		return config.Errorf(t.File, t.Pos.Of("baseline"),
-			"baseline %s comes from a different config (%s): record a new one with perfgate baseline", path, diff)
-	}
+	checked := map[int]*baseline.Phase{}
 	for i := range rules {
 		r := &rules[i]
 		if !r.AgainstBaseline() {
 			continue
 		}
-		m, ok := base.Find(r.Scope)
+		ph, ok := checked[r.Phase]
+		if !ok {
+			name := b.p.Phases[r.Phase].Name
+			if ph, ok = base.Phase(name, r.Phase == b.p.Main); !ok {
+				return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no phase %q: record a new one from a run with it", r.Text, path, name)
+			}
+			if diff := ph.Fingerprint.Mismatch(b.p.PhaseFingerprint(r.Phase)); diff != "" {
+				where := ""
+				if len(b.p.Phases) > 1 {
+					where = " in phase " + name
+				}
+				return config.Errorf(t.File, t.Pos.Of("baseline"),
+					"baseline %s comes from a different config%s (%s): record a new one with perfgate baseline", path, where, diff)
+			}
+			checked[r.Phase] = ph
+		}
+		m, ok := ph.Find(r.Scope)
 		if !ok {
 			return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no endpoint %q", r.Text, path, r.Scope)
 		}

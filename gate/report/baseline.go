@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/baseline"
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // Baseline records a run's measured window as the baseline later runs are compared with.
@@ -20,16 +21,29 @@ func Baseline(r *Result, now time.Time) (*baseline.File, error) {
 		Version: baseline.Version,
 		Created: now.UTC(),
 		Source:  r.Tool + ", run of " + r.Started.Format(time.RFC3339),
-		Fingerprint: baseline.Fingerprint{
-			Model: r.Settings.Model, Users: r.Settings.Users, Rate: r.Settings.Rate,
-		},
-		All: metricsOf(r.Hold.All),
 	}
-	for _, e := range r.Hold.Endpoints {
-		f.Fingerprint.Endpoints = append(f.Fingerprint.Endpoints, e.Name)
-		f.Endpoints = append(f.Endpoints, metricsOf(e))
+	main := phaseOf(plan.MainPhase, PhaseLoad{Model: r.Settings.Model, Users: r.Settings.Users, Rate: r.Settings.Rate}, r.Hold)
+	f.Fingerprint, f.All, f.Endpoints = main.Fingerprint, main.All, main.Endpoints
+	for _, ph := range r.Phases {
+		if ph.Verdict != "not run" {
+			f.Phases = append(f.Phases, phaseOf(ph.Name, ph.Load, ph.Hold))
+		}
 	}
 	return f, nil
+}
+
+// phaseOf records one phase's hold.
+func phaseOf(name string, l PhaseLoad, hold Stage) baseline.Phase {
+	ph := baseline.Phase{
+		Name:        name,
+		Fingerprint: baseline.Fingerprint{Model: l.Model, Users: l.Users, Rate: l.Rate},
+		All:         metricsOf(hold.All),
+	}
+	for _, e := range hold.Endpoints {
+		ph.Fingerprint.Endpoints = append(ph.Fingerprint.Endpoints, e.Name)
+		ph.Endpoints = append(ph.Endpoints, metricsOf(e))
+	}
+	return ph
 }
 
 func metricsOf(e Endpoint) baseline.Metrics {
