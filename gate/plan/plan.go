@@ -727,6 +727,11 @@ func (b *builder) rules(t *config.Thresholds) error {
 		if r.RefPhase = p.phaseIndex(r.Ref.Phase); r.RefPhase < 0 {
 			return config.Errorf(t.File, r.Pos, "rule %q: unknown phase %q: the config's phases are %s", r.Text, r.Ref.Phase, strings.Join(p.phaseNames(), ", "))
 		}
+		// A reference reads what another phase measured, never another rule's limit, so
+		// references cannot chain into cycles; a phase against itself is the one loop.
+		if r.RefPhase == r.Phase {
+			return config.Errorf(t.File, r.Pos, "rule %q judges phase %s against itself: compare it with another phase, or use a drift rule for how it changed over its hold", r.Text, r.Ref.Phase)
+		}
 	}
 	if t.Baseline != "" {
 		return b.resolveBaseline(t, p.Rules[first:])

@@ -317,6 +317,7 @@ func TestPhaseErrors(t *testing.T) {
 		{withPhases("    - {name: a, rate: 5/s, think: 1s}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:35: load.phases[0]: think belongs to the closed model and rate to the open one"},
 		{withPhases("    - {name: a}\n    - {name: b}\n"), "all: [p99 < 1s]", "t.yaml:1:6: rules outside phases: judge the phase named peak, and this config's phases are a, b"},
 		{withPhases("    - {name: peak}\n"), "phases:\n  pek: [p99 < 1s]", "t.yaml:2:3: unknown phase \"pek\": the config's phases are peak"},
+		{withPhases("    - {name: peak}\n"), "all: [p99 < 2 * peak.p50]", "t.yaml:1:7: rule \"p99 < 2 * peak.p50\" judges phase peak against itself"},
 		{withPhases("    - {name: peak}\n"), "all: [p99 < 2 * single.p99]", "t.yaml:1:7: rule \"p99 < 2 * single.p99\": unknown phase \"single\""},
 		{withPhases("    - {name: a}\n    - {name: peak}\n"), "phases:\n  a: [p99 < baseline]\nbaseline: b.json", "t.yaml:3:11: baseline file b.json does not exist"},
 		{"target: http://h\nload: {profile: fast}\ntasks: [{path: /}]\n", "all: [p99 < 1s]", "perfgate.yaml:2:17: unknown profile \"fast\" (known: peak, full)"},
