@@ -69,7 +69,7 @@ func demoFiles(t *testing.T) string {
 func TestValidate(t *testing.T) {
 	dir := demoFiles(t)
 	code, out, errs := invoke(t, dir, nil, "validate")
-	if code != ExitPass || !strings.Contains(out, "perfgate.yaml is valid: 200 users, hold 30s, 1 setup steps, 2 tasks, 3 endpoints, 6 rules") {
+	if code != ExitPass || !strings.Contains(out, "perfgate.yaml is valid: 200 users (spawn 10/s, ramp 19.9s), hold 30s, think 1s..3s; 1 setup steps, 2 tasks, 3 endpoints, 6 rules") {
 		t.Errorf("validate = %d\n%s%s", code, out, errs)
 	}
 }

@@ -34,8 +34,13 @@ func (c *Command) validate(args []string) int {
 	if done {
 		return code
 	}
-	fmt.Fprintf(c.Stdout, "%s is valid: %d users, hold %s, %d setup steps, %d tasks, %d endpoints, %d rules\n",
-		f.config, p.Users, p.Hold, len(p.Setup), len(p.Tasks), len(p.Endpoints), len(p.Rules))
+	fmt.Fprintf(c.Stdout, "%s is valid: %s; %d setup steps, %d tasks, %d endpoints, %d rules\n",
+		f.config, describeLoad(p.Load, 0), len(p.Setup), len(p.Tasks), len(p.Endpoints), len(p.Rules))
+	if len(p.Phases) > 1 {
+		for i, ph := range p.Phases {
+			fmt.Fprintf(c.Stdout, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
+		}
+	}
 	return ExitPass
 }
 

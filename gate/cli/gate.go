@@ -250,6 +250,9 @@ func describeLoad(l plan.Load, timeout time.Duration) string {
 		if l.Users == 1 {
 			users = "1 user"
 		}
+		if l.Settle > 0 {
+			users += fmt.Sprintf(", settle %s", l.Settle)
+		}
 		s = fmt.Sprintf("%s, hold %s, think %s", users, l.Hold, l.Think)
 	}
 	if timeout > 0 {
