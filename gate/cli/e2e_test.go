@@ -148,28 +148,33 @@ func TestE2EUnreachableTarget(t *testing.T) {
 	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
 }
 
-func TestE2EServeDemoThenRun(t *testing.T) {
-	t.Parallel()
-	addr := freeAddr(t)
-	srv := exec.Command(binary(t), "serve-demo", "--addr", addr, "--latency", "1ms", "--jitter", "2ms")
-	var srvOut bytes.Buffer
-	srv.Stdout = &srvOut
+// serveDemo starts the binary's sample API on a free loopback port, waits until it
+// answers, and stops it when the test ends.
+func serveDemo(t *testing.T, flags ...string) (addr string, srv *exec.Cmd) {
+	t.Helper()
+	addr = freeAddr(t)
+	srv = exec.Command(binary(t), append([]string{"serve-demo", "--addr", addr}, flags...)...)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Process.Kill()
+	t.Cleanup(func() { _ = srv.Process.Kill() })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return addr, srv
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("serve-demo did not come up: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestE2EServeDemoThenRun(t *testing.T) {
+	t.Parallel()
+	addr, srv := serveDemo(t, "--latency", "1ms", "--jitter", "2ms")
 
 	dir := demoFiles(t)
 	r := perfgate(t, dir, time.Minute, "run", "-c", "perfgate.yaml", "--target", "http://"+addr,

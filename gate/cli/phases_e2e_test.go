@@ -6,6 +6,7 @@ package cli
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/report"
+	"github.com/perfgate/perfgate/thresholds"
 )
 
 // fullDemo runs the full profile scaled down: 20 users with 150-250 ms of think (about
@@ -25,7 +27,31 @@ func fullDemo(t *testing.T, misbehave ...string) (result, *report.Result, string
 	args := append([]string{"demo", "--profile", "full", "--users", "20", "--spawn-rate", "20",
 		"--think", "150ms..250ms", "--duration", "6s", "--progress", "500ms"}, misbehave...)
 	r := perfgate(t, dir, 2*time.Minute, args...)
-	data, err := os.ReadFile(filepath.Join(dir, "perfgate-result.json"))
+	return r, readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r), dir
+}
+
+// fullRun runs the full profile, scaled as fullDemo, with the demo's config and
+// thresholds/demo-full.yaml against a sample API started with flags.
+func fullRun(t *testing.T, flags ...string) (result, *report.Result) {
+	t.Helper()
+	addr, _ := serveDemo(t, flags...)
+	dir := demoFiles(t)
+	full, err := fs.ReadFile(thresholds.Files, "demo-full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "thresholds", "demo.yaml"), full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := perfgate(t, dir, 2*time.Minute, "run", "--target", "http://"+addr, "--profile", "full", "--users", "20", "--spawn-rate", "20",
+		"--think", "150ms..250ms", "--duration", "6s", "--progress", "500ms")
+	res := readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r)
+	return r, res
+}
+
+func readResultFile(t *testing.T, path string, r result) *report.Result {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no result: %v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
 	}
@@ -33,7 +59,7 @@ func fullDemo(t *testing.T, misbehave ...string) (result, *report.Result, string
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	return r, &res, dir
+	return &res
 }
 
 // verdicts maps each question to its verdict.
@@ -133,5 +159,38 @@ func TestE2EFullProfileFallingOverFailsRecovery(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "breached: p99 < 2 * single-user.p99 [recovery: all]: measured") {
 		t.Errorf("stdout does not name the recovery rule:\n%s", r.stdout)
+	}
+}
+
+func TestE2EFullProfileSlowAloneFailsTheBaseline(t *testing.T) {
+	t.Parallel()
+	// 120 ms for every request: too slow for one user (p99 < 100ms), fine at peak
+	// (p99 < 300ms), and never over capacity.
+	r, res := fullRun(t, "--latency", "120ms", "--jitter", "0s", "--capacity", "150")
+	if r.code != ExitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	got := verdicts(res)
+	for q, want := range map[string]string{"single-user": "fail", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "pass"} {
+		if got[q] != want {
+			t.Errorf("verdict of %s = %q, want %q (all: %v)\n%s", q, got[q], want, got, r.stdout)
+		}
+	}
+}
+
+func TestE2EFullProfileOverCapacityAtPeakFailsThePeak(t *testing.T) {
+	t.Parallel()
+	// 20 ms a request keeps one user under 50 requests a second, within a capacity of 70;
+	// the peak's 20 users ask for about 90 a second, and the API sheds some of them.
+	r, res := fullRun(t, "--latency", "20ms", "--jitter", "0s", "--capacity", "70")
+	if r.code != ExitFail {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	got := verdicts(res)
+	if got["peak"] != "fail" || got["single-user"] != "pass" {
+		t.Errorf("verdicts = %v: the peak should fail, one user alone pass\n%s", got, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "breached: error_rate < 1% [peak: all]: measured") {
+		t.Errorf("stdout does not name the peak's error rate:\n%s", r.stdout)
 	}
 }
