@@ -157,7 +157,10 @@ func serveDemo(t *testing.T, flags ...string) (addr string, srv *exec.Cmd) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Process.Kill() })
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait() // reap it; an error only says a test already did
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/")

@@ -149,41 +149,18 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			}
 			defer stopProfile()
 		}
-		watch := verdict.NewWatch(p.Aborts)
-		begin := time.Now()
+		pr := &phaseRunner{out: out, opts: engineOpts, watch: verdict.NewWatch(p.Aborts), begin: time.Now(),
+			every: f.progress.d, infos: infos, maxTimeout: maxTimeout, named: len(phases) > 1}
 		for i := range phases {
 			ph := &phases[i]
-			if len(phases) > 1 {
+			if pr.named {
 				fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(phases), ph.Plan.PhaseName())
 			}
-			var statsOpts []stats.Option
-			if ph.Plan.Open {
-				statsOpts = append(statsOpts, stats.OpenModel())
-			}
-			col := stats.New(len(p.Endpoints), maxTimeout, statsOpts...)
-			eng := load.New(ph.Plan, col, engineOpts...)
-			runCtx, stopRun := context.WithCancelCause(ctx)
-			pr := &progress{out: out, plan: ph.Plan, eng: eng, col: col, every: f.progress.d, runBegin: begin,
-				watch: watch, abort: func() { stopRun(load.ErrStopped) }}
-			if len(phases) > 1 {
-				pr.phase = ph.Plan.PhaseName()
-			}
-			pr.start(runCtx)
-			ph.Run = eng.Run(runCtx)
-			stopRun(nil)
-			ph.Ran = true
-			windows = append(windows, pr.stop(ph.Run.End)...)
-			ph.Hold = col.Summarize(load.Hold, ph.Run.HoldDuration(), infos)
-			ramp := ph.Run.End.Sub(ph.Run.Start)
-			if !ph.Run.HoldStart.IsZero() {
-				ramp = ph.Run.HoldStart.Sub(ph.Run.Start)
-			}
-			ph.Ramp = col.Summarize(load.Ramp, ramp, infos)
-			if ph.Run.Stopped {
-				aborted = pr.aborted
-			}
+			var phaseWindows []report.WindowInput
+			phaseWindows, aborted = pr.run(ctx, ph)
+			windows = append(windows, phaseWindows...)
 			if ph.Run.Canceled || ph.Run.Stopped || len(ph.Run.Invalid) > 0 {
-				break
+				break // later phases would measure a run that is already over
 			}
 		}
 	}
@@ -237,6 +214,51 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		return ExitInvalid
 	}
 	return code
+}
+
+// phaseRunner runs the phases of a gate one after another, each with its own engine,
+// stats and progress lines, sharing the abort rules' watch and the run's clock.
+type phaseRunner struct {
+	out        io.Writer
+	opts       []load.Option
+	watch      *verdict.Watch
+	begin      time.Time // the run's start, which window times count from
+	every      time.Duration
+	infos      []stats.EndpointInfo
+	maxTimeout time.Duration
+	named      bool // several phases: windows carry the phase's name
+}
+
+// run runs one phase, fills in its run and summaries, and returns its windows and the
+// abort rule that stopped it, if one did.
+func (r *phaseRunner) run(ctx context.Context, ph *report.PhaseInput) ([]report.WindowInput, *verdict.Abort) {
+	var statsOpts []stats.Option
+	if ph.Plan.Open {
+		statsOpts = append(statsOpts, stats.OpenModel())
+	}
+	col := stats.New(len(r.infos), r.maxTimeout, statsOpts...)
+	eng := load.New(ph.Plan, col, r.opts...)
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	pr := &progress{out: r.out, plan: ph.Plan, eng: eng, col: col, every: r.every, runBegin: r.begin,
+		watch: r.watch, abort: func() { stopRun(load.ErrStopped) }}
+	if r.named {
+		pr.phase = ph.Plan.PhaseName()
+	}
+	pr.start(runCtx)
+	ph.Run = eng.Run(runCtx)
+	ph.Ran = true
+	windows := pr.stop(ph.Run.End)
+	ph.Hold = col.Summarize(load.Hold, ph.Run.HoldDuration(), r.infos)
+	ramp := ph.Run.End.Sub(ph.Run.Start)
+	if !ph.Run.HoldStart.IsZero() {
+		ramp = ph.Run.HoldStart.Sub(ph.Run.Start)
+	}
+	ph.Ramp = col.Summarize(load.Ramp, ramp, r.infos)
+	if ph.Run.Stopped {
+		return windows, pr.aborted
+	}
+	return windows, nil
 }
 
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.
