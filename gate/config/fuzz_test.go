@@ -13,6 +13,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("target: ${A:-b}\nload: {users: 1, think: 1s..2s}\n")
 	f.Add("tasks:\n  - path: /\n    expect: {status: 200}\n")
 	f.Add("a: &x {b: 1}\nc: *x\n")
+	f.Add("load:\n  users: 5\n  phases:\n    - {name: a, users: 1, settle: 1s}\n    - {name: peak, rate: 5/s}\n")
+	f.Add("load: {profile: full, duration: 1m}\n")
 	f.Fuzz(func(t *testing.T, doc string) {
 		_, err := ParseConfig("f.yaml", []byte(doc), env(map[string]string{"TARGET_URL": "http://x", "PERFGATE_PASSWORD": "p"}))
 		var pe *Error
@@ -24,6 +26,7 @@ func FuzzParseConfig(f *testing.F) {
 
 func FuzzParseThresholds(f *testing.F) {
 	f.Add("all:\n  - p99 < 300ms\nendpoints:\n  /a:\n    - error_rate < 1%\n")
+	f.Add("all: [p99 drift < 20%]\nphases:\n  a: [p99 < 2 * b.p99]\n  b:\n    all: [error_rate < a.error_rate + 1pp]\n    endpoints: {/x: [max < 1s]}\n")
 	f.Fuzz(func(t *testing.T, doc string) {
 		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))
 		var pe *Error
@@ -34,16 +37,19 @@ func FuzzParseThresholds(f *testing.F) {
 }
 
 func FuzzParseRule(f *testing.F) {
-	for _, s := range []string{"p99 < 300ms", "error_rate<1%", "throughput >= 4800/m", "requests > 10", "p99.9 <= 1.5s"} {
+	for _, s := range []string{"p99 < 300ms", "error_rate<1%", "throughput >= 4800/m", "requests > 10", "p99.9 <= 1.5s",
+		"p99 < 2 * single-user.p99 + 10%", "error_rate < baseline + 0.5pp", "p99 drift < 20%", "throughput drift > -10%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := ParseRule(s)
 		if err == nil {
-			if r.Limit < 0 || r.Limit != r.Limit {
+			if (r.Limit < 0 && !r.Drift) || r.Limit != r.Limit {
 				t.Fatalf("ParseRule(%q) limit %v", s, r.Limit)
 			}
-			if r2, err := ParseRule(r.Text); err != nil || r2.Limit != r.Limit || r2.Op != r.Op {
+			r2, err := ParseRule(r.Text)
+			if err != nil || r2.Limit != r.Limit || r2.Op != r.Op || r2.Drift != r.Drift || (r.Ref == nil) != (r2.Ref == nil) ||
+				(r.Ref != nil && *r.Ref != *r2.Ref) {
 				t.Fatalf("rule text %q does not parse back the same: %v", r.Text, err)
 			}
 		}
