@@ -18,6 +18,7 @@ var actionInputs = []struct{ input, flag string }{
 	{"spawn-rate", "--spawn-rate"},
 	{"duration", "--duration"},
 	{"think", "--think"},
+	{"profile", "--profile"},
 	{"junit", "--junit"},
 	{"json", "--json"},
 }

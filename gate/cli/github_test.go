@@ -122,6 +122,7 @@ func TestActionReadsInputs(t *testing.T) {
 		"INPUT_TARGET":            srv.URL,
 		"INPUT_DURATION":          "800ms",
 		"INPUT_USERS":             "2",
+		"INPUT_PROFILE":           "peak",
 		"INPUT_THRESHOLDS":        "t.yaml\nstrict.yaml",
 		"INPUT_JUNIT":             "reports/junit.xml",
 		"INPUT_ARGS":              "--progress 300ms",
@@ -142,7 +143,7 @@ func TestActionReadsInputs(t *testing.T) {
 	if code != ExitFail {
 		t.Fatalf("exit %d, want 1 (strict.yaml fails)\n%s\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "perfgate run --target "+srv.URL+" --users 2 --duration 800ms --junit reports/junit.xml --thresholds t.yaml --thresholds strict.yaml --progress 300ms") {
+	if !strings.Contains(out.String(), "perfgate run --target "+srv.URL+" --users 2 --duration 800ms --profile peak --junit reports/junit.xml --thresholds t.yaml --thresholds strict.yaml --progress 300ms") {
 		t.Errorf("the inputs were not passed on:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "::add-mask::"+password) {
