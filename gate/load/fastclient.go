@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"time"
 )
 
@@ -37,6 +35,7 @@ type fastClient struct {
 	buf     []byte      // read buffer; buf[r:w] is unread
 	r, w    int
 	used    bool // conn has carried a response before: it may have been closed idle
+	parser  respParser
 }
 
 func newFastClient(addr string, timeout time.Duration) *fastClient {
@@ -112,33 +111,36 @@ func (c *fastClient) exchange(req []byte, head bool, body *bytes.Buffer) (res fa
 		return res, false, err
 	}
 	c.r, c.w = 0, 0
+	p := &c.parser
+	p.reset(head, body)
 	for {
-		status, closeAfter, length, chunked, err := c.readHeader()
-		if err != nil {
-			return res, c.w > 0, err
-		}
-		if status >= 100 && status < 200 {
-			continue // 100 Continue, 103 Early Hints: the real response follows
-		}
-		res.status = status
-		switch {
-		case head || status == 204 || status == 304:
-		case chunked:
-			res.bytes, err = c.readChunked(body)
-		case length >= 0:
-			res.bytes, err = c.readN(length, body)
-		default:
-			res.bytes, err = c.readToEOF(body)
-			closeAfter = true
-		}
+		n, err := p.feed(c.buf[c.r:c.w])
+		c.r += n
 		if err != nil {
 			return res, true, err
 		}
-		if closeAfter {
-			c.close()
+		if p.done() {
+			break
 		}
-		return res, true, nil
+		if p.state != parseHeader && p.remaining > int64(len(c.buf)) && len(c.buf) < bodyReadBuf {
+			grown := make([]byte, bodyReadBuf) // a large body: fewer, larger reads
+			c.w = copy(grown, c.buf[c.r:c.w])
+			c.r, c.buf = 0, grown
+		}
+		if err := c.fill(); err != nil {
+			if err == io.EOF {
+				if err = p.eof(gotBytes); err == nil {
+					break
+				}
+			}
+			return res, gotBytes, err
+		}
+		gotBytes = true
 	}
+	if p.closeAfter {
+		c.close()
+	}
+	return fastResult{status: p.status, bytes: p.bytes}, true, nil
 }
 
 // fill reads more into the buffer, compacting or growing it as needed.
@@ -171,63 +173,6 @@ func (c *fastClient) fill() error {
 	return err
 }
 
-// readHeader parses a status line and headers.
-func (c *fastClient) readHeader() (status int, closeAfter bool, length int64, chunked bool, err error) {
-	length = -1
-	var end int
-	for {
-		if i := bytes.Index(c.buf[c.r:c.w], []byte("\r\n\r\n")); i >= 0 {
-			end = c.r + i + 4
-			break
-		}
-		if err := c.fill(); err != nil {
-			if err == io.EOF && c.w > c.r {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, false, -1, false, err
-		}
-	}
-	head := c.buf[c.r:end]
-	c.r = end
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	// HTTP/1.x NNN reason
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, false, -1, false, errMalformed
-	}
-	status = atoi3(line[9:12])
-	if status < 100 || (len(line) > 12 && line[12] != ' ') {
-		return 0, false, -1, false, errMalformed
-	}
-	closeAfter = line[7] == '0' // HTTP/1.0 closes unless it says keep-alive
-	for len(rest) > 2 {
-		var h []byte
-		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
-			return 0, false, -1, false, errMalformed
-		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case equalFold(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 {
-				return 0, false, -1, false, fmt.Errorf("%w: bad Content-Length", errMalformed)
-			}
-			length = n
-		case equalFold(name, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(value), []byte("chunked"))
-		case equalFold(name, "connection"):
-			v := bytes.ToLower(value)
-			if bytes.Contains(v, []byte("close")) {
-				closeAfter = true
-			} else if bytes.Contains(v, []byte("keep-alive")) {
-				closeAfter = false
-			}
-		}
-	}
-	return status, closeAfter, length, chunked, nil
-}
-
 func atoi3(b []byte) int {
 	n := 0
 	for _, ch := range b {
@@ -254,120 +199,4 @@ func equalFold(b []byte, lower string) bool {
 		}
 	}
 	return true
-}
-
-// take consumes up to n buffered bytes, keeping what fits in body.
-func (c *fastClient) take(n int64, body *bytes.Buffer) int64 {
-	avail := int64(c.w - c.r)
-	if n > avail {
-		n = avail
-	}
-	if body != nil && body.Len() < maxCheckedBody {
-		keep := min(n, int64(maxCheckedBody-body.Len()))
-		body.Write(c.buf[c.r : c.r+int(keep)])
-	}
-	c.r += int(n)
-	return n
-}
-
-// growForBody gives a user who reads a large body a larger buffer.
-func (c *fastClient) growForBody(remaining int64) {
-	if remaining > int64(len(c.buf)) && len(c.buf) < bodyReadBuf {
-		grown := make([]byte, bodyReadBuf)
-		c.w = copy(grown, c.buf[c.r:c.w])
-		c.r = 0
-		c.buf = grown
-	}
-}
-
-// readN reads a body of n bytes.
-func (c *fastClient) readN(n int64, body *bytes.Buffer) (int64, error) {
-	c.growForBody(n - int64(c.w-c.r))
-	var got int64
-	for got < n {
-		if c.r == c.w {
-			if err := c.fill(); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return got, err
-			}
-		}
-		got += c.take(n-got, body)
-	}
-	return got, nil
-}
-
-// readToEOF reads a body that ends when the server closes the connection.
-func (c *fastClient) readToEOF(body *bytes.Buffer) (int64, error) {
-	c.growForBody(bodyReadBuf)
-	var got int64
-	for {
-		got += c.take(int64(c.w-c.r), body)
-		if err := c.fill(); err != nil {
-			if err == io.EOF {
-				return got + c.take(int64(c.w-c.r), body), nil
-			}
-			return got, err
-		}
-	}
-}
-
-// readLine returns the next CRLF-terminated line, without the CRLF.
-func (c *fastClient) readLine() ([]byte, error) {
-	for {
-		if i := bytes.Index(c.buf[c.r:c.w], []byte("\r\n")); i >= 0 {
-			line := c.buf[c.r : c.r+i]
-			c.r += i + 2
-			return line, nil
-		}
-		if c.w-c.r > 4096 {
-			return nil, fmt.Errorf("%w: chunk line too long", errMalformed)
-		}
-		if err := c.fill(); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-}
-
-// readChunked reads a chunked body and its trailer.
-func (c *fastClient) readChunked(body *bytes.Buffer) (int64, error) {
-	var total int64
-	for {
-		line, err := c.readLine()
-		if err != nil {
-			return total, err
-		}
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
-		if err != nil || size < 0 {
-			return total, fmt.Errorf("%w: bad chunk size", errMalformed)
-		}
-		if size == 0 {
-			for { // trailer lines, then an empty line
-				l, err := c.readLine()
-				if err != nil {
-					return total, err
-				}
-				if len(l) == 0 {
-					return total, nil
-				}
-			}
-		}
-		n, err := c.readN(size, body)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if l, err := c.readLine(); err != nil {
-			return total, err
-		} else if len(l) != 0 {
-			return total, fmt.Errorf("%w: chunk not followed by CRLF", errMalformed)
-		}
-	}
 }

@@ -1,0 +1,223 @@
+package load
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// respParser reads one HTTP/1.x response from bytes as they arrive, in whatever pieces:
+// the blocking fast client feeds it what each read returns, the event loop what each
+// readiness brings. It keeps no bytes of its own: feed consumes from the caller's buffer
+// what it has used, and asks for more by consuming nothing.
+type respParser struct {
+	state      parseState
+	head       bool // the request was HEAD: no body follows
+	status     int
+	closeAfter bool
+	remaining  int64         // of a body with a length, or of a chunk
+	bytes      int64         // body bytes so far
+	body       *bytes.Buffer // keeps the first maxCheckedBody bytes, when set
+}
+
+type parseState uint8
+
+const (
+	parseHeader    parseState = iota // status line and headers, up to the empty line
+	parseBody                        // remaining bytes of a body with a length
+	parseToEOF                       // a body that ends when the connection closes
+	parseChunkSize                   // a chunk-size line
+	parseChunkData                   // remaining bytes of a chunk
+	parseChunkEnd                    // the CRLF after a chunk
+	parseTrailer                     // trailer lines, up to an empty line
+	parseDone
+)
+
+// reset prepares the parser for the response to a new request.
+func (p *respParser) reset(head bool, body *bytes.Buffer) {
+	*p = respParser{head: head, body: body}
+}
+
+// done reports whether the response is complete.
+func (p *respParser) done() bool { return p.state == parseDone }
+
+// feed consumes what it can of b and reports how much. Zero bytes consumed with no
+// error means it needs more than b holds (a header or a chunk line not yet complete).
+func (p *respParser) feed(b []byte) (int, error) {
+	used := 0
+	for p.state != parseDone && used < len(b) {
+		n, err := p.step(b[used:])
+		used += n
+		if err != nil || n == 0 {
+			return used, err
+		}
+	}
+	return used, nil
+}
+
+// eof tells the parser the connection closed: that ends a body read to EOF, and is an
+// error anywhere else.
+func (p *respParser) eof(anyBytes bool) error {
+	switch {
+	case p.state == parseToEOF:
+		p.state = parseDone
+		return nil
+	case p.state == parseDone:
+		return nil
+	case anyBytes:
+		return io.ErrUnexpectedEOF
+	}
+	return io.EOF
+}
+
+func (p *respParser) step(b []byte) (int, error) {
+	switch p.state {
+	case parseHeader:
+		i := bytes.Index(b, []byte("\r\n\r\n"))
+		if i < 0 {
+			if len(b) >= maxHeaderBytes {
+				return 0, errors.New("response headers are larger than 1 MB")
+			}
+			return 0, nil
+		}
+		status, closeAfter, length, chunked, err := parseHead(b[:i+4])
+		if err != nil {
+			return 0, err
+		}
+		if status >= 100 && status < 200 {
+			return i + 4, nil // 100 Continue, 103 Early Hints: the real response follows
+		}
+		p.status, p.closeAfter = status, closeAfter
+		switch {
+		case p.head || status == 204 || status == 304:
+			p.state = parseDone
+		case chunked:
+			p.state = parseChunkSize
+		case length >= 0:
+			p.state, p.remaining = parseBody, length
+			if length == 0 {
+				p.state = parseDone
+			}
+		default:
+			p.state, p.closeAfter = parseToEOF, true
+		}
+		return i + 4, nil
+	case parseBody, parseChunkData:
+		n := int(min(int64(len(b)), p.remaining))
+		p.take(b[:n])
+		p.remaining -= int64(n)
+		if p.remaining == 0 {
+			if p.state == parseBody {
+				p.state = parseDone
+			} else {
+				p.state = parseChunkEnd
+			}
+		}
+		return n, nil
+	case parseToEOF:
+		p.take(b)
+		return len(b), nil
+	case parseChunkSize:
+		line, n, err := cutLine(b)
+		if n == 0 || err != nil {
+			return 0, err
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+		if err != nil || size < 0 {
+			return 0, fmt.Errorf("%w: bad chunk size", errMalformed)
+		}
+		p.state, p.remaining = parseChunkData, size
+		if size == 0 {
+			p.state = parseTrailer
+		}
+		return n, nil
+	case parseChunkEnd:
+		line, n, err := cutLine(b)
+		if n == 0 || err != nil {
+			return 0, err
+		}
+		if len(line) != 0 {
+			return 0, fmt.Errorf("%w: chunk not followed by CRLF", errMalformed)
+		}
+		p.state = parseChunkSize
+		return n, nil
+	case parseTrailer:
+		line, n, err := cutLine(b)
+		if n == 0 || err != nil {
+			return 0, err
+		}
+		if len(line) == 0 {
+			p.state = parseDone
+		}
+		return n, nil
+	}
+	return 0, nil
+}
+
+// take counts body bytes, keeping the first of them when asked to.
+func (p *respParser) take(b []byte) {
+	p.bytes += int64(len(b))
+	if p.body != nil && p.body.Len() < maxCheckedBody {
+		p.body.Write(b[:min(len(b), maxCheckedBody-p.body.Len())])
+	}
+}
+
+// cutLine returns the CRLF-terminated line at the start of b and its length with the
+// CRLF; 0 when b holds no whole line yet.
+func cutLine(b []byte) (line []byte, n int, err error) {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		if len(b) > 4096 {
+			return nil, 0, fmt.Errorf("%w: chunk line too long", errMalformed)
+		}
+		return nil, 0, nil
+	}
+	return b[:i], i + 2, nil
+}
+
+// parseHead parses a status line and headers, ending with the empty line.
+func parseHead(head []byte) (status int, closeAfter bool, length int64, chunked bool, err error) {
+	length = -1
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	// HTTP/1.x NNN reason
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, false, -1, false, errMalformed
+	}
+	status = atoi3(line[9:12])
+	if status < 100 || (len(line) > 12 && line[12] != ' ') {
+		return 0, false, -1, false, errMalformed
+	}
+	closeAfter = line[7] == '0' // HTTP/1.0 closes unless it says keep-alive
+	for len(rest) > 2 {
+		var h []byte
+		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, value, ok := bytes.Cut(h, []byte(":"))
+		if !ok {
+			return 0, false, -1, false, errMalformed
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case equalFold(name, "content-length"):
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || n < 0 {
+				return 0, false, -1, false, fmt.Errorf("%w: bad Content-Length", errMalformed)
+			}
+			length = n
+		case equalFold(name, "transfer-encoding"):
+			chunked = bytes.Contains(bytes.ToLower(value), []byte("chunked"))
+		case equalFold(name, "connection"):
+			v := bytes.ToLower(value)
+			if bytes.Contains(v, []byte("close")) {
+				closeAfter = true
+			} else if bytes.Contains(v, []byte("keep-alive")) {
+				closeAfter = false
+			}
+		}
+	}
+	return status, closeAfter, length, chunked, nil
+}

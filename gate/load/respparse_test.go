@@ -1,0 +1,97 @@
+package load
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// parseAll feeds resp to a parser in pieces of size step (0: all at once), as reads
+// would bring them, and closes the connection at the end when eof is set.
+func parseAll(t *testing.T, resp string, head, eof bool, step int) (respParser, *bytes.Buffer, error) {
+	t.Helper()
+	var p respParser
+	body := &bytes.Buffer{}
+	p.reset(head, body)
+	var buf []byte
+	for i := 0; i < len(resp); {
+		n := len(resp) - i
+		if step > 0 {
+			n = min(step, n)
+		}
+		buf = append(buf, resp[i:i+n]...)
+		i += n
+		used, err := p.feed(buf)
+		if err != nil {
+			return p, body, err
+		}
+		buf = buf[used:]
+		if p.done() {
+			return p, body, nil
+		}
+	}
+	if eof {
+		return p, body, p.eof(len(resp) > 0)
+	}
+	return p, body, errors.New("incomplete")
+}
+
+func TestRespParser(t *testing.T) {
+	cases := []struct {
+		name, resp      string
+		head, eof       bool
+		status          int
+		body            string
+		closeAfter      bool
+		wantErrContains string
+	}{
+		{name: "length", resp: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", status: 200, body: "hello"},
+		{name: "empty", resp: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", status: 200},
+		{name: "chunked", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n", status: 200, body: "hello world"},
+		{name: "to eof", resp: "HTTP/1.1 200 OK\r\n\r\nuntil close", eof: true, status: 200, body: "until close", closeAfter: true},
+		{name: "continue first", resp: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", status: 201, body: "ok"},
+		{name: "head", resp: "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", head: true, status: 200},
+		{name: "no content", resp: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
+		{name: "1.0 closes", resp: "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x", closeAfter: true},
+		{name: "connection close", resp: "HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", status: 503, body: "x", closeAfter: true},
+		{name: "garbage", resp: "HELLO\r\n\r\n", wantErrContains: "malformed"},
+		{name: "bad length", resp: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", wantErrContains: "bad Content-Length"},
+		{name: "bad chunk", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", wantErrContains: "bad chunk size"},
+		{name: "cut short", resp: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", eof: true, wantErrContains: "unexpected EOF"},
+	}
+	for _, tc := range cases {
+		// Every way the bytes may arrive gives the same response.
+		for _, step := range []int{0, 1, 2, 3, 7, 64} {
+			p, body, err := parseAll(t, tc.resp, tc.head, tc.eof, step)
+			if tc.wantErrContains != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrContains) {
+					t.Errorf("%s, pieces of %d: error %v, want %q", tc.name, step, err, tc.wantErrContains)
+				}
+				continue
+			}
+			if err != nil || p.status != tc.status || body.String() != tc.body || p.bytes != int64(len(tc.body)) || p.closeAfter != tc.closeAfter {
+				t.Errorf("%s, pieces of %d: status %d, body %q (%d bytes), close %v, err %v", tc.name, step, p.status, body, p.bytes, p.closeAfter, err)
+			}
+		}
+	}
+}
+
+func TestRespParserCountsBodiesItDoesNotKeep(t *testing.T) {
+	var p respParser
+	p.reset(false, nil)
+	head := "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n"
+	n, err := p.feed([]byte(head))
+	if err != nil || n != len(head) {
+		t.Fatalf("head: %d %v", n, err)
+	}
+	chunk := make([]byte, 64<<10)
+	for !p.done() {
+		if _, err := p.feed(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.bytes != 3000000 {
+		t.Errorf("counted %d body bytes", p.bytes)
+	}
+}
