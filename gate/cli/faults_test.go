@@ -191,20 +191,24 @@ func TestFaultMatrix(t *testing.T) {
 			code: ExitInvalid, reasons: "TLS failed",
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			runFault(t, tc.target(t), "all: [error_rate < 1%]\n", tc.code, tc.kinds, tc.reasons)
-		})
+	// With think time each user has its own goroutine; without, and with no setup, the
+	// users run on the event loop. Both must meet every fault the same way.
+	for _, think := range []string{"20ms", "0s"} {
+		for _, tc := range cases {
+			t.Run(tc.name+", think "+think, func(t *testing.T) {
+				t.Parallel()
+				runFault(t, tc.target(t), "all: [error_rate < 1%]\n", tc.code, tc.kinds, tc.reasons, "--think", think)
+			})
+		}
 	}
 }
 
 // runFault runs the gate against target and checks the outcome and the reports.
-func runFault(t *testing.T, target, rules string, code int, kinds []string, reasons string) map[string]any {
+func runFault(t *testing.T, target, rules string, code int, kinds []string, reasons string, extra ...string) map[string]any {
 	t.Helper()
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": faultConfig, "t.yaml": rules})
-	got, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": target}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
-		"--junit", filepath.Join(dir, "j.xml"), "--json", filepath.Join(dir, "r.json"))
+	got, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": target}, append([]string{"run", "-c", filepath.Join(dir, "perfgate.yaml"),
+		"--junit", filepath.Join(dir, "j.xml"), "--json", filepath.Join(dir, "r.json")}, extra...)...)
 	if got != code {
 		t.Errorf("exit %d, want %d\n%s\n%s", got, code, out, errs)
 	}

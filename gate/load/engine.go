@@ -61,6 +61,7 @@ type Engine struct {
 	seed      uint64
 	onExtract func(string)
 	stdlib    bool                     // always use net/http
+	noLoop    bool                     // a goroutine per user, even where the event loop could serve
 	fastAddr  string                   // where the fast path dials; "" for net/http
 	static    map[*plan.Request][]byte // serialised requests without variables
 
@@ -89,6 +90,10 @@ func WithExtractHook(f func(value string)) Option { return func(e *Engine) { e.o
 
 // WithStdlibClient sends every request through net/http, even where the fast path could.
 func WithStdlibClient() Option { return func(e *Engine) { e.stdlib = true } }
+
+// WithoutEventLoop gives every closed-model user its own goroutine, even where the
+// event loop could serve the plan.
+func WithoutEventLoop() Option { return func(e *Engine) { e.noLoop = true } }
 
 // New returns an engine that will run p and hand samples to rec.
 func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
@@ -160,12 +165,37 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 		res.PeakUsers = int(e.peak.Load())
 	}()
 
+	// The users run on event loops, one per processor, where the plan allows it, and
+	// each in its own goroutine otherwise.
+	var loops []*eventLoop
+	if e.loopEligible() {
+		for range min(runtime.GOMAXPROCS(0), p.Users) {
+			l, err := e.newEventLoop()
+			if err != nil {
+				loops = nil
+				break
+			}
+			loops = append(loops, l)
+		}
+		for _, l := range loops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l.run(ctx, stop)
+			}()
+		}
+	}
+
 	// Ramp: user i starts at i/spawn_rate seconds.
 	for i := range p.Users {
 		due := e.start.Add(time.Duration(float64(i) / p.SpawnRate * float64(time.Second)))
 		if !e.waitUntil(ctx, due) {
 			e.interrupted(ctx, &res, "the ramp")
 			return res
+		}
+		if len(loops) > 0 {
+			loops[i%len(loops)].pending <- i
+			continue
 		}
 		wg.Add(1)
 		go func() {

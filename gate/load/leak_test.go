@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// TestRunReleasesGoroutinesAndConnections runs both models and both clients, then checks
+// TestRunReleasesGoroutinesAndConnections runs both models, both clients and the event
+// loop, then checks
 // that the goroutines and the target's open connections are back where they were.
 func TestRunReleasesGoroutinesAndConnections(t *testing.T) {
 	var mu sync.Mutex
@@ -38,6 +39,7 @@ func TestRunReleasesGoroutinesAndConnections(t *testing.T) {
 	}{
 		{"{users: 20, spawn_rate: 200, duration: 300ms, think: 5ms}", nil},
 		{"{users: 20, spawn_rate: 200, duration: 300ms, think: 5ms}", []Option{WithStdlibClient()}},
+		{"{users: 20, spawn_rate: 200, duration: 300ms}", nil}, // the event loop
 		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", nil},
 		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", []Option{WithStdlibClient()}},
 	} {

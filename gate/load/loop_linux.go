@@ -1,0 +1,378 @@
+package load
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/plan"
+)
+
+// The event loop runs the closed model's users the way wrk does: one goroutine per
+// processor, each with its own epoll instance and many users' connections, answering
+// readiness with a read and the next request's write. A user costs no goroutine, so a
+// response costs no park and wake of one: on loopback that is about a third of the
+// generator's user time per request. It serves only the plans it can run exactly as
+// the users of user.go would (see loopEligible); the requests, the samples and the
+// stages are the same.
+
+// loopTick bounds how long a loop waits for readiness, so that it notices new users,
+// dialled connections, timeouts and the end of the run.
+const loopTick = 5 * time.Millisecond
+
+// loopEligible reports whether the event loop can run the plan: the closed model on
+// the fast path, no setup (so no per-user variables), no think time, and requests that
+// are the same for every user and need no body check.
+func (e *Engine) loopEligible() bool {
+	p := e.plan
+	if e.noLoop || p.Open || e.fastAddr == "" || len(p.Setup) > 0 || p.Think.Max > 0 {
+		return false
+	}
+	for i := range p.Tasks {
+		t := &p.Tasks[i]
+		if _, ok := e.static[t]; !ok || keepsBody(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// loopUser is one user of an event loop: its connection and the request in flight.
+type loopUser struct {
+	id       int
+	slot     int // index in the loop's users, and the epoll data of its connection
+	rng      *rand.Rand
+	fd       int // -1 without a connection
+	used     bool
+	dialing  bool
+	task     *plan.Request
+	req      []byte
+	sent     int
+	start    time.Time
+	deadline time.Time
+	got      bool // bytes of the current response arrived
+	retried  bool
+	buf      []byte
+	r, w     int
+	parser   respParser
+	stopped  bool
+}
+
+// dialResult hands a connection dialled off the loop back to it.
+type dialResult struct {
+	u   *loopUser
+	fd  int
+	err error
+}
+
+type eventLoop struct {
+	e       *Engine
+	ep      int
+	users   []*loopUser // by slot; the epoll data is the slot
+	pending chan int    // users to start
+	dialed  chan dialResult
+	dialer  net.Dialer
+	total   int
+	busy    int // users with a request in flight or a connection being dialled
+}
+
+func (e *Engine) newEventLoop() (*eventLoop, error) {
+	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &eventLoop{
+		e: e, ep: ep,
+		pending: make(chan int, e.plan.Users),
+		dialed:  make(chan dialResult, e.plan.Users),
+		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
+		total:   e.plan.TotalWeight(),
+	}, nil
+}
+
+// run serves the loop's users until stop (when requests in flight finish) or ctx.
+func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
+	defer l.closeAll()
+	events := make([]syscall.EpollEvent, 256)
+	stopping := false
+	nextCheck := time.Now().Add(loopTick)
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if !stopping {
+			select {
+			case <-stop:
+				stopping = true
+				for _, u := range l.users {
+					u.stopped = true
+				}
+			default:
+			}
+		}
+		if stopping && l.busy == 0 {
+			return
+		}
+		l.admit(ctx, stopping)
+		n, err := syscall.EpollWait(l.ep, events, int(loopTick/time.Millisecond))
+		if err != nil && err != syscall.EINTR {
+			return
+		}
+		for i := 0; i < n; i++ {
+			l.ready(ctx, l.users[events[i].Fd], events[i].Events)
+		}
+		if now := time.Now(); now.After(nextCheck) {
+			l.expire(ctx, now)
+			nextCheck = now.Add(loopTick)
+		}
+	}
+}
+
+// admit starts the users the ramp has handed over and takes the dialled connections.
+func (l *eventLoop) admit(ctx context.Context, stopping bool) {
+	for {
+		select {
+		case id := <-l.pending:
+			if stopping {
+				continue
+			}
+			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, fastReadBuf)}
+			l.users = append(l.users, u)
+			l.e.becameActive()
+			l.next(ctx, u)
+		case d := <-l.dialed:
+			d.u.dialing = false
+			if d.err != nil {
+				l.finish(ctx, d.u, d.err, 0)
+				continue
+			}
+			d.u.fd = d.fd
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(d.u.slot)}
+			if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, d.fd, &ev); err != nil {
+				syscall.Close(d.fd)
+				d.u.fd = -1
+				l.finish(ctx, d.u, err, 0)
+				continue
+			}
+			l.send(ctx, d.u)
+		default:
+			return
+		}
+	}
+}
+
+// next picks the user's next task and sends it, or ends the user after the hold.
+func (l *eventLoop) next(ctx context.Context, u *loopUser) {
+	if u.stopped || ctx.Err() != nil {
+		return
+	}
+	u.task = &l.e.plan.Tasks[l.e.plan.Pick(u.rng.IntN(l.total))]
+	u.req = l.e.static[u.task]
+	u.retried = false
+	l.busy++
+	u.start = time.Now()
+	u.deadline = u.start.Add(u.task.Timeout)
+	if u.fd < 0 {
+		l.dial(ctx, u)
+		return
+	}
+	l.send(ctx, u)
+}
+
+// dial connects off the loop, as net.Dialer does for every other path.
+func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
+	u.dialing, u.used = true, false
+	go func() {
+		c, err := l.dialer.DialContext(ctx, "tcp", l.e.fastAddr)
+		if err != nil {
+			l.dialed <- dialResult{u: u, err: err}
+			return
+		}
+		fd, err := dupFD(c)
+		c.Close()
+		l.dialed <- dialResult{u: u, fd: fd, err: err}
+	}()
+}
+
+// dupFD takes a copy of a connection's socket for the loop's own epoll; the copy shares
+// the socket's non-blocking mode.
+func dupFD(c net.Conn) (int, error) {
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var dupErr error
+	if err := raw.Control(func(s uintptr) { fd, dupErr = syscall.Dup(int(s)) }); err != nil {
+		return -1, err
+	}
+	if dupErr != nil {
+		return -1, dupErr
+	}
+	syscall.CloseOnExec(fd)
+	return fd, nil
+}
+
+// send writes the request (all of it, on any but a congested socket).
+func (l *eventLoop) send(ctx context.Context, u *loopUser) {
+	u.sent, u.got, u.r, u.w = 0, false, 0, 0
+	u.parser.reset(u.task.Method == "HEAD", nil)
+	for u.sent < len(u.req) {
+		n, err := syscall.Write(u.fd, u.req[u.sent:])
+		if err == syscall.EAGAIN {
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP, Fd: int32(u.slot)}
+			_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+			return
+		}
+		if err != nil {
+			l.fail(ctx, u, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", err)})
+			return
+		}
+		u.sent += n
+	}
+}
+
+// ready handles readiness of a user's connection.
+func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
+	if u.fd < 0 || u.task == nil {
+		return
+	}
+	if events&syscall.EPOLLOUT != 0 && u.sent < len(u.req) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(u.slot)}
+		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+		l.send(ctx, u)
+		return
+	}
+	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+		return
+	}
+	if u.w == len(u.buf) { // an incomplete header or line fills the buffer
+		if u.r > 0 {
+			u.w = copy(u.buf, u.buf[u.r:u.w])
+			u.r = 0
+		} else {
+			grown := make([]byte, 2*len(u.buf)) // the parser stops a header past 1 MB
+			copy(grown, u.buf)
+			u.buf = grown
+		}
+	}
+	n, err := syscall.Read(u.fd, u.buf[u.w:])
+	if err == syscall.EAGAIN {
+		return
+	}
+	if err != nil {
+		l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)})
+		return
+	}
+	if n == 0 {
+		if err := u.parser.eof(u.got); err != nil {
+			l.fail(ctx, u, err)
+			return
+		}
+		l.complete(ctx, u)
+		return
+	}
+	u.got = true
+	u.w += n
+	used, err := u.parser.feed(u.buf[u.r:u.w])
+	u.r += used
+	if err != nil {
+		l.fail(ctx, u, err)
+		return
+	}
+	if u.r == u.w {
+		u.r, u.w = 0, 0
+	}
+	if u.parser.done() {
+		l.complete(ctx, u)
+	}
+}
+
+// complete records a whole response and moves the user on.
+func (l *eventLoop) complete(ctx context.Context, u *loopUser) {
+	u.used = true
+	if u.parser.closeAfter {
+		l.drop(u)
+	}
+	l.finish(ctx, u, nil, u.parser.status)
+}
+
+// fail ends a request with err: a reused connection that failed before any byte of the
+// response is tried once more on a new one, as the fast client does.
+func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
+	reused := u.used
+	l.drop(u)
+	if reused && !u.got && !u.retried && idempotent(u.task.Method) && ctx.Err() == nil && !isTimeout(err) {
+		u.retried = true
+		l.dial(ctx, u)
+		return
+	}
+	l.finish(ctx, u, err, u.parser.status)
+}
+
+// finish records the request's sample and starts the user's next request.
+func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status int) {
+	l.busy--
+	if ctx.Err() != nil {
+		return // the run was cancelled: this request says nothing about the target
+	}
+	service := time.Since(u.start)
+	kind := OK
+	if err != nil {
+		kind = classify(err)
+	} else if !u.task.Expect.OK(status) {
+		kind = statusKind(status)
+	}
+	offset := u.start.Sub(l.e.start)
+	l.e.rec.Record(Sample{
+		User: u.id, Endpoint: u.task.Endpoint, Offset: offset, Stage: l.e.stageAt(offset),
+		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.bytes,
+	})
+	if u.stopped {
+		l.e.active.Add(-1)
+		u.task = nil
+		l.drop(u)
+		return
+	}
+	l.next(ctx, u)
+}
+
+// expire fails the requests past their deadline.
+func (l *eventLoop) expire(ctx context.Context, now time.Time) {
+	for _, u := range l.users {
+		if u.task != nil && !u.dialing && u.fd >= 0 && now.After(u.deadline) {
+			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
+		}
+	}
+}
+
+// drop closes a user's connection.
+func (l *eventLoop) drop(u *loopUser) {
+	if u.fd >= 0 {
+		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_DEL, u.fd, nil)
+		syscall.Close(u.fd)
+		u.fd = -1
+	}
+	u.used = false
+}
+
+// closeAll closes every connection and the epoll instance, and waits for dials in
+// progress so that none leaks a socket.
+func (l *eventLoop) closeAll() {
+	for _, u := range l.users {
+		l.drop(u)
+	}
+	for _, u := range l.users {
+		for u.dialing {
+			d := <-l.dialed
+			d.u.dialing = false
+			if d.err == nil {
+				syscall.Close(d.fd)
+			}
+		}
+	}
+	syscall.Close(l.ep)
+}

@@ -1,0 +1,158 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The event loop must run a plan as the goroutine-per-user engine does: the same
+// requests, the same weights, the same stages; it must only cost less.
+func TestEventLoopRunsThePlanAsUsersDo(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[fmt.Sprintf("%s %s %s ua=%s", r.Method, r.RequestURI, r.Host, r.UserAgent())]++
+		mu.Unlock()
+		if r.URL.Path == "/b" {
+			w.WriteHeader(503)
+		}
+		fmt.Fprint(w, strings.Repeat("x", 100))
+	}))
+	defer srv.Close()
+	doc := "target: " + srv.URL + "\nload: {users: 40, spawn_rate: 400, duration: 400ms}\ntasks:\n  - {name: a, weight: 3, path: '/a?q=1'}\n  - {name: b, path: /b}\n"
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		loop bool
+	}{{"event loop", nil, true}, {"goroutines", []Option{WithoutEventLoop()}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(seen)
+			mu.Unlock()
+			p := mustPlan(t, doc)
+			rec := &recorder{}
+			e := New(p, rec, tc.opts...)
+			if e.loopEligible() != tc.loop {
+				t.Fatalf("event loop eligible = %v", !tc.loop)
+			}
+			done := make(chan Result)
+			go func() { done <- e.Run(context.Background()) }()
+			time.Sleep(200 * time.Millisecond)
+			// 40 users: 40 goroutines running Engine.user, or none on the event loop.
+			var stacks bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			users := strings.Count(stacks.String(), "load.(*Engine).user+")
+			res := <-done
+			if tc.loop && users != 0 || !tc.loop && users == 0 {
+				t.Errorf("%d goroutines of users during the run", users)
+			}
+			// The target shares the test's processors, so the generator may look
+			// saturated; nothing else may make the run invalid.
+			if len(res.Invalid) > 1 || len(res.Invalid) == 1 && !strings.Contains(res.Invalid[0], "generator was the bottleneck") ||
+				res.PeakUsers != 40 || res.HoldDuration() < 400*time.Millisecond {
+				t.Fatalf("result = %+v", res)
+			}
+			byEndpoint := map[int]int{}
+			stages := map[Stage]int{}
+			for _, s := range rec.all() {
+				byEndpoint[s.Endpoint]++
+				stages[s.Stage]++
+				want := OK
+				if s.Endpoint == 1 {
+					want = Status5xx
+				}
+				if s.Kind != want || s.Bytes != 100 || s.User < 0 || s.User >= 40 || s.Latency <= 0 {
+					t.Fatalf("sample %+v", s)
+				}
+			}
+			a, b := byEndpoint[0], byEndpoint[1]
+			if ratio := float64(a) / float64(b); b == 0 || ratio < 2.5 || ratio > 3.5 {
+				t.Errorf("a:b = %d:%d, want about 3:1", a, b)
+			}
+			if stages[Ramp] == 0 || stages[Hold] == 0 {
+				t.Errorf("stages = %v", stages)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			if len(seen) != 2 || seen["GET /a?q=1 "+host+" ua=perfgate"] != a || seen["GET /b "+host+" ua=perfgate"] != b {
+				t.Errorf("the server saw %v; %d and %d samples", seen, a, b)
+			}
+		})
+	}
+}
+
+func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
+	base := "target: http://127.0.0.1:9\nload: {users: 2, think: 0s}\n"
+	cases := map[string]string{
+		"think time":         "target: http://127.0.0.1:9\nload: {users: 2, think: 10ms}\ntasks: [{path: /}]\n",
+		"setup":              base + "setup: [{path: /login}]\ntasks: [{path: /}]\n",
+		"body check":         base + "tasks: [{path: /, expect: {contains: ok}}]\n",
+		"open model":         "target: http://127.0.0.1:9\nload: {rate: 10/s}\ntasks: [{path: /}]\n",
+		"HTTPS":              "target: https://127.0.0.1:9\nload: {users: 2}\ntasks: [{path: /}]\n",
+		"eligible":           base + "tasks: [{path: /, expect: {status: [200]}}]\n",
+		"net/http asked for": base + "tasks: [{path: /}]\n",
+	}
+	for name, doc := range cases {
+		var opts []Option
+		if name == "net/http asked for" {
+			opts = append(opts, WithStdlibClient())
+		}
+		got := New(mustPlan(t, doc), discard{}, opts...).loopEligible()
+		if want := name == "eligible"; got != want {
+			t.Errorf("%s: eligible = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// A cancelled run on the event loop stops at once and leaves no connection open.
+func TestEventLoopStopsOnCancel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 10, spawn_rate: 1000, duration: 1m}\ntasks: [{path: /}]\n")
+	e := New(p, &recorder{})
+	if !e.loopEligible() {
+		t.Fatal("not on the event loop")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	res := e.Run(ctx)
+	if took := time.Since(start); took > time.Second || !res.Canceled {
+		t.Errorf("cancelled after 300ms, returned after %v, canceled %v", took, res.Canceled)
+	}
+}
+
+// A request the target never answers times out on the loop's own clock.
+func TestEventLoopTimesOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 2, spawn_rate: 100, duration: 400ms}\ndefaults: {timeout: 100ms}\ntasks: [{path: /slow}]\n")
+	rec := &recorder{}
+	New(p, rec).Run(context.Background())
+	samples := rec.all()
+	if len(samples) < 4 {
+		t.Fatalf("%d samples", len(samples))
+	}
+	for _, s := range samples {
+		if s.Kind != Timeout || s.Latency < 100*time.Millisecond || s.Latency > 100*time.Millisecond+2*loopTick+20*time.Millisecond {
+			t.Errorf("sample %v after %v, want a timeout at 100ms (+ up to two ticks)", s.Kind, s.Latency)
+		}
+	}
+}

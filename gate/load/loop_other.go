@@ -1,0 +1,20 @@
+//go:build !linux
+
+package load
+
+import (
+	"context"
+	"errors"
+)
+
+// Elsewhere than Linux every closed-model user has its own goroutine.
+
+type eventLoop struct{ pending chan int }
+
+func (e *Engine) loopEligible() bool { return false }
+
+func (e *Engine) newEventLoop() (*eventLoop, error) {
+	return nil, errors.New("no event loop on this system")
+}
+
+func (l *eventLoop) run(context.Context, <-chan struct{}) {}
