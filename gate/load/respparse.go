@@ -209,15 +209,25 @@ func parseHead(head []byte) (status int, closeAfter bool, length int64, chunked 
 			}
 			length = n
 		case equalFold(name, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(value), []byte("chunked"))
+			chunked = containsFold(value, "chunked")
 		case equalFold(name, "connection"):
-			v := bytes.ToLower(value)
-			if bytes.Contains(v, []byte("close")) {
+			if containsFold(value, "close") {
 				closeAfter = true
-			} else if bytes.Contains(v, []byte("keep-alive")) {
+			} else if containsFold(value, "keep-alive") {
 				closeAfter = false
 			}
 		}
 	}
 	return status, closeAfter, length, chunked, nil
+}
+
+// containsFold reports whether the ASCII text b contains the lower-case word, in any
+// case, without allocating.
+func containsFold(b []byte, word string) bool {
+	for i := 0; i+len(word) <= len(b); i++ {
+		if equalFold(b[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }

@@ -55,6 +55,7 @@ func TestRespParser(t *testing.T) {
 		{name: "no content", resp: "HTTP/1.1 204 No Content\r\n\r\n", status: 204},
 		{name: "1.0 closes", resp: "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x", closeAfter: true},
 		{name: "connection close", resp: "HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", status: 503, body: "x", closeAfter: true},
+		{name: "any case", resp: "HTTP/1.0 200 OK\r\nCONNECTION: Keep-Alive\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", status: 200, body: "x"},
 		{name: "garbage", resp: "HELLO\r\n\r\n", wantErrContains: "malformed"},
 		{name: "bad length", resp: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", wantErrContains: "bad Content-Length"},
 		{name: "bad chunk", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", wantErrContains: "bad chunk size"},
@@ -93,5 +94,20 @@ func TestRespParserCountsBodiesItDoesNotKeep(t *testing.T) {
 	}
 	if p.bytes != 3000000 {
 		t.Errorf("counted %d body bytes", p.bytes)
+	}
+}
+
+// A response parsed whole allocates nothing, whatever its headers.
+func TestRespParserDoesNotAllocate(t *testing.T) {
+	resp := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\nTransfer-Encoding: identity\r\n\r\nabc")
+	var p respParser
+	allocs := testing.AllocsPerRun(100, func() {
+		p.reset(false, nil)
+		if _, err := p.feed(resp); err != nil || !p.done() {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per response", allocs)
 	}
 }
