@@ -34,6 +34,37 @@ type Delivery struct {
 	CapReached   bool
 }
 
+// sleeper waits until the next arrival is due.
+type sleeper interface {
+	// sleep waits d; false if the run is over first.
+	sleep(d time.Duration) bool
+	close()
+}
+
+// timerSleeper sleeps on a Go timer.
+type timerSleeper struct {
+	t      *time.Timer
+	done   <-chan struct{}
+	failed <-chan struct{}
+}
+
+func newTimerSleeper(ctx context.Context, failed <-chan struct{}) sleeper {
+	return &timerSleeper{t: time.NewTimer(time.Hour), done: ctx.Done(), failed: failed}
+}
+
+func (s *timerSleeper) sleep(d time.Duration) bool {
+	s.t.Reset(d)
+	select {
+	case <-s.t.C:
+		return true
+	case <-s.done:
+	case <-s.failed:
+	}
+	return false
+}
+
+func (s *timerSleeper) close() { s.t.Stop() }
+
 // runOpen sends arrivals on the schedule, whatever the target does: a request that
 // finds every worker busy waits for one (or a new one, up to max_in_flight) and its
 // latency counts from when it was due.
@@ -83,8 +114,8 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	// take; after that the run is over.
 	deadline := time.NewTimer(s.Ramp + s.Hold + p.Timeout)
 	defer deadline.Stop()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	sleep := newSleeper(ctx, e.failed)
+	defer sleep.close()
 	d := &res.Delivery
 	total := s.Total()
 	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
@@ -103,15 +134,8 @@ dispatch:
 				holdCPUFrom = cpuTime()
 			}
 		}
-		if wait := time.Until(e.start.Add(due)); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				break dispatch
-			case <-e.failed:
-				break dispatch
-			}
+		if wait := time.Until(e.start.Add(due)); wait > 0 && !sleep.sleep(wait) {
+			break dispatch
 		}
 		if late := time.Since(e.start) - due; inHold && late > lateLimit && due > lastBlockEnd {
 			d.GeneratorLate++
