@@ -192,25 +192,16 @@ type WindowEndpoint struct {
 	MaxMs      float64 `json:"max_ms"`
 }
 
-// Settings are the run's parameters, with no secret in them.
+// Settings are the run's parameters, with no secret in them; the load is the main
+// phase's.
 type Settings struct {
-	Model  string `json:"model"`
-	Target string `json:"target"`
-	// Closed model.
-	Users     int     `json:"users,omitempty"`
-	SpawnRate float64 `json:"spawn_rate,omitempty"`
-	Think     string  `json:"think,omitempty"`
-	// Open model.
-	Rate            float64  `json:"rate,omitempty"`
-	StartRate       float64  `json:"start_rate,omitempty"`
-	RampSeconds     float64  `json:"ramp_seconds,omitempty"`
-	MaxInFlight     int      `json:"max_in_flight,omitempty"`
-	DurationSeconds float64  `json:"duration_seconds"`
-	TimeoutSeconds  float64  `json:"timeout_seconds"`
-	Insecure        bool     `json:"tls_insecure,omitempty"`
-	ConfigFile      string   `json:"config_file,omitempty"`
-	ThresholdFiles  []string `json:"threshold_files"`
-	Tasks           []Task   `json:"tasks"`
+	PhaseLoad
+	Target         string   `json:"target"`
+	TimeoutSeconds float64  `json:"timeout_seconds"`
+	Insecure       bool     `json:"tls_insecure,omitempty"`
+	ConfigFile     string   `json:"config_file,omitempty"`
+	ThresholdFiles []string `json:"threshold_files"`
+	Tasks          []Task   `json:"tasks"`
 }
 
 // Task describes one setup step or task, without its headers or body.
@@ -351,7 +342,6 @@ type WindowInput struct {
 // Build assembles the neutral model of a run.
 func Build(in Input) (*Result, error) {
 	p := in.Plan
-	ld := loadOf(p.Load)
 	r := &Result{
 		Version:  ResultVersion,
 		Tool:     in.Tool,
@@ -361,20 +351,12 @@ func Build(in Input) (*Result, error) {
 		Started:  in.Run.Start.UTC(),
 		Ended:    in.Run.End.UTC(),
 		Settings: Settings{
-			Model:           ld.Model,
-			Target:          p.RedactedTarget(),
-			Users:           ld.Users,
-			SpawnRate:       ld.SpawnRate,
-			Think:           ld.Think,
-			Rate:            ld.Rate,
-			StartRate:       ld.StartRate,
-			RampSeconds:     ld.RampSeconds,
-			MaxInFlight:     ld.MaxInFlight,
-			DurationSeconds: ld.DurationSeconds,
-			TimeoutSeconds:  p.Timeout.Seconds(),
-			Insecure:        p.Insecure,
-			ConfigFile:      p.ConfigFile,
-			ThresholdFiles:  append([]string{}, p.ThresholdFiles...),
+			PhaseLoad:      loadOf(p.Load),
+			Target:         p.RedactedTarget(),
+			TimeoutSeconds: p.Timeout.Seconds(),
+			Insecure:       p.Insecure,
+			ConfigFile:     p.ConfigFile,
+			ThresholdFiles: append([]string{}, p.ThresholdFiles...),
 		},
 		Delivery: deliveryOf(p, in.Run),
 		Note:     ClosedModelNote,

@@ -54,7 +54,8 @@ func fixture(t *testing.T, invalid []string, rules string) *Result {
 var openCfgDoc = strings.Replace(cfgDoc, "load: {users: 200, spawn_rate: 10, duration: 30s, think: 1s..3s}",
 	"load: {rate: 100/s, start_rate: 10/s, ramp: 20s, duration: 30s, max_in_flight: 64}", 1)
 
-func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result {
+// buildPlan builds the plan of a config and one threshold file.
+func buildPlan(t *testing.T, doc, rules string) *plan.Plan {
 	t.Helper()
 	env := func(string) (string, bool) { return "", false }
 	cfg, err := config.ParseConfig("perfgate.yaml", []byte(doc), env)
@@ -69,6 +70,12 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result {
+	t.Helper()
+	p := buildPlan(t, doc, rules)
 	var opts []stats.Option
 	if p.Open {
 		opts = append(opts, stats.OpenModel())
@@ -281,20 +288,7 @@ phases:
 // overload sheds too much, the recovery holds.
 func phasesFixture(t *testing.T) *Result {
 	t.Helper()
-	doc := strings.Replace(cfgDoc, "think: 1s..3s}", "think: 1s..3s, profile: full}", 1)
-	env := func(string) (string, bool) { return "", false }
-	cfg, err := config.ParseConfig("perfgate.yaml", []byte(doc), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := config.ParseThresholds("thresholds/release.yaml", []byte(phasesTh), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(cfg, []*config.Thresholds{th})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := buildPlan(t, strings.Replace(cfgDoc, "think: 1s..3s}", "think: 1s..3s, profile: full}", 1), phasesTh)
 	infos := []stats.EndpointInfo{}
 	for _, e := range p.Endpoints {
 		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
