@@ -172,7 +172,8 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 	}
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(u.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
-	u.retried = false
+	u.retried, u.got = false, false
+	u.parser.reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
 	l.busy++
 	u.start = now
 	u.deadline = now.Add(u.task.Timeout)
