@@ -266,6 +266,16 @@ func TestFaultHugeResponseIsReadInBoundedMemory(t *testing.T) {
 }
 
 func TestFaultServerDiesAndComesBack(t *testing.T) {
+	// Users with think time have goroutines; without, they run on the event loop.
+	for _, think := range []string{"20ms", "0s"} {
+		t.Run("think "+think, func(t *testing.T) {
+			t.Parallel()
+			serverDiesAndComesBack(t, think)
+		})
+	}
+}
+
+func serverDiesAndComesBack(t *testing.T, think string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +303,7 @@ func TestFaultServerDiesAndComesBack(t *testing.T) {
 	doc := strings.Replace(faultConfig, "duration: 1500ms", "duration: 2s", 1)
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": doc, "t.yaml": "all: [error_rate < 1%]\n"})
 	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": "http://" + addr}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
-		"--junit", "", "--json", filepath.Join(dir, "r.json"))
+		"--junit", "", "--json", filepath.Join(dir, "r.json"), "--think", think)
 	if code != ExitFail {
 		t.Errorf("exit %d, want 1 (errors while the server was down)\n%s\n%s", code, out, errs)
 	}
