@@ -91,8 +91,8 @@ func WithExtractHook(f func(value string)) Option { return func(e *Engine) { e.o
 // WithStdlibClient sends every request through net/http, even where the fast path could.
 func WithStdlibClient() Option { return func(e *Engine) { e.stdlib = true } }
 
-// WithoutEventLoop gives every closed-model user its own goroutine, even where the
-// event loop could serve the plan.
+// WithoutEventLoop gives every closed-model user, and every open-model worker, its own
+// goroutine, even where the event loop could serve the plan.
 func WithoutEventLoop() Option { return func(e *Engine) { e.noLoop = true } }
 
 // New returns an engine that will run p and hand samples to rec.
@@ -135,6 +135,11 @@ func (e *Engine) Run(ctx context.Context) Result {
 	e.allActive = make(chan struct{})
 	e.failed = make(chan struct{})
 	if e.plan.Open {
+		if e.loopEligible() {
+			if res, ok := e.runOpenLoop(ctx); ok {
+				return e.checkCPU(res)
+			}
+		}
 		return e.checkCPU(e.runOpen(ctx))
 	}
 	return e.checkCPU(e.runClosed(ctx))

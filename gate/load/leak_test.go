@@ -39,8 +39,9 @@ func TestRunReleasesGoroutinesAndConnections(t *testing.T) {
 	}{
 		{"{users: 20, spawn_rate: 200, duration: 300ms, think: 5ms}", nil},
 		{"{users: 20, spawn_rate: 200, duration: 300ms, think: 5ms}", []Option{WithStdlibClient()}},
-		{"{users: 20, spawn_rate: 200, duration: 300ms}", nil}, // the event loop
-		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", nil},
+		{"{users: 20, spawn_rate: 200, duration: 300ms}", nil},     // the event loop
+		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", nil}, // the event loop
+		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", []Option{WithoutEventLoop()}},
 		{"{rate: 500/s, duration: 300ms, max_in_flight: 30}", []Option{WithStdlibClient()}},
 	} {
 		p := mustPlan(t, "target: "+srv.URL+"\nload: "+tc.load+"\ntasks: [{path: /}]\n")

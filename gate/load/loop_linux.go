@@ -24,12 +24,12 @@ import (
 // dialled connections, timeouts and the end of the run.
 const loopTick = 5 * time.Millisecond
 
-// loopEligible reports whether the event loop can run the plan: the closed model on
-// the fast path, no setup (so no per-user variables), no think time, and requests that
-// are the same for every user and need no body check.
+// loopEligible reports whether the event loop can run the plan: the fast path, no setup
+// (so no per-user variables), no think time in the closed model, and requests that are
+// the same for every user and need no body check.
 func (e *Engine) loopEligible() bool {
 	p := e.plan
-	if e.noLoop || p.Open || e.fastAddr == "" || len(p.Setup) > 0 || p.Think.Max > 0 {
+	if e.noLoop || e.fastAddr == "" || len(p.Setup) > 0 || !p.Open && p.Think.Max > 0 {
 		return false
 	}
 	for i := range p.Tasks {
@@ -50,6 +50,7 @@ type loopUser struct {
 	used     bool
 	dialing  bool
 	task     *plan.Request
+	due      time.Duration // open model: when the request was due, from the run's start
 	req      []byte
 	sent     int
 	start    time.Time
@@ -77,7 +78,8 @@ type eventLoop struct {
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
-	busy    int // users with a request in flight or a connection being dialled
+	busy    int       // users with a request in flight or a connection being dialled
+	open    *openLoop // the open model's state; nil for the closed model
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
@@ -88,7 +90,7 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 	return &eventLoop{
 		e: e, ep: ep,
 		pending: make(chan int, e.plan.Users),
-		dialed:  make(chan dialResult, e.plan.Users),
+		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
 		total:   e.plan.TotalWeight(),
 	}, nil
@@ -239,7 +241,11 @@ func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 
 // ready handles readiness of a user's connection.
 func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
-	if u.fd < 0 || u.task == nil {
+	if u.fd < 0 {
+		return
+	}
+	if u.task == nil { // an idle connection the server closed (or wrote to unasked)
+		l.drop(u)
 		return
 	}
 	if events&syscall.EPOLLOUT != 0 && u.sent < len(u.req) {
@@ -322,6 +328,9 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 		return // the run was cancelled: this request says nothing about the target
 	}
 	now := time.Now()
+	if l.open != nil && !l.open.now.IsZero() {
+		now = l.open.now // the response arrived when epoll reported it
+	}
 	service := now.Sub(u.start)
 	kind := OK
 	if err != nil {
@@ -330,10 +339,15 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 		kind = statusKind(status)
 	}
 	offset := u.start.Sub(l.e.start)
-	l.e.rec.Record(Sample{
+	s := Sample{
 		User: u.id, Endpoint: u.task.Endpoint, Offset: offset, Stage: l.e.stageAt(offset),
 		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.bytes,
-	})
+	}
+	if l.open != nil {
+		l.openDone(u, s)
+		return
+	}
+	l.e.rec.Record(s)
 	if u.stopped {
 		l.e.active.Add(-1)
 		u.task = nil
@@ -391,5 +405,12 @@ func (l *eventLoop) closeAll() {
 			}
 		}
 	}
-	syscall.Close(l.ep)
+	if l.open != nil && l.open.tfd >= 0 {
+		syscall.Close(l.open.tfd)
+		l.open.tfd = -1
+	}
+	if l.ep >= 0 {
+		syscall.Close(l.ep)
+		l.ep = -1
+	}
 }

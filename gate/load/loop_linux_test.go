@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -108,7 +110,7 @@ func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
 			opts = append(opts, WithStdlibClient())
 		}
 		got := New(mustPlan(t, doc), discard{}, opts...).loopEligible()
-		if want := name == "eligible"; got != want {
+		if want := name == "eligible" || name == "open model"; got != want {
 			t.Errorf("%s: eligible = %v, want %v", name, got, want)
 		}
 	}
@@ -118,21 +120,24 @@ func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
 func TestEventLoopStopsOnCancel(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 10, spawn_rate: 1000, duration: 1m}\ntasks: [{path: /}]\n")
-	e := New(p, &recorder{})
-	if !e.loopEligible() {
-		t.Fatal("not on the event loop")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	start := time.Now()
-	res := e.Run(ctx)
-	if took := time.Since(start); took > time.Second || !res.Canceled {
-		t.Errorf("cancelled after 300ms, returned after %v, canceled %v", took, res.Canceled)
+	for _, load := range []string{"{users: 10, spawn_rate: 1000, duration: 1m}", "{rate: 500/s, duration: 1m}"} {
+		p := mustPlan(t, "target: "+srv.URL+"\nload: "+load+"\ntasks: [{path: /}]\n")
+		e := New(p, &recorder{})
+		if !e.loopEligible() {
+			t.Fatal("not on the event loop")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		start := time.Now()
+		res := e.Run(ctx)
+		if took := time.Since(start); took > time.Second || !res.Canceled {
+			t.Errorf("%s: cancelled after 300ms, returned after %v, canceled %v", load, took, res.Canceled)
+		}
 	}
 }
 
-// A request the target never answers times out on the loop's own clock.
+// A request the target never answers times out on the loop's own clock, in either
+// model.
 func TestEventLoopTimesOut(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
@@ -143,16 +148,68 @@ func TestEventLoopTimesOut(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 2, spawn_rate: 100, duration: 400ms}\ndefaults: {timeout: 100ms}\ntasks: [{path: /slow}]\n")
-	rec := &recorder{}
-	New(p, rec).Run(context.Background())
-	samples := rec.all()
-	if len(samples) < 4 {
-		t.Fatalf("%d samples", len(samples))
-	}
-	for _, s := range samples {
-		if s.Kind != Timeout || s.Latency < 100*time.Millisecond || s.Latency > 100*time.Millisecond+2*loopTick+20*time.Millisecond {
-			t.Errorf("sample %v after %v, want a timeout at 100ms (+ up to two ticks)", s.Kind, s.Latency)
+	for _, load := range []string{"{users: 2, spawn_rate: 100, duration: 400ms}", "{rate: 20/s, duration: 400ms}"} {
+		p := mustPlan(t, "target: "+srv.URL+"\nload: "+load+"\ndefaults: {timeout: 100ms}\ntasks: [{path: /slow}]\n")
+		rec := &recorder{}
+		New(p, rec).Run(context.Background())
+		samples := rec.all()
+		if len(samples) < 4 {
+			t.Fatalf("%s: %d samples", load, len(samples))
 		}
+		for _, s := range samples {
+			if s.Kind != Timeout || s.Service < 100*time.Millisecond || s.Service > 100*time.Millisecond+2*loopTick+20*time.Millisecond {
+				t.Errorf("%s: sample %v after %v, want a timeout at 100ms (+ up to two ticks)", load, s.Kind, s.Service)
+			}
+		}
+	}
+}
+
+// An idle connection the target closes is dropped at once (not polled again and again)
+// and the next arrival dials a new one.
+func TestOpenLoopDropsAnIdleConnectionTheTargetCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() { // one keep-alive response, then close while idle
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				time.Sleep(10 * time.Millisecond)
+			}()
+		}
+	}()
+	p := mustPlan(t, "target: http://"+ln.Addr().String()+"\nload: {rate: 20/s, duration: 500ms, max_in_flight: 1}\ntasks: [{path: /}]\n")
+	rec := &recorder{}
+	e := New(p, rec)
+	if !e.loopEligible() {
+		t.Fatal("not on the event loop")
+	}
+	cpu := cpuTime()
+	e.Run(context.Background())
+	// Ten arrivals 50 ms apart: a loop that polled a closed connection until the next
+	// arrival would burn most of the half second.
+	if used := cpuTime() - cpu; used > 200*time.Millisecond {
+		t.Errorf("the run used %v of CPU for 10 requests", used)
+	}
+	for _, s := range rec.all() {
+		if s.Kind != OK {
+			t.Errorf("sample %+v", s)
+		}
+	}
+	if n := len(rec.all()); n != 10 || accepted.Load() < 10 {
+		t.Errorf("%d requests on %d connections, want 10 on 10", n, accepted.Load())
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"errors"
 )
 
-// Elsewhere than Linux every closed-model user has its own goroutine.
+// Elsewhere than Linux every closed-model user has its own goroutine, and the open
+// model hands arrivals to goroutines.
 
 type eventLoop struct{ pending chan int }
 
@@ -18,3 +19,5 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 }
 
 func (l *eventLoop) run(context.Context, <-chan struct{}) {}
+
+func (e *Engine) runOpenLoop(context.Context) (Result, bool) { return Result{}, false }

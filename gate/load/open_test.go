@@ -1,9 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -27,12 +29,41 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return sorted[int(q*float64(len(sorted)-1))]
 }
 
+// openEngines are the two ways the open model runs: on the event loop (where the plan
+// allows it) and with a goroutine per worker. Each open-model test runs on both.
+var openEngines = []struct {
+	name string
+	opts []Option
+}{{"event loop", nil}, {"goroutines", []Option{WithoutEventLoop()}}}
+
+func forEachOpenEngine(t *testing.T, test func(t *testing.T, opts []Option)) {
+	for _, eng := range openEngines {
+		t.Run(eng.name, func(t *testing.T) { test(t, eng.opts) })
+	}
+}
+
+// workerGoroutines counts the open model's worker goroutines now running.
+func workerGoroutines() int {
+	var stacks bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+	return strings.Count(stacks.String(), "load.(*Engine).worker+")
+}
+
 func TestOpenModelHoldsTheRate(t *testing.T) {
+	forEachOpenEngine(t, testOpenModelHoldsTheRate)
+}
+
+func testOpenModelHoldsTheRate(t *testing.T, opts []Option) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 200/s, duration: 1s}\ntasks: [{path: /a, weight: 3}, {path: /b}]\n")
 	rec := &recorder{}
-	res := New(p, rec).Run(context.Background())
+	workers := make(chan int, 1)
+	time.AfterFunc(500*time.Millisecond, func() { workers <- workerGoroutines() })
+	res := New(p, rec, opts...).Run(context.Background())
+	if n := <-workers; (n == 0) != (opts == nil) {
+		t.Errorf("%d worker goroutines during the run", n)
+	}
 	if len(res.Invalid) > 0 || !res.Open {
 		t.Fatalf("invalid: %v", res.Invalid)
 	}
@@ -69,6 +100,10 @@ func TestOpenModelHoldsTheRate(t *testing.T) {
 // it to end, uniformly 0-250 ms, so the true p99 is 250 ms x (1 - 0.01 x 3 s / 250 ms)
 // = 220 ms. A generator that measures from the actual send reports a few ms.
 func TestOpenModelDoesNotHideAStall(t *testing.T) {
+	forEachOpenEngine(t, testOpenModelDoesNotHideAStall)
+}
+
+func testOpenModelDoesNotHideAStall(t *testing.T, opts []Option) {
 	var start atomic.Int64
 	const stallAt, stallFor = 1200 * time.Millisecond, 250 * time.Millisecond
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +115,7 @@ func TestOpenModelDoesNotHideAStall(t *testing.T) {
 	defer srv.Close()
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 1000/s, duration: 3s, max_in_flight: 20}\ntasks: [{path: /}]\n")
 	rec := &recorder{}
-	eng := New(p, rec)
+	eng := New(p, rec, opts...)
 	start.Store(time.Now().UnixNano()) // the run starts within a few ms of this, after warm-up
 	res := eng.Run(context.Background())
 	if len(res.Invalid) > 0 {
@@ -108,13 +143,17 @@ func TestOpenModelDoesNotHideAStall(t *testing.T) {
 }
 
 func TestOpenModelShortfallIsInvalid(t *testing.T) {
+	forEachOpenEngine(t, testOpenModelShortfallIsInvalid)
+}
+
+func testOpenModelShortfallIsInvalid(t *testing.T, opts []Option) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(100 * time.Millisecond)
 	}))
 	defer srv.Close()
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 100/s, duration: 1s, max_in_flight: 2}\ndefaults: {timeout: 300ms}\ntasks: [{path: /}]\n")
 	began := time.Now()
-	res := New(p, &recorder{}).Run(context.Background())
+	res := New(p, &recorder{}, opts...).Run(context.Background())
 	if took := time.Since(began); took > 3*time.Second {
 		t.Errorf("run took %v: the backlog must stop a timeout after the schedule", took)
 	}
@@ -128,11 +167,15 @@ func TestOpenModelShortfallIsInvalid(t *testing.T) {
 }
 
 func TestOpenModelRamp(t *testing.T) {
+	forEachOpenEngine(t, testOpenModelRamp)
+}
+
+func testOpenModelRamp(t *testing.T, opts []Option) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 200/s, start_rate: 0/s, ramp: 1s, duration: 500ms}\ntasks: [{path: /}]\n")
 	rec := &recorder{}
-	res := New(p, rec).Run(context.Background())
+	res := New(p, rec, opts...).Run(context.Background())
 	var ramp, hold int
 	for _, s := range rec.all() {
 		if s.Stage == Hold {
