@@ -75,19 +75,12 @@ func (p *respParser) eof(anyBytes bool) error {
 func (p *respParser) step(b []byte) (int, error) {
 	switch p.state {
 	case parseHeader:
-		i := bytes.Index(b, []byte("\r\n\r\n"))
-		if i < 0 {
-			if len(b) >= maxHeaderBytes {
-				return 0, errors.New("response headers are larger than 1 MB")
-			}
-			return 0, nil
-		}
-		status, closeAfter, length, chunked, err := parseHead(b[:i+4])
-		if err != nil {
+		n, status, closeAfter, length, chunked, err := parseHead(b)
+		if n == 0 || err != nil {
 			return 0, err
 		}
 		if status >= 100 && status < 200 {
-			return i + 4, nil // 100 Continue, 103 Early Hints: the real response follows
+			return n, nil // 100 Continue, 103 Early Hints: the real response follows
 		}
 		p.status, p.closeAfter = status, closeAfter
 		switch {
@@ -103,7 +96,7 @@ func (p *respParser) step(b []byte) (int, error) {
 		default:
 			p.state, p.closeAfter = parseToEOF, true
 		}
-		return i + 4, nil
+		return n, nil
 	case parseBody, parseChunkData:
 		n := int(min(int64(len(b)), p.remaining))
 		p.take(b[:n])
@@ -180,45 +173,96 @@ func cutLine(b []byte) (line []byte, n int, err error) {
 	return b[:i], i + 2, nil
 }
 
-// parseHead parses a status line and headers, ending with the empty line.
-func parseHead(head []byte) (status int, closeAfter bool, length int64, chunked bool, err error) {
+// parseHead parses the status line and headers at the start of b, up to and with the
+// empty line, in one pass and without allocating; n is 0 while b holds no whole head.
+// Lines end with CRLF or, as net/http allows, a bare LF. Of the headers only
+// Content-Length, Transfer-Encoding and Connection matter, and only names of their
+// lengths are compared.
+func parseHead(b []byte) (n, status int, closeAfter bool, length int64, chunked bool, err error) {
 	length = -1
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
+	malformed := func(err error) (int, int, bool, int64, bool, error) { return 0, 0, false, -1, false, err }
+	eol := bytes.IndexByte(b, '\n')
+	if eol < 0 {
+		return malformed(headTooLong(b))
+	}
 	// HTTP/1.x NNN reason
+	line := trimCR(b[:eol])
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, false, -1, false, errMalformed
+		return malformed(errMalformed)
 	}
 	status = atoi3(line[9:12])
 	if status < 100 || (len(line) > 12 && line[12] != ' ') {
-		return 0, false, -1, false, errMalformed
+		return malformed(errMalformed)
 	}
 	closeAfter = line[7] == '0' // HTTP/1.0 closes unless it says keep-alive
-	for len(rest) > 2 {
-		var h []byte
-		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
-			return 0, false, -1, false, errMalformed
+	for pos := eol + 1; ; {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return malformed(headTooLong(b))
 		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case equalFold(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 {
-				return 0, false, -1, false, fmt.Errorf("%w: bad Content-Length", errMalformed)
+		line := trimCR(b[pos : pos+i])
+		pos += i + 1
+		if len(line) == 0 {
+			return pos, status, closeAfter, length, chunked, nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			return malformed(errMalformed)
+		}
+		name, value := line[:colon], line[colon+1:]
+		switch len(name) {
+		case len("content-length"):
+			if equalFold(name, "content-length") {
+				if length, err = parseLength(value); err != nil {
+					return malformed(err)
+				}
 			}
-			length = n
-		case equalFold(name, "transfer-encoding"):
-			chunked = containsFold(value, "chunked")
-		case equalFold(name, "connection"):
-			if containsFold(value, "close") {
-				closeAfter = true
-			} else if containsFold(value, "keep-alive") {
-				closeAfter = false
+		case len("transfer-encoding"):
+			if equalFold(name, "transfer-encoding") {
+				chunked = containsFold(value, "chunked")
+			}
+		case len("connection"):
+			if equalFold(name, "connection") {
+				if containsFold(value, "close") {
+					closeAfter = true
+				} else if containsFold(value, "keep-alive") {
+					closeAfter = false
+				}
 			}
 		}
 	}
-	return status, closeAfter, length, chunked, nil
+}
+
+// headTooLong is the error of a head not yet complete: none until it passes 1 MB.
+func headTooLong(b []byte) error {
+	if len(b) >= maxHeaderBytes {
+		return errors.New("response headers are larger than 1 MB")
+	}
+	return nil
+}
+
+// trimCR drops the CR of a CRLF line ending.
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
+}
+
+// parseLength reads a Content-Length value: decimal digits between optional blanks.
+func parseLength(v []byte) (int64, error) {
+	v = bytes.Trim(v, " \t")
+	if len(v) == 0 || len(v) > 18 {
+		return -1, fmt.Errorf("%w: bad Content-Length", errMalformed)
+	}
+	var n int64
+	for _, ch := range v {
+		if ch < '0' || ch > '9' {
+			return -1, fmt.Errorf("%w: bad Content-Length", errMalformed)
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	return n, nil
 }
 
 // containsFold reports whether the ASCII text b contains the lower-case word, in any

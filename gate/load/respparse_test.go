@@ -56,7 +56,14 @@ func TestRespParser(t *testing.T) {
 		{name: "1.0 closes", resp: "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x", closeAfter: true},
 		{name: "connection close", resp: "HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", status: 503, body: "x", closeAfter: true},
 		{name: "any case", resp: "HTTP/1.0 200 OK\r\nCONNECTION: Keep-Alive\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", status: 200, body: "x"},
+		{name: "bare LF", resp: "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", status: 200, body: "ok"},
+		{name: "blanks around", resp: "HTTP/1.1 200 OK\r\ncontent-length:\t 2 \r\nX-Content-Lengtx: 9\r\nConnection:close\r\n\r\nok", status: 200, body: "ok", closeAfter: true},
+		{name: "last length wins", resp: "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x"},
 		{name: "garbage", resp: "HELLO\r\n\r\n", wantErrContains: "malformed"},
+		{name: "no colon", resp: "HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\nok", wantErrContains: "malformed"},
+		{name: "signed length", resp: "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", wantErrContains: "bad Content-Length"},
+		{name: "empty length", resp: "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", wantErrContains: "bad Content-Length"},
+		{name: "huge length", resp: "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", wantErrContains: "bad Content-Length"},
 		{name: "bad length", resp: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", wantErrContains: "bad Content-Length"},
 		{name: "bad chunk", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", wantErrContains: "bad chunk size"},
 		{name: "cut short", resp: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", eof: true, wantErrContains: "unexpected EOF"},
@@ -110,4 +117,41 @@ func TestRespParserDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per response", allocs)
 	}
+}
+
+// BenchmarkRespParser parses nginx's answer to the throughput benchmark, whole.
+func BenchmarkRespParser(b *testing.B) {
+	resp := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Fri, 27 Nov 2026 01:27:48 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nLast-Modified: Fri, 27 Nov 2026 01:20:00 GMT\r\nConnection: keep-alive\r\nETag: \"6766e0a0-64\"\r\nAccept-Ranges: bytes\r\n\r\n" + strings.Repeat("n", 100))
+	var p respParser
+	b.ReportAllocs()
+	b.SetBytes(int64(len(resp)))
+	for b.Loop() {
+		p.reset(false, nil)
+		if _, err := p.feed(resp); err != nil || !p.done() {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzRespParser: whatever the bytes, the parser does not panic, and the response (or
+// the error) is the same however the bytes arrive.
+func FuzzRespParser(f *testing.F) {
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 3)
+	f.Add("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 1)
+	f.Add("HTTP/1.0 100 Continue\n\nHTTP/1.1 204 x\nConnection: close\n\n", 2)
+	f.Fuzz(func(t *testing.T, resp string, step int) {
+		step = 1 + abs(step)%16
+		whole, _, werr := parseAll(t, resp, false, true, 0)
+		piece, _, perr := parseAll(t, resp, false, true, step)
+		if (werr == nil) != (perr == nil) || werr == nil && (whole.status != piece.status || whole.bytes != piece.bytes || whole.closeAfter != piece.closeAfter) {
+			t.Errorf("whole: %d %d %v %v; in pieces of %d: %d %d %v %v", whole.status, whole.bytes, whole.closeAfter, werr, step, piece.status, piece.bytes, piece.closeAfter, perr)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
