@@ -31,11 +31,10 @@ type openLoop struct {
 	idle   []*loopUser     // free connections, the most recently freed last
 	queue  []time.Duration // arrivals due but held back by max_in_flight
 	now    time.Time       // when the current batch of readiness was reported
-	end    time.Time       // past it, nothing more is sent and the loop ends
+	end    time.Time       // past it, nothing more is sent
 
 	sent, generatorLate int64
 	capReached          bool
-	lastBlockEnd        time.Duration // when an arrival last had to wait for max_in_flight
 }
 
 // openLoops is how many event loops share an open model: one below 10,000 arrivals a
@@ -167,8 +166,8 @@ func (l *eventLoop) warm(ctx context.Context) {
 }
 
 // runOpen sends the loop's share of the schedule and reads the responses, until every
-// arrival is sent and answered, the end (the schedule's, plus a request's timeout), a
-// failed setup or ctx.
+// arrival is sent (or the end passes: the schedule's, plus a request's timeout) and
+// answered, a failed run or ctx.
 func (l *eventLoop) runOpen(ctx context.Context) {
 	defer l.closeAll()
 	o := l.open
@@ -190,8 +189,10 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 			return
 		}
 		o.now = time.Now()
-		if o.now.After(o.end) {
-			return
+		if o.now.After(o.end) && (o.next < o.total || len(o.queue) > 0) {
+			// Past the schedule and a request's timeout, the backlog is not sent; the
+			// requests in flight finish (or time out) and are counted.
+			o.next, o.queue = o.total, nil
 		}
 		for i := 0; i < n; i++ {
 			if events[i].Fd == timerSlot {
@@ -232,7 +233,9 @@ func (l *eventLoop) arrivals(ctx context.Context) {
 			break
 		}
 		o.next += o.stride
-		if o.sched.InHold(due) && now-due > lateLimit && due > o.lastBlockEnd {
+		// An arrival held back by max_in_flight queues without delaying the timer, so
+		// a late timer is the generator's own lateness.
+		if o.sched.InHold(due) && now-due > lateLimit {
 			o.generatorLate++
 		}
 		if len(o.queue) > 0 || !l.acquire() {
@@ -263,7 +266,6 @@ func (l *eventLoop) dequeue(ctx context.Context) {
 	for len(o.queue) > 0 && l.acquire() {
 		due := o.queue[0]
 		o.queue = o.queue[1:]
-		o.lastBlockEnd = time.Since(l.e.start)
 		l.start(ctx, l.freeConn(), due)
 	}
 }

@@ -212,3 +212,28 @@ func TestDeliveryProblems(t *testing.T) {
 		}
 	}
 }
+
+// Requests in flight when the schedule ends finish and are counted, on both engines.
+func TestOpenModelRequestsInFlightFinishAfterTheHold(t *testing.T) {
+	forEachOpenEngine(t, func(t *testing.T, opts []Option) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(400 * time.Millisecond)
+		}))
+		defer srv.Close()
+		p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 20/s, duration: 200ms}\ntasks: [{path: /x}]\n")
+		rec := &recorder{}
+		res := New(p, rec, opts...).Run(context.Background())
+		hold := holdSamples(rec)
+		for _, s := range hold {
+			if s.Kind != OK || s.Service < 400*time.Millisecond {
+				t.Errorf("in-flight request = %+v, want it completed", s)
+			}
+		}
+		if len(hold) != 4 || res.Delivery.Sent != 4 {
+			t.Errorf("%d hold samples, %d sent; want the 4 arrivals of 200 ms at 20/s", len(hold), res.Delivery.Sent)
+		}
+		if res.End.Sub(res.HoldEnd) < 150*time.Millisecond {
+			t.Errorf("Run returned %v after the hold, before its requests finished", res.End.Sub(res.HoldEnd))
+		}
+	})
+}
