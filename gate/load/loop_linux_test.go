@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -211,5 +212,55 @@ func TestOpenLoopDropsAnIdleConnectionTheTargetCloses(t *testing.T) {
 	}
 	if n := len(rec.all()); n != 10 || accepted.Load() < 10 {
 		t.Errorf("%d requests on %d connections, want 10 on 10", n, accepted.Load())
+	}
+}
+
+// Above openLoopRate several loops share the schedule: every arrival is sent once, at
+// its own time, and max_in_flight holds across the loops.
+func TestOpenLoopsShareTheScheduleAndTheCap(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one processor: one loop")
+	}
+	defer func(r float64) { openLoopRate = r }(openLoopRate)
+	openLoopRate = 100
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		if r.URL.Path == "/slow" {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 400/s, duration: 500ms}\ntasks: [{path: /}]\n")
+	if n := openLoops(p.Rate); n < 2 {
+		t.Fatalf("%d loops at 400/s", n)
+	}
+	rec := &recorder{}
+	res := New(p, rec).Run(context.Background())
+	if d := res.Delivery; d.Planned != 200 || d.Sent != 200 {
+		t.Errorf("delivery %+v", d)
+	}
+	seen := map[time.Duration]bool{}
+	for _, s := range holdSamples(rec) {
+		if seen[s.Offset] || s.Offset%(2500*time.Microsecond) != 0 || s.Kind != OK {
+			t.Fatalf("sample %+v: each arrival once, on the schedule", s)
+		}
+		seen[s.Offset] = true
+	}
+	if len(seen) != 200 {
+		t.Errorf("%d arrivals answered, want 200", len(seen))
+	}
+
+	// 400/s to a 20 ms handler needs 8 in flight; at most 2 are allowed, in all.
+	peak.Store(0)
+	p = mustPlan(t, "target: "+srv.URL+"\nload: {rate: 400/s, duration: 300ms, max_in_flight: 2}\ndefaults: {timeout: 2s}\ntasks: [{path: /slow}]\n")
+	res = New(p, &recorder{}).Run(context.Background())
+	if !res.Delivery.CapReached || res.Delivery.PeakInFlight != 2 || peak.Load() > 2 {
+		t.Errorf("cap reached %v, peak in flight %d (server saw %d), want the cap of 2 held across loops",
+			res.Delivery.CapReached, res.Delivery.PeakInFlight, peak.Load())
 	}
 }

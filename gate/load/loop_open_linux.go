@@ -37,10 +37,13 @@ type openLoop struct {
 	capReached          bool
 }
 
-// openLoops is how many event loops share an open model: one below 10,000 arrivals a
-// second (one thread keeps the connections few and warm), more for higher rates.
+// openLoopRate is the rate one event loop takes of an open model: below it a single
+// thread keeps the connections few and warm; above it, loops (up to one per processor)
+// share the schedule.
+var openLoopRate = 10000.0
+
 func openLoops(rate float64) int {
-	return max(1, min(runtime.GOMAXPROCS(0), int(rate/10000)))
+	return max(1, min(runtime.GOMAXPROCS(0), int(rate/openLoopRate)))
 }
 
 // runOpenLoop runs the open model on event loops. It delivers, records and judges the
