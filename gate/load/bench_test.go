@@ -70,7 +70,7 @@ func BenchmarkRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := u.do(ctx, task, -1); err != nil {
+				if _, err := u.do(ctx, task, closedRequest); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -220,7 +220,7 @@ func TestFastAndStdlibAgree(t *testing.T) {
 		e := New(p, discard{}, opts...)
 		e.failed = make(chan struct{})
 		u, closeConns := e.newUser(0)
-		kind, err := u.do(context.Background(), &p.Tasks[0], -1)
+		kind, err := u.do(context.Background(), &p.Tasks[0], closedRequest)
 		closeConns()
 		if kind != OK || err != nil {
 			t.Fatalf("%s: %v %v (a 302 is a response, not followed)", e.Client(), kind, err)

@@ -50,7 +50,7 @@ type loopUser struct {
 	used     bool
 	dialing  bool
 	task     *plan.Request
-	due      time.Duration // open model: when the request was due, from the run's start
+	arrival  arrival // open model: the request's place in the schedule
 	req      []byte
 	sent     int
 	start    time.Time

@@ -28,10 +28,10 @@ type openLoop struct {
 	total  int64
 	tfd    int
 	rng    *rand.Rand
-	idle   []*loopUser     // free connections, the most recently freed last
-	queue  []time.Duration // arrivals due but held back by max_in_flight
-	now    time.Time       // when the current batch of readiness was reported
-	end    time.Time       // past it, nothing more is sent
+	idle   []*loopUser // free connections, the most recently freed last
+	queue  []arrival   // arrivals due but held back by max_in_flight
+	now    time.Time   // when the current batch of readiness was reported
+	end    time.Time   // past it, nothing more is sent
 
 	sent, generatorLate int64
 	capReached          bool
@@ -241,12 +241,13 @@ func (l *eventLoop) arrivals(ctx context.Context) {
 		if o.sched.InHold(due) && now-due > lateLimit {
 			o.generatorLate++
 		}
+		a := arrival{due: due, ready: now}
 		if len(o.queue) > 0 || !l.acquire() {
-			o.queue = append(o.queue, due)
+			o.queue = append(o.queue, a)
 			o.capReached = true
 			continue
 		}
-		l.start(ctx, l.freeConn(), due)
+		l.start(ctx, l.freeConn(), a)
 	}
 	l.arm()
 }
@@ -267,9 +268,9 @@ func (l *eventLoop) acquire() bool {
 func (l *eventLoop) dequeue(ctx context.Context) {
 	o := l.open
 	for len(o.queue) > 0 && l.acquire() {
-		due := o.queue[0]
+		a := o.queue[0]
 		o.queue = o.queue[1:]
-		l.start(ctx, l.freeConn(), due)
+		l.start(ctx, l.freeConn(), a)
 	}
 }
 
@@ -284,17 +285,17 @@ func (l *eventLoop) freeConn() *loopUser {
 	return l.newConn()
 }
 
-// start sends the arrival due at due on u, now.
-func (l *eventLoop) start(ctx context.Context, u *loopUser, due time.Duration) {
+// start sends the arrival on u, now.
+func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(l.open.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
 	u.retried, u.got = false, false
 	u.parser.reset(u.task.Method == "HEAD", nil)
-	u.due = due
+	u.arrival = a
 	l.busy++
 	u.start = time.Now()
 	u.deadline = u.start.Add(u.task.Timeout)
-	if o := l.open; o.sched.InHold(due) {
+	if o := l.open; o.sched.InHold(a.due) {
 		o.sent++
 	}
 	if u.fd < 0 {
@@ -304,13 +305,12 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, due time.Duration) {
 	l.send(ctx, u)
 }
 
-// openDone records an open-model request: timed from when it was due (less the
-// scheduling slack), and from its actual send. The connection goes back to the free
-// ones, or to the oldest arrival waiting for it.
+// openDone records an open-model request: timed from when it was ready (see arrival),
+// and from its actual send. The connection goes back to the free ones.
 func (l *eventLoop) openDone(u *loopUser, s Sample) {
-	due := u.due
+	due := u.arrival.due
 	s.Lag = max(0, s.Offset-due)
-	s.Latency = s.Service + max(0, s.Lag-schedulingSlack)
+	s.Latency = s.Service + max(0, s.Offset-u.arrival.ready)
 	s.Offset = due
 	s.Stage = l.e.openStage(due)
 	if s.Lag > lateLimit && s.Stage == Hold {

@@ -10,14 +10,19 @@ import (
 // lateLimit is how late against the schedule a send may be and still count as on time.
 const lateLimit = 10 * time.Millisecond
 
-// schedulingSlack is how late a send may be through the generator's own timers, and not
-// count in its latency. Go's timers sleep in whole milliseconds (the runtime waits on
-// epoll with a millisecond timeout), so a send can leave up to a millisecond after it was
-// due with nothing wrong on the target. Lateness beyond the slack (waiting for a busy
-// worker, or for a stalled target to free one) counts in full, less this millisecond: a
-// 700 ms queue still reads as 699 ms, where a generator that measured from the actual
-// send would read a few ms.
-const schedulingSlack = time.Millisecond
+// An arrival is one request of the open model's schedule: when it was due, and when
+// the generator was ready to send it, both from the start of the run. Its latency counts
+// from ready: the generator's own lateness in waking for it (Go's timers wake in whole
+// milliseconds; a busy machine deschedules the generator) says nothing about the target,
+// and is reported as schedule lag instead, where too much of it makes the run invalid.
+// Time spent waiting for max_in_flight (for a slow or stalled target to answer) counts
+// in full, as does lateness of arrivals that such a wait delayed: then ready is due. A
+// 700 ms queue reads as 700 ms, where a generator that measured from the actual send
+// would read a few ms.
+type arrival struct{ due, ready time.Duration }
+
+// closedRequest marks a closed-model request: not part of a schedule.
+var closedRequest = arrival{due: -1}
 
 // Delivery of the open model: what the schedule planned for the hold and what was sent.
 type Delivery struct {
@@ -71,14 +76,14 @@ func (s *timerSleeper) close() { s.t.Stop() }
 // less at the median; the event loop keeps its free connections the same way).
 type idleWorkers struct {
 	mu    sync.Mutex
-	stack []chan time.Duration
+	stack []chan arrival
 	freed chan struct{} // signalled when a worker becomes free
 }
 
 func newIdleWorkers() *idleWorkers { return &idleWorkers{freed: make(chan struct{}, 1)} }
 
 // push makes a worker available again.
-func (w *idleWorkers) push(c chan time.Duration) {
+func (w *idleWorkers) push(c chan arrival) {
 	w.mu.Lock()
 	w.stack = append(w.stack, c)
 	w.mu.Unlock()
@@ -89,7 +94,7 @@ func (w *idleWorkers) push(c chan time.Duration) {
 }
 
 // pop takes the most recently freed worker, if any.
-func (w *idleWorkers) pop() (chan time.Duration, bool) {
+func (w *idleWorkers) pop() (chan arrival, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(w.stack)
@@ -172,13 +177,19 @@ dispatch:
 		if wait := time.Until(e.start.Add(due)); wait > 0 && !sleep.sleep(wait) {
 			break dispatch
 		}
-		if late := time.Since(e.start) - due; inHold && late > lateLimit && due > lastBlockEnd {
+		// Lateness of an arrival due before a wait for a worker ended is that wait's;
+		// any other is the generator's own.
+		woke := time.Since(e.start)
+		a := arrival{due: due, ready: woke}
+		if due <= lastBlockEnd {
+			a.ready = due
+		} else if inHold && woke-due > lateLimit {
 			d.GeneratorLate++
 		}
 		waited := false
 		for {
 			if w, ok := idle.pop(); ok {
-				w <- due
+				w <- a
 				break
 			}
 			waited = true
@@ -267,17 +278,17 @@ func (e *Engine) worker(ctx context.Context, id int, idle *idleWorkers, stop <-c
 	if !u.setupWithRetries(ctx, stop, "worker") {
 		return
 	}
-	arrivals := make(chan time.Duration, 1)
+	arrivals := make(chan arrival, 1)
 	idle.push(arrivals)
 	close(ready)
 	total := e.plan.TotalWeight()
 	for {
 		select {
-		case due := <-arrivals:
+		case a := <-arrivals:
 			n := e.active.Add(1)
 			e.notePeak(n)
 			t := &e.plan.Tasks[e.plan.Pick(u.rng.IntN(total))]
-			_, _ = u.do(ctx, t, due)
+			_, _ = u.do(ctx, t, a)
 			e.active.Add(-1)
 			idle.push(arrivals)
 		case <-stop:

@@ -80,8 +80,8 @@ func testOpenModelHoldsTheRate(t *testing.T, opts []Option) {
 		if want := time.Duration(i) * 5 * time.Millisecond; s.Offset != want {
 			t.Fatalf("sample %d was due at %v, want %v: offsets are the schedule's", i, s.Offset, want)
 		}
-		if s.Latency != s.Service+max(0, s.Lag-schedulingSlack) {
-			t.Fatalf("latency %v != service %v + lag %v beyond the slack", s.Latency, s.Service, s.Lag)
+		if s.Latency < s.Service || s.Latency-s.Service > s.Lag {
+			t.Fatalf("latency %v: not between service %v and service + lag %v", s.Latency, s.Service, s.Lag)
 		}
 	}
 	var a int

@@ -69,8 +69,8 @@ type Sample struct {
 	// Offset is when the request started (open model: was due), from the start of the run.
 	Offset time.Duration
 	// Latency is what a client saw: from the send (open model: from when the request was
-	// due, less the scheduling slack, so that queueing behind a stalled target counts) to
-	// the end of the body.
+	// due, or the generator ready to send it if that was later; see arrival) to the end
+	// of the body, so that queueing behind a stalled target counts.
 	Latency time.Duration
 	// Service is from the actual send to the end of the body; Lag is how late the send
 	// was against the schedule (open model only, else 0).

@@ -90,7 +90,7 @@ func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
 		default:
 		}
 		t := &e.plan.Tasks[e.plan.Pick(u.rng.IntN(total))]
-		if _, err := u.do(ctx, t, -1); err != nil && ctx.Err() != nil {
+		if _, err := u.do(ctx, t, closedRequest); err != nil && ctx.Err() != nil {
 			return
 		}
 		if !u.pause(ctx, stop, u.think()) {
@@ -135,7 +135,7 @@ func (u *user) pause(ctx context.Context, stop <-chan struct{}, d time.Duration)
 func (u *user) setup(ctx context.Context) error {
 	for i := range u.e.plan.Setup {
 		s := &u.e.plan.Setup[i]
-		if _, err := u.do(ctx, s, -1); err != nil {
+		if _, err := u.do(ctx, s, closedRequest); err != nil {
 			return fmt.Errorf("step %q: %w", s.Name, err)
 		}
 	}
@@ -143,11 +143,10 @@ func (u *user) setup(ctx context.Context) error {
 }
 
 // do sends one request, records it, and returns its kind and, for a failure, a reason
-// that quotes neither the URL nor the body: both may carry secrets. In the open model
-// due is when the request should have been sent, from the start of the run, and its
-// latency counts from then; in the closed model due is negative and latency counts from
-// the actual send.
-func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind, error) {
+// that quotes neither the URL nor the body: both may carry secrets. In the open model a
+// is the request's arrival, and its latency counts from when it was ready (see arrival);
+// a closed-model request (closedRequest) counts from the actual send.
+func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error) {
 	var start time.Time
 	var kind Kind
 	var status int
@@ -195,9 +194,9 @@ func (u *user) do(ctx context.Context, r *plan.Request, due time.Duration) (Kind
 		User: u.id, Endpoint: r.Endpoint, Offset: offset,
 		Latency: service, Service: service, Status: status, Kind: kind, Bytes: n,
 	}
-	if due >= 0 {
+	if due := a.due; due >= 0 {
 		s.Lag = max(0, offset-due)
-		s.Latency = service + max(0, s.Lag-schedulingSlack)
+		s.Latency = service + max(0, offset-a.ready)
 		s.Offset = due
 		s.Stage = u.e.openStage(due)
 		if s.Lag > lateLimit && s.Stage == Hold {

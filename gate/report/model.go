@@ -20,8 +20,9 @@ const ResultVersion = "perfgate.result/v1"
 
 // OpenModelNote is printed with every open-model report.
 const OpenModelNote = "Open model: requests are sent on a fixed schedule whatever the target does, and latency " +
-	"counts from when each request was due (less 1 ms of timer slack), so time spent queued behind a slow " +
-	"or stalled target is counted (no coordinated omission). Service time counts from the actual send."
+	"counts from when each request was due, so time spent queued behind a slow or stalled target is counted " +
+	"(no coordinated omission); only the generator's own lateness in waking is left out, and reported as " +
+	"schedule lag. Service time counts from the actual send."
 
 // ClosedModelNote is printed with every closed-model report.
 const ClosedModelNote = "Closed model: each user waits for its response before the next request, so latency is " +
