@@ -301,7 +301,9 @@ func serverDiesAndComesBack(t *testing.T, think string) {
 		srv2.Serve(ln2)
 	}()
 	doc := strings.Replace(faultConfig, "duration: 1500ms", "duration: 2s", 1)
-	dir := writeFiles(t, map[string]string{"perfgate.yaml": doc, "t.yaml": "all: [error_rate < 1%]\n"})
+	// A quarter of the hold down: however fast the users are when it is up, more than
+	// 0.1% of their requests fail.
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": doc, "t.yaml": "all: [error_rate < 0.1%]\n"})
 	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": "http://" + addr}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
 		"--junit", "", "--json", filepath.Join(dir, "r.json"), "--think", think)
 	if code != ExitFail {

@@ -199,7 +199,9 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 			return res
 		}
 		if len(loops) > 0 {
-			loops[i%len(loops)].pending <- i
+			l := loops[i%len(loops)]
+			l.pending <- i
+			l.wake()
 			continue
 		}
 		wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -23,6 +24,10 @@ import (
 // loopTick bounds how long a loop waits for readiness, so that it notices new users,
 // dialled connections, timeouts and the end of the run.
 const loopTick = 5 * time.Millisecond
+
+// wakeSlot is the epoll data of the loop's eventfd, which ends its wait when a user is
+// handed over or a dial finishes (user slots are >= 0).
+const wakeSlot = -2
 
 // loopEligible reports whether the event loop can run the plan: the fast path, no setup
 // (so no per-user variables), no think time in the closed model, and requests that are
@@ -73,8 +78,10 @@ type dialResult struct {
 type eventLoop struct {
 	e       *Engine
 	ep      int
-	users   []*loopUser // by slot; the epoll data is the slot
-	pending chan int    // users to start
+	wakeMu  sync.RWMutex // held to write wakeFD, and to close it
+	wakeFD  int          // an eventfd in ep; -1 once closed
+	users   []*loopUser  // by slot; the epoll data is the slot
+	pending chan int     // users to start
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
@@ -87,8 +94,19 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 	if err != nil {
 		return nil, err
 	}
+	efd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errno != 0 {
+		syscall.Close(ep)
+		return nil, errno
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeSlot}
+	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, int(efd), &ev); err != nil {
+		syscall.Close(int(efd))
+		syscall.Close(ep)
+		return nil, err
+	}
 	return &eventLoop{
-		e: e, ep: ep,
+		e: e, ep: ep, wakeFD: int(efd),
 		pending: make(chan int, e.plan.Users),
 		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
@@ -125,6 +143,10 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		for i := 0; i < n; i++ {
+			if events[i].Fd == wakeSlot {
+				l.woken(ctx, stopping)
+				continue
+			}
 			l.ready(ctx, l.users[events[i].Fd], events[i].Events)
 		}
 		if now := time.Now(); now.After(nextCheck) {
@@ -132,6 +154,23 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			nextCheck = now.Add(loopTick)
 		}
 	}
+}
+
+// wake ends the loop's wait, from any goroutine.
+func (l *eventLoop) wake() {
+	l.wakeMu.RLock()
+	defer l.wakeMu.RUnlock()
+	if l.wakeFD >= 0 {
+		one := uint64(1) // added to the eventfd's counter, in the machine's byte order
+		_, _ = rawIO(syscall.SYS_WRITE, l.wakeFD, unsafe.Slice((*byte)(unsafe.Pointer(&one)), 8))
+	}
+}
+
+// woken clears the wake-up and takes what was handed over.
+func (l *eventLoop) woken(ctx context.Context, stopping bool) {
+	var buf [8]byte
+	_, _ = rawIO(syscall.SYS_READ, l.wakeFD, buf[:])
+	l.admit(ctx, stopping)
 }
 
 // admit starts the users the ramp has handed over and takes the dialled connections.
@@ -190,6 +229,7 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 	u.dialing, u.used = true, false
 	go func() {
+		defer l.wake()
 		c, err := l.dialer.DialContext(ctx, "tcp", l.e.fastAddr)
 		if err != nil {
 			l.dialed <- dialResult{u: u, err: err}
@@ -405,6 +445,12 @@ func (l *eventLoop) closeAll() {
 			}
 		}
 	}
+	l.wakeMu.Lock()
+	if l.wakeFD >= 0 {
+		syscall.Close(l.wakeFD)
+		l.wakeFD = -1
+	}
+	l.wakeMu.Unlock()
 	if l.open != nil && l.open.tfd >= 0 {
 		syscall.Close(l.open.tfd)
 		l.open.tfd = -1

@@ -264,3 +264,36 @@ func TestOpenLoopsShareTheScheduleAndTheCap(t *testing.T) {
 			res.Delivery.CapReached, res.Delivery.PeakInFlight, peak.Load())
 	}
 }
+
+// A dial that ends (here, refused at once) wakes the loop: its request is not left
+// waiting for the loop's next tick.
+func TestEventLoopWakesWhenADialEnds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every dial is refused
+	for _, load := range []string{"{users: 1, duration: 300ms}", "{rate: 100/s, duration: 300ms}"} {
+		p := mustPlan(t, "target: http://"+addr+"\nload: "+load+"\ntasks: [{path: /}]\n")
+		rec := &recorder{}
+		e := New(p, rec)
+		if !e.loopEligible() {
+			t.Fatal("not on the event loop")
+		}
+		e.Run(context.Background())
+		var lat []time.Duration
+		for _, s := range rec.all() {
+			if s.Kind != ConnRefused {
+				t.Fatalf("%s: sample %+v, want connect_refused", load, s)
+			}
+			lat = append(lat, s.Service)
+		}
+		if len(lat) < 10 {
+			t.Fatalf("%s: %d samples", load, len(lat))
+		}
+		if p50 := quantile(lat, 0.5); p50 > loopTick/2 {
+			t.Errorf("%s: refused dials took a median %v, want far less than the loop's %v tick", load, p50, loopTick)
+		}
+	}
+}

@@ -198,8 +198,12 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 			o.next, o.queue = o.total, nil
 		}
 		for i := 0; i < n; i++ {
-			if events[i].Fd == timerSlot {
+			switch events[i].Fd {
+			case timerSlot:
 				l.arrivals(ctx)
+				continue
+			case wakeSlot:
+				l.woken(ctx, false)
 				continue
 			}
 			l.ready(ctx, l.users[events[i].Fd], events[i].Events)

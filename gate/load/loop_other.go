@@ -20,4 +20,6 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 
 func (l *eventLoop) run(context.Context, <-chan struct{}) {}
 
+func (l *eventLoop) wake() {}
+
 func (e *Engine) runOpenLoop(context.Context) (Result, bool) { return Result{}, false }
