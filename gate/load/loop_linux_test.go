@@ -168,31 +168,9 @@ func TestEventLoopTimesOut(t *testing.T) {
 // An idle connection the target closes is dropped at once (not polled again and again)
 // and the next arrival dials a new one.
 func TestOpenLoopDropsAnIdleConnectionTheTargetCloses(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func() { // one keep-alive response, then close while idle
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
-				time.Sleep(10 * time.Millisecond)
-			}()
-		}
-	}()
-	p := mustPlan(t, "target: http://"+ln.Addr().String()+"\nload: {rate: 20/s, duration: 500ms, max_in_flight: 1}\ntasks: [{path: /}]\n")
+	// One keep-alive response per connection, then the target closes it while idle.
+	addr, accepted := scripted(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	p := mustPlan(t, "target: http://"+addr+"\nload: {rate: 20/s, duration: 500ms, max_in_flight: 1}\ntasks: [{path: /}]\n")
 	rec := &recorder{}
 	e := New(p, rec)
 	if !e.loopEligible() {
