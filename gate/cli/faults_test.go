@@ -192,12 +192,13 @@ func TestFaultMatrix(t *testing.T) {
 		},
 	}
 	// With think time each user has its own goroutine; without, and with no setup, the
-	// users run on the event loop. Both must meet every fault the same way.
-	for _, think := range []string{"20ms", "0s"} {
+	// users run on the event loop, and so does the open model. All must meet every
+	// fault the same way.
+	for _, model := range [][]string{{"--think", "20ms"}, {"--think", "0s"}, {"--rate", "100/s"}} {
 		for _, tc := range cases {
-			t.Run(tc.name+", think "+think, func(t *testing.T) {
+			t.Run(tc.name+", "+strings.Join(model, " "), func(t *testing.T) {
 				t.Parallel()
-				runFault(t, tc.target(t), "all: [error_rate < 1%]\n", tc.code, tc.kinds, tc.reasons, "--think", think)
+				runFault(t, tc.target(t), "all: [error_rate < 1%]\n", tc.code, tc.kinds, tc.reasons, model...)
 			})
 		}
 	}
@@ -266,16 +267,17 @@ func TestFaultHugeResponseIsReadInBoundedMemory(t *testing.T) {
 }
 
 func TestFaultServerDiesAndComesBack(t *testing.T) {
-	// Users with think time have goroutines; without, they run on the event loop.
-	for _, think := range []string{"20ms", "0s"} {
-		t.Run("think "+think, func(t *testing.T) {
+	// Users with think time have goroutines; without, they run on the event loop, as
+	// does the open model.
+	for _, model := range [][]string{{"--think", "20ms"}, {"--think", "0s"}, {"--rate", "100/s"}} {
+		t.Run(strings.Join(model, " "), func(t *testing.T) {
 			t.Parallel()
-			serverDiesAndComesBack(t, think)
+			serverDiesAndComesBack(t, model)
 		})
 	}
 }
 
-func serverDiesAndComesBack(t *testing.T, think string) {
+func serverDiesAndComesBack(t *testing.T, model []string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -304,8 +306,8 @@ func serverDiesAndComesBack(t *testing.T, think string) {
 	// A quarter of the hold down: however fast the users are when it is up, more than
 	// 0.1% of their requests fail.
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": doc, "t.yaml": "all: [error_rate < 0.1%]\n"})
-	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": "http://" + addr}, "run", "-c", filepath.Join(dir, "perfgate.yaml"),
-		"--junit", "", "--json", filepath.Join(dir, "r.json"), "--think", think)
+	code, out, errs := invokeNoChdir(t, dir, map[string]string{"TARGET_URL": "http://" + addr}, append([]string{"run", "-c", filepath.Join(dir, "perfgate.yaml"),
+		"--junit", "", "--json", filepath.Join(dir, "r.json")}, model...)...)
 	if code != ExitFail {
 		t.Errorf("exit %d, want 1 (errors while the server was down)\n%s\n%s", code, out, errs)
 	}
