@@ -107,8 +107,8 @@ func (w *idleWorkers) pop() (chan arrival, bool) {
 }
 
 // runOpen sends arrivals on the schedule, whatever the target does: a request that
-// finds every worker busy waits for one (or a new one, up to max_in_flight) and its
-// latency counts from when it was due.
+// finds every worker busy waits for one (or a new one, up to max_in_flight), and its
+// latency counts that wait (see arrival).
 func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	p := e.plan
 	s := Schedule{StartRate: p.StartRate, Rate: p.Rate, Ramp: p.RateRamp, Hold: p.Hold}
