@@ -380,13 +380,14 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	}
 	offset := u.start.Sub(l.e.start)
 	s := Sample{
-		User: u.id, Endpoint: u.task.Endpoint, Offset: offset, Stage: l.e.stageAt(offset),
+		User: u.id, Endpoint: u.task.Endpoint, Offset: offset,
 		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.bytes,
 	}
 	if l.open != nil {
-		l.openDone(u, s)
+		l.openDone(u, s) // which places it in the schedule
 		return
 	}
+	s.Stage = l.e.stageAt(offset)
 	l.e.rec.Record(s)
 	if u.stopped {
 		l.e.active.Add(-1)

@@ -100,11 +100,7 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 	res.End = time.Now()
 
 	d := &res.Delivery
-	for i := range s.Total() {
-		if s.InHold(s.At(i)) {
-			d.Planned++
-		}
-	}
+	d.Planned = s.HoldArrivals()
 	for _, l := range loops {
 		d.Sent += l.open.sent
 		d.GeneratorLate += l.open.generatorLate

@@ -160,13 +160,11 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	total := s.Total()
 	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
 	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
-	var i int64
 dispatch:
-	for ; i < total; i++ {
+	for i := range total {
 		due := s.At(i)
 		inHold := s.InHold(due)
 		if inHold {
-			d.Planned++
 			if e.holdStart.Load() == 0 {
 				e.holdStart.Store(max(1, int64(s.Ramp)))
 			}
@@ -222,12 +220,7 @@ dispatch:
 			lastBlockEnd = time.Since(e.start)
 		}
 	}
-	// Arrivals never dispatched still count as planned.
-	for j := i + 1; j < total; j++ {
-		if s.InHold(s.At(j)) {
-			d.Planned++
-		}
-	}
+	d.Planned = s.HoldArrivals() // arrivals never dispatched count too
 	if holdCPUFrom < 0 {
 		holdCPUFrom = cpuAtStart
 	}

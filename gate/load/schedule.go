@@ -2,6 +2,7 @@ package load
 
 import (
 	"math"
+	"sort"
 	"time"
 )
 
@@ -50,6 +51,14 @@ func (s Schedule) Total() int64 {
 		n++
 	}
 	return n
+}
+
+// HoldArrivals is how many arrivals of the schedule are due in the hold (At is
+// increasing, so they are the last ones).
+func (s Schedule) HoldArrivals() int64 {
+	total := s.Total()
+	first := sort.Search(int(total), func(i int) bool { return s.InHold(s.At(int64(i))) })
+	return total - int64(first)
 }
 
 // InHold reports whether an arrival due at offset belongs to the measured hold.

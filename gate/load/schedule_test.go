@@ -84,3 +84,21 @@ func FuzzSchedule(f *testing.F) {
 		}
 	})
 }
+
+func TestHoldArrivals(t *testing.T) {
+	for _, s := range []Schedule{
+		{Rate: 200, Hold: time.Second},
+		{StartRate: 0, Rate: 200, Ramp: time.Second, Hold: 500 * time.Millisecond},
+		{StartRate: 10, Rate: 7, Ramp: 1300 * time.Millisecond, Hold: 2 * time.Second},
+	} {
+		var want int64
+		for i := range s.Total() {
+			if s.InHold(s.At(i)) {
+				want++
+			}
+		}
+		if got := s.HoldArrivals(); got != want {
+			t.Errorf("%+v: %d arrivals in the hold, counted %d", s, got, want)
+		}
+	}
+}
