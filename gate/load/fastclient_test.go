@@ -19,6 +19,30 @@ import (
 // scripted serves each connection by reading one request head at a time and answering
 // with the next of responses (raw bytes); after the last one it closes the connection.
 func scripted(t *testing.T, responses ...string) (addr string, conns *atomic.Int64) {
+	return scriptedBy(t, func(c net.Conn, resp string) error {
+		_, err := c.Write([]byte(resp))
+		return err
+	}, responses...)
+}
+
+// trickled is scripted, but writes each response in three pieces, gap apart.
+func trickled(t *testing.T, gap time.Duration, responses ...string) (addr string, conns *atomic.Int64) {
+	return scriptedBy(t, func(c net.Conn, resp string) error {
+		third := len(resp) / 3
+		for i, piece := range []string{resp[:third], resp[third : 2*third], resp[2*third:]} {
+			if i > 0 {
+				time.Sleep(gap)
+			}
+			if _, err := c.Write([]byte(piece)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, responses...)
+}
+
+// scriptedBy is scripted, with write to send a response.
+func scriptedBy(t *testing.T, write func(c net.Conn, resp string) error, responses ...string) (addr string, conns *atomic.Int64) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +74,7 @@ func scripted(t *testing.T, responses ...string) (addr string, conns *atomic.Int
 						}
 					}
 					io.CopyN(io.Discard, r, int64(length))
-					if _, err := c.Write([]byte(resp)); err != nil {
+					if err := write(c, resp); err != nil {
 						return
 					}
 				}

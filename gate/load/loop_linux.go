@@ -29,6 +29,14 @@ const loopTick = 5 * time.Millisecond
 // handed over or a dial finishes (user slots are >= 0).
 const wakeSlot = -2
 
+// connEvents is what a loop asks of a connection: readable, or closed by the peer, once
+// per change (edge-triggered: a level-triggered entry would be polled again on every
+// wait after it fired, which costs a socket poll per response).
+const connEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+// epollET is EPOLLET as an event mask (the syscall package declares it negative).
+const epollET = 1 << 31
+
 // loopEligible reports whether the event loop can run the plan: the fast path, no setup
 // (so no per-user variables), no think time in the closed model, and requests that are
 // the same for every user and need no body check.
@@ -191,11 +199,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 				l.finish(ctx, d.u, d.err, 0)
 				continue
 			}
-			d.u.fd = d.fd
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(d.u.slot)}
-			if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, d.fd, &ev); err != nil {
-				syscall.Close(d.fd)
-				d.u.fd = -1
+			if err := l.register(d.u, d.fd); err != nil {
 				l.finish(ctx, d.u, err, 0)
 				continue
 			}
@@ -260,6 +264,18 @@ func dupFD(c net.Conn) (int, error) {
 	return fd, nil
 }
 
+// register gives u the connection fd and adds it to the loop's epoll set; on failure fd
+// is closed.
+func (l *eventLoop) register(u *loopUser, fd int) error {
+	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
+	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	u.fd = fd
+	return nil
+}
+
 // send writes the request (all of it, on any but a congested socket).
 func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.sent, u.got, u.r, u.w = 0, false, 0, 0
@@ -267,7 +283,7 @@ func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	for u.sent < len(u.req) {
 		n, err := rawIO(syscall.SYS_WRITE, u.fd, u.req[u.sent:])
 		if err == syscall.EAGAIN {
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP, Fd: int32(u.slot)}
+			ev := syscall.EpollEvent{Events: connEvents | syscall.EPOLLOUT, Fd: int32(u.slot)}
 			_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
 			return
 		}
@@ -289,7 +305,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		return
 	}
 	if events&syscall.EPOLLOUT != 0 && u.sent < len(u.req) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(u.slot)}
+		ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
 		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
 		l.send(ctx, u)
 		return
@@ -297,52 +313,63 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
 		return
 	}
-	if u.w == len(u.buf) { // an incomplete header or line fills the buffer
-		if u.r > 0 {
-			u.w = copy(u.buf, u.buf[u.r:u.w])
-			u.r = 0
-		} else {
-			grown := make([]byte, 2*len(u.buf)) // the parser stops a header past 1 MB
-			copy(grown, u.buf)
-			u.buf = grown
+	for { // edge-triggered: read until the response is whole or the socket is empty
+		if u.w == len(u.buf) { // an incomplete header or line fills the buffer
+			if u.r > 0 {
+				u.w = copy(u.buf, u.buf[u.r:u.w])
+				u.r = 0
+			} else {
+				grown := make([]byte, 2*len(u.buf)) // the parser stops a header past 1 MB
+				copy(grown, u.buf)
+				u.buf = grown
+			}
 		}
-	}
-	n, err := rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
-	if err == syscall.EAGAIN {
-		return
-	}
-	if err != nil {
-		l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)})
-		return
-	}
-	if n == 0 {
-		if err := u.parser.eof(u.got); err != nil {
+		n, err := l.read(u)
+		if err == syscall.EAGAIN {
+			return
+		}
+		if err != nil {
+			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)})
+			return
+		}
+		if n == 0 {
+			if err := u.parser.eof(u.got); err != nil {
+				l.fail(ctx, u, err)
+				return
+			}
+			l.complete(ctx, u, true)
+			return
+		}
+		u.got = true
+		u.w += n
+		used, err := u.parser.feed(u.buf[u.r:u.w])
+		u.r += used
+		if err != nil {
 			l.fail(ctx, u, err)
 			return
 		}
-		l.complete(ctx, u)
-		return
-	}
-	u.got = true
-	u.w += n
-	used, err := u.parser.feed(u.buf[u.r:u.w])
-	u.r += used
-	if err != nil {
-		l.fail(ctx, u, err)
-		return
-	}
-	if u.r == u.w {
-		u.r, u.w = 0, 0
-	}
-	if u.parser.done() {
-		l.complete(ctx, u)
+		if u.r == u.w {
+			u.r, u.w = 0, 0
+		}
+		if u.parser.done() {
+			// A close that came with the response raises no further edge: drop the
+			// connection now, not when a request meets it.
+			l.complete(ctx, u, events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP) != 0)
+			return
+		}
 	}
 }
 
-// complete records a whole response and moves the user on.
-func (l *eventLoop) complete(ctx context.Context, u *loopUser) {
+// read reads what u's connection holds into its buffer.
+func (l *eventLoop) read(u *loopUser) (int, error) {
+	return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
+}
+
+// complete records a whole response and moves the user on; closed (by the target, or
+// as the response asked) drops the connection.
+func (l *eventLoop) complete(ctx context.Context, u *loopUser, closed bool) {
 	u.used = true
-	if u.parser.closeAfter {
+	if closed || u.parser.closeAfter {
 		l.drop(u)
 	}
 	l.finish(ctx, u, nil, u.parser.status)

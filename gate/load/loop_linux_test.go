@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -272,6 +273,50 @@ func TestEventLoopWakesWhenADialEnds(t *testing.T) {
 		}
 		if p50 := quantile(lat, 0.5); p50 > loopTick/2 {
 			t.Errorf("%s: refused dials took a median %v, want far less than the loop's %v tick", load, p50, loopTick)
+		}
+	}
+}
+
+// The loop hears of a connection's data once per arrival (edge-triggered): a response
+// that comes in pieces, fills the buffer many times over, or ends with the connection
+// must still be read whole, in either model.
+func TestEventLoopReadsResponsesThatArriveInPieces(t *testing.T) {
+	const gap = 10 * time.Millisecond
+	cases := []struct {
+		name, resp string
+		body       int
+		closes     bool
+	}{
+		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 5, false},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 11, false},
+		{"large body", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("z", 100000), 100000, false},
+		{"body to EOF", "HTTP/1.0 200 OK\r\n\r\nuntil close", 11, true},
+	}
+	for _, tc := range cases {
+		for _, load := range []string{"{users: 2, spawn_rate: 100, duration: 300ms}", "{rate: 20/s, duration: 300ms, max_in_flight: 4}"} {
+			responses := []string{tc.resp}
+			if !tc.closes {
+				responses = slices.Repeat(responses, 100)
+			}
+			addr, _ := trickled(t, gap, responses...)
+			p := mustPlan(t, "target: http://"+addr+"\nload: "+load+"\ndefaults: {timeout: 2s}\ntasks: [{path: /}]\n")
+			rec := &recorder{}
+			e := New(p, rec)
+			if !e.loopEligible() {
+				t.Fatal("not on the event loop")
+			}
+			e.Run(context.Background())
+			samples := rec.all()
+			if len(samples) < 5 {
+				t.Errorf("%s, %s: %d samples", tc.name, load, len(samples))
+			}
+			for _, s := range samples {
+				// The last piece leaves the target two gaps after the first.
+				if s.Kind != OK || s.Status != 200 || s.Bytes != int64(tc.body) || s.Latency < 2*gap {
+					t.Errorf("%s, %s: sample %v status %d, %d bytes in %v", tc.name, load, s.Kind, s.Status, s.Bytes, s.Latency)
+					break
+				}
+			}
 		}
 	}
 }

@@ -153,15 +153,9 @@ func (l *eventLoop) warm(ctx context.Context) {
 	}
 	fd, err := dupFD(c)
 	c.Close()
-	if err != nil {
-		return
+	if err == nil {
+		_ = l.register(u, fd) // a connection that failed here is dialled when needed
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(u.slot)}
-	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		syscall.Close(fd)
-		return
-	}
-	u.fd = fd
 }
 
 // runOpen sends the loop's share of the schedule and reads the responses, until every
