@@ -72,6 +72,7 @@ type loopUser struct {
 	retried  bool
 	buf      []byte
 	r, w     int
+	rx       int64 // when the kernel received the response's last bytes read (see stampReader)
 	parser   respParser
 	stopped  bool
 }
@@ -93,8 +94,9 @@ type eventLoop struct {
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
-	busy    int       // users with a request in flight or a connection being dialled
-	open    *openLoop // the open model's state; nil for the closed model
+	busy    int          // users with a request in flight or a connection being dialled
+	open    *openLoop    // the open model's state; nil for the closed model
+	stamps  *stampReader // reads with the kernel's receive time; nil to read plainly
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
@@ -267,6 +269,12 @@ func dupFD(c net.Conn) (int, error) {
 // register gives u the connection fd and adds it to the loop's epoll set; on failure fd
 // is closed.
 func (l *eventLoop) register(u *loopUser, fd int) error {
+	if l.stamps != nil {
+		if err := enableRxStamps(fd); err != nil {
+			syscall.Close(fd)
+			return err
+		}
+	}
 	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
 	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		syscall.Close(fd)
@@ -278,7 +286,7 @@ func (l *eventLoop) register(u *loopUser, fd int) error {
 
 // send writes the request (all of it, on any but a congested socket).
 func (l *eventLoop) send(ctx context.Context, u *loopUser) {
-	u.sent, u.got, u.r, u.w = 0, false, 0, 0
+	u.sent, u.got, u.r, u.w, u.rx = 0, false, 0, 0, 0
 	u.parser.reset(u.task.Method == "HEAD", nil)
 	for u.sent < len(u.req) {
 		n, err := rawIO(syscall.SYS_WRITE, u.fd, u.req[u.sent:])
@@ -362,7 +370,14 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 
 // read reads what u's connection holds into its buffer.
 func (l *eventLoop) read(u *loopUser) (int, error) {
-	return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
+	if l.stamps == nil {
+		return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
+	}
+	n, stamp, err := l.stamps.read(u.fd, u.buf[u.w:])
+	if stamp != 0 {
+		u.rx = stamp
+	}
+	return n, err
 }
 
 // complete records a whole response and moves the user on; closed (by the target, or
@@ -396,7 +411,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	}
 	now := time.Now()
 	if l.open != nil && !l.open.now.IsZero() {
-		now = l.open.now // the response arrived when epoll reported it
+		now = arrivedAt(u.rx, u.start, l.open.now) // not when epoll reported it, if the kernel says
 	}
 	service := now.Sub(u.start)
 	kind := OK

@@ -1,0 +1,74 @@
+package load
+
+import (
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The open-model loop times a response by when the kernel received it, not by when the
+// loop got round to reading it. On a shared machine the generator's thread is sometimes
+// descheduled for a millisecond or more; a response that arrives meanwhile would carry
+// that stall as latency of the target. The kernel stamps a packet as it enters the
+// receive path (on loopback, in the sender's own write), so the stamp does not move when
+// the generator is late. Precise load generators do the same with the network card's
+// stamps (Lancet, ATC '19).
+
+// stampReader reads a socket with the receive time of the data it returns.
+type stampReader struct {
+	iov syscall.Iovec
+	msg syscall.Msghdr
+	oob [64]byte // room for a few control messages; a timestamp takes 32 bytes
+}
+
+// enableRxStamps asks the kernel to stamp the data it receives on fd (SO_TIMESTAMPNS:
+// wall-clock nanoseconds, returned with each read).
+func enableRxStamps(fd int) error {
+	return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+}
+
+// read is rawIO's read, plus the wall-clock time (Unix nanoseconds) at which the last
+// of the returned data arrived, or 0 if the kernel gave none.
+func (r *stampReader) read(fd int, b []byte) (n int, stamp int64, err error) {
+	if len(b) == 0 {
+		return 0, 0, nil
+	}
+	r.iov.Base = &b[0]
+	r.iov.SetLen(len(b))
+	r.msg = syscall.Msghdr{Iov: &r.iov, Iovlen: 1, Control: &r.oob[0]}
+	r.msg.SetControllen(len(r.oob))
+	m, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
+	r.iov.Base = nil // no reference to b outlives the call
+	if errno != 0 {
+		return 0, 0, errno
+	}
+	return int(m), r.stamp(int(r.msg.Controllen)), nil
+}
+
+// stamp finds the SCM_TIMESTAMPNS message in the first oobn bytes of the control buffer.
+func (r *stampReader) stamp(oobn int) int64 {
+	hdr := syscall.CmsgLen(0) // the header, aligned: where a message's data starts
+	for off := 0; off+hdr <= oobn; {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&r.oob[off]))
+		size := int(h.Len)
+		if size < hdr || off+size > oobn {
+			return 0
+		}
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && size >= syscall.CmsgLen(int(unsafe.Sizeof(syscall.Timespec{}))) {
+			return (*syscall.Timespec)(unsafe.Pointer(&r.oob[off+hdr])).Nano()
+		}
+		off += syscall.CmsgSpace(size - hdr)
+	}
+	return 0
+}
+
+// arrivedAt places a kernel receive stamp on the monotonic clock of now (the time the
+// loop learned of the data), never before from nor after now: a wall clock stepped in
+// between cannot make a latency negative or longer than the one the loop saw.
+func arrivedAt(stamp int64, from, now time.Time) time.Time {
+	if stamp == 0 {
+		return now
+	}
+	ago := now.Sub(time.Unix(0, stamp)) // wall-clock difference: stamp has no monotonic reading
+	return now.Add(-min(max(ago, 0), now.Sub(from)))
+}
