@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
 )
 
 // Exit codes: a contract, documented in the README. Do not renumber.
@@ -39,6 +40,7 @@ type Command struct {
 
 // Main runs perfgate with the process's streams, environment and signals.
 func Main(args []string) int {
+	load.SpareProcessor()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -24,5 +23,5 @@ func cpuShare(cpu time.Duration, wall time.Duration) float64 {
 	if wall <= 0 {
 		return 0
 	}
-	return cpu.Seconds() / (wall.Seconds() * float64(runtime.GOMAXPROCS(0)))
+	return cpu.Seconds() / (wall.Seconds() * float64(processors))
 }

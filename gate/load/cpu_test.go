@@ -4,14 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestCPUTimeAndShare(t *testing.T) {
-	procs := float64(runtime.GOMAXPROCS(0))
+	procs := float64(processors)
 	if got := cpuShare(time.Second, 2*time.Second); got != 0.5/procs {
 		t.Errorf("cpuShare = %v, want %v", got, 0.5/procs)
 	}
@@ -31,7 +30,7 @@ func TestCheckCPU(t *testing.T) {
 	p := mustPlan(t, "target: http://127.0.0.1:9\ntasks: [{path: /}]\n")
 	now := time.Now()
 	hold := Result{HoldStart: now, HoldEnd: now.Add(10 * time.Second)}
-	procs := time.Duration(runtime.GOMAXPROCS(0))
+	procs := time.Duration(processors)
 	for _, tc := range []struct {
 		cpu     time.Duration
 		invalid bool

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +150,7 @@ func (e *Engine) checkCPU(res Result) Result {
 	if res.GeneratorCPU > saturated && !res.Canceled {
 		res.Invalid = append(res.Invalid, fmt.Sprintf(
 			"the load generator was the bottleneck: it used %.0f%% of its %d processors during the hold (over %.0f%%), so what was measured includes its own queueing; run it on a larger machine or lower the load",
-			100*res.GeneratorCPU, runtime.GOMAXPROCS(0), 100*saturated))
+			100*res.GeneratorCPU, processors, 100*saturated))
 	}
 	return res
 }
@@ -174,7 +173,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	// each in its own goroutine otherwise.
 	var loops []*eventLoop
 	if e.loopEligible() {
-		for range min(runtime.GOMAXPROCS(0), p.Users) {
+		for range min(processors, p.Users) {
 			l, err := e.newEventLoop()
 			if err != nil {
 				loops = nil

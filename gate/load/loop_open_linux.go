@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -44,7 +43,7 @@ type openLoop struct {
 var openLoopRate = 10000.0
 
 func openLoops(rate float64) int {
-	return max(1, min(runtime.GOMAXPROCS(0), int(rate/openLoopRate)))
+	return max(1, min(processors, int(rate/openLoopRate)))
 }
 
 // runOpenLoop runs the open model on event loops. It delivers, records and judges the
