@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -159,10 +160,7 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			}
 			l.ready(ctx, l.users[events[i].Fd], events[i].Events)
 		}
-		if now := time.Now(); now.After(nextCheck) {
-			l.expire(ctx, now)
-			nextCheck = now.Add(loopTick)
-		}
+		l.periodic(ctx, &nextCheck)
 	}
 }
 
@@ -438,6 +436,21 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 		return
 	}
 	l.next(ctx, u, now) // the response's arrival is the next request's start
+}
+
+// periodic does the loop's work of every loopTick, once next has passed: it fails the
+// requests past their deadline, and yields to the scheduler. The yield matters on its own:
+// a goroutine the scheduler has not switched for 10 ms counts as running too long, and
+// the runtime takes its processor in its next wait in epoll and wakes other threads to
+// hand it back, hundreds of times a second.
+func (l *eventLoop) periodic(ctx context.Context, next *time.Time) {
+	now := time.Now()
+	if !now.After(*next) {
+		return
+	}
+	l.expire(ctx, now)
+	*next = now.Add(loopTick)
+	runtime.Gosched()
 }
 
 // expire fails the requests past their deadline.

@@ -201,10 +201,7 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 		}
 		o.now = time.Time{} // responses finished elsewhere are timed when they finish
 		l.dequeue(ctx)
-		if now := time.Now(); now.After(nextCheck) {
-			l.expire(ctx, now)
-			nextCheck = now.Add(loopTick)
-		}
+		l.periodic(ctx, &nextCheck)
 	}
 }
 
