@@ -10,6 +10,10 @@ import (
 // loops and the generator's CPU share count these.
 var processors = runtime.GOMAXPROCS(0)
 
+// Processors is how many CPUs the generator runs on (see SpareProcessor): what its
+// threads can really do at once.
+func Processors() int { return processors }
+
 // SpareProcessor gives the Go scheduler a second processor (P) when the machine gives it
 // one CPU, so that an event loop waiting in epoll keeps its own. With a single P the
 // runtime takes it from any system call longer than 20 us and wakes another thread to

@@ -23,6 +23,9 @@ func TestSpareProcessorCountsTheCPUsThereAre(t *testing.T) {
 	if n := openLoops(5 * openLoopRate); n != 1 {
 		t.Errorf("%d open-model loops on one CPU", n)
 	}
+	if n := Processors(); n != 1 {
+		t.Errorf("Processors() = %d on one CPU", n)
+	}
 	if share := cpuShare(time.Second, time.Second); share != 1 {
 		t.Errorf("a second of CPU in a second is %.2f of one CPU", share)
 	}

@@ -9,7 +9,6 @@
 package stats
 
 import (
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -64,8 +63,8 @@ type cell struct {
 // maxLatency (the longest request timeout); longer values are clamped to it.
 func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
 	// Twice the processors keeps lock contention negligible; every shard costs its own
-	// histograms, so no more than that.
-	n := min(max(runtime.GOMAXPROCS(0)*2, 2), 32)
+	// histograms, so no more than that. (The CPUs, not GOMAXPROCS: one CPU has a spare.)
+	n := min(max(load.Processors()*2, 2), 32)
 	maxUs := max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
 	c := &Collector{endpoints: endpoints, maxUs: maxUs, shards: make([]shard, n)}
 	for _, o := range opts {
