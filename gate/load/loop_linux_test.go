@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -16,6 +15,19 @@ import (
 	"testing"
 	"time"
 )
+
+// runOnLoop runs the plan of doc on the event loop (the test fails if the loop would not
+// take it) and returns its samples.
+func runOnLoop(t *testing.T, doc string) []Sample {
+	t.Helper()
+	rec := &recorder{}
+	e := New(mustPlan(t, doc), rec)
+	if !e.loopEligible() {
+		t.Fatal("not on the event loop")
+	}
+	e.Run(context.Background())
+	return rec.all()
+}
 
 // The event loop must run a plan as the goroutine-per-user engine does: the same
 // requests, the same weights, the same stages; it must only cost less.
@@ -171,25 +183,19 @@ func TestEventLoopTimesOut(t *testing.T) {
 func TestOpenLoopDropsAnIdleConnectionTheTargetCloses(t *testing.T) {
 	// One keep-alive response per connection, then the target closes it while idle.
 	addr, accepted := scripted(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	p := mustPlan(t, "target: http://"+addr+"\nload: {rate: 20/s, duration: 500ms, max_in_flight: 1}\ntasks: [{path: /}]\n")
-	rec := &recorder{}
-	e := New(p, rec)
-	if !e.loopEligible() {
-		t.Fatal("not on the event loop")
-	}
 	cpu := cpuTime()
-	e.Run(context.Background())
+	samples := runOnLoop(t, "target: http://"+addr+"\nload: {rate: 20/s, duration: 500ms, max_in_flight: 1}\ntasks: [{path: /}]\n")
 	// Ten arrivals 50 ms apart: a loop that polled a closed connection until the next
 	// arrival would burn most of the half second.
 	if used := cpuTime() - cpu; used > 200*time.Millisecond {
 		t.Errorf("the run used %v of CPU for 10 requests", used)
 	}
-	for _, s := range rec.all() {
+	for _, s := range samples {
 		if s.Kind != OK {
 			t.Errorf("sample %+v", s)
 		}
 	}
-	if n := len(rec.all()); n != 10 || accepted.Load() < 10 {
+	if n := len(samples); n != 10 || accepted.Load() < 10 {
 		t.Errorf("%d requests on %d connections, want 10 on 10", n, accepted.Load())
 	}
 }
@@ -197,8 +203,8 @@ func TestOpenLoopDropsAnIdleConnectionTheTargetCloses(t *testing.T) {
 // Above openLoopRate several loops share the schedule: every arrival is sent once, at
 // its own time, and max_in_flight holds across the loops.
 func TestOpenLoopsShareTheScheduleAndTheCap(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("one processor: one loop")
+	if processors < 2 {
+		t.Skip("one CPU: one loop")
 	}
 	defer func(r float64) { openLoopRate = r }(openLoopRate)
 	openLoopRate = 100
@@ -254,15 +260,8 @@ func TestEventLoopWakesWhenADialEnds(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens: every dial is refused
 	for _, load := range []string{"{users: 1, duration: 300ms}", "{rate: 100/s, duration: 300ms}"} {
-		p := mustPlan(t, "target: http://"+addr+"\nload: "+load+"\ntasks: [{path: /}]\n")
-		rec := &recorder{}
-		e := New(p, rec)
-		if !e.loopEligible() {
-			t.Fatal("not on the event loop")
-		}
-		e.Run(context.Background())
 		var lat []time.Duration
-		for _, s := range rec.all() {
+		for _, s := range runOnLoop(t, "target: http://"+addr+"\nload: "+load+"\ntasks: [{path: /}]\n") {
 			if s.Kind != ConnRefused {
 				t.Fatalf("%s: sample %+v, want connect_refused", load, s)
 			}
@@ -299,14 +298,7 @@ func TestEventLoopReadsResponsesThatArriveInPieces(t *testing.T) {
 				responses = slices.Repeat(responses, 100)
 			}
 			addr, _ := trickled(t, gap, responses...)
-			p := mustPlan(t, "target: http://"+addr+"\nload: "+load+"\ndefaults: {timeout: 2s}\ntasks: [{path: /}]\n")
-			rec := &recorder{}
-			e := New(p, rec)
-			if !e.loopEligible() {
-				t.Fatal("not on the event loop")
-			}
-			e.Run(context.Background())
-			samples := rec.all()
+			samples := runOnLoop(t, "target: http://"+addr+"\nload: "+load+"\ndefaults: {timeout: 2s}\ntasks: [{path: /}]\n")
 			if len(samples) < 5 {
 				t.Errorf("%s, %s: %d samples", tc.name, load, len(samples))
 			}
