@@ -300,14 +300,7 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 // openDone records an open-model request: timed from when it was ready (see arrival),
 // and from its actual send. The connection goes back to the free ones.
 func (l *eventLoop) openDone(u *loopUser, s Sample) {
-	due := u.arrival.due
-	s.Lag = max(0, s.Offset-due)
-	s.Latency = s.Service + max(0, s.Offset-u.arrival.ready)
-	s.Offset = due
-	s.Stage = l.e.openStage(due)
-	if s.Lag > lateLimit && s.Stage == Hold {
-		l.e.lateSends.Add(1)
-	}
+	l.e.schedule(&s, u.arrival)
 	l.e.rec.Record(s)
 	u.task = nil
 	l.e.active.Add(-1)

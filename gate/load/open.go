@@ -24,6 +24,20 @@ type arrival struct{ due, ready time.Duration }
 // closedRequest marks a closed-model request: not part of a schedule.
 var closedRequest = arrival{due: -1}
 
+// schedule places a sample of an open-model request, measured from its actual send
+// (Offset, Latency and Service all from there), on the schedule: its lag, its latency
+// from when it was ready, its due time and stage. A hold request sent past lateLimit
+// counts as late.
+func (e *Engine) schedule(s *Sample, a arrival) {
+	s.Lag = max(0, s.Offset-a.due)
+	s.Latency = s.Service + max(0, s.Offset-a.ready)
+	s.Offset = a.due
+	s.Stage = e.openStage(a.due)
+	if s.Lag > lateLimit && s.Stage == Hold {
+		e.lateSends.Add(1)
+	}
+}
+
 // Delivery of the open model: what the schedule planned for the hold and what was sent.
 type Delivery struct {
 	Planned int64 // arrivals due in the hold

@@ -194,14 +194,8 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 		User: u.id, Endpoint: r.Endpoint, Offset: offset,
 		Latency: service, Service: service, Status: status, Kind: kind, Bytes: n,
 	}
-	if due := a.due; due >= 0 {
-		s.Lag = max(0, offset-due)
-		s.Latency = service + max(0, offset-a.ready)
-		s.Offset = due
-		s.Stage = u.e.openStage(due)
-		if s.Lag > lateLimit && s.Stage == Hold {
-			u.e.lateSends.Add(1)
-		}
+	if a.due >= 0 {
+		u.e.schedule(&s, a)
 	} else if u.e.plan.Open {
 		// An open-model worker's setup is not a scheduled arrival: it is reported with
 		// the ramp, whenever the worker started.
