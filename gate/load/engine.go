@@ -70,6 +70,7 @@ type Engine struct {
 	peak      atomic.Int64
 	lateSends atomic.Int64
 	holdCPU   time.Duration // process CPU time used during the hold
+	deferred  int64         // open model on event loops: waits that slept through responses
 
 	allActive chan struct{}
 	failOnce  sync.Once

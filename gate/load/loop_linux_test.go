@@ -292,7 +292,8 @@ func TestEventLoopReadsResponsesThatArriveInPieces(t *testing.T) {
 		{"body to EOF", "HTTP/1.0 200 OK\r\n\r\nuntil close", 11, true},
 	}
 	for _, tc := range cases {
-		for _, load := range []string{"{users: 2, spawn_rate: 100, duration: 300ms}", "{rate: 20/s, duration: 300ms, max_in_flight: 4}"} {
+		// The last: an open loop that sleeps through responses (see deferResponses).
+		for _, load := range []string{"{users: 2, spawn_rate: 100, duration: 300ms}", "{rate: 20/s, duration: 300ms, max_in_flight: 4}", "{rate: 1000/s, duration: 100ms}"} {
 			responses := []string{tc.resp}
 			if !tc.closes {
 				responses = slices.Repeat(responses, 100)
