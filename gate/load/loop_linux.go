@@ -370,9 +370,6 @@ func (l *eventLoop) read(u *loopUser) (int, error) {
 		return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
 	}
 	n, stamp, err := l.stamps.read(u.fd, u.buf[u.w:])
-	if n > 0 {
-		l.open.stamped = stamp != 0
-	}
 	if stamp != 0 {
 		u.rx = stamp
 	}

@@ -38,9 +38,7 @@ type openLoop struct {
 	now    time.Time   // when the current batch of readiness was reported
 	end    time.Time   // past it, nothing more is sent
 	due    time.Time   // when the timer is set for: the next arrival
-	// stamped is set while the loop's reads come with the kernel's receive stamp;
 	// deferred counts the waits that did not wake for responses.
-	stamped  bool
 	deferred int64
 
 	sent, generatorLate int64
@@ -254,7 +252,7 @@ const deferLimit = time.Millisecond
 // would hold back a queued arrival, whose wait counts as latency).
 func (l *eventLoop) deferResponses() bool {
 	o := l.open
-	return o.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
+	return l.stamps.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
 		l.e.peak.Load() < int64(l.e.plan.MaxInFlight) && time.Until(o.due) <= deferLimit
 }
 

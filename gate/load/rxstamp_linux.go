@@ -19,6 +19,8 @@ type stampReader struct {
 	iov syscall.Iovec
 	msg syscall.Msghdr
 	oob [64]byte // room for a few control messages; a timestamp takes 32 bytes
+	// stamped is set while the kernel stamps: the last read that returned data had a stamp.
+	stamped bool
 }
 
 // enableRxStamps asks the kernel to stamp the data it receives on fd (SO_TIMESTAMPNS:
@@ -42,7 +44,11 @@ func (r *stampReader) read(fd int, b []byte) (n int, stamp int64, err error) {
 	if errno != 0 {
 		return 0, 0, errno
 	}
-	return int(m), r.stamp(int(r.msg.Controllen)), nil
+	stamp = r.stamp(int(r.msg.Controllen))
+	if m > 0 {
+		r.stamped = stamp != 0
+	}
+	return int(m), stamp, nil
 }
 
 // stamp finds the SCM_TIMESTAMPNS message in the first oobn bytes of the control buffer.

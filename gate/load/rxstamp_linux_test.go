@@ -62,8 +62,8 @@ func TestRxStampIsTheArrivalNotTheRead(t *testing.T) {
 		time.Sleep(30 * time.Millisecond) // the reader is late
 		n, stamp, err := r.read(fd, buf)
 		now := time.Now()
-		if err != nil || n != len("response") || stamp == 0 {
-			t.Fatalf("read %d: %d bytes, stamp %d, %v", i, n, stamp, err)
+		if err != nil || n != len("response") || stamp == 0 || !r.stamped {
+			t.Fatalf("read %d: %d bytes, stamp %d (the reader stamped: %v), %v", i, n, stamp, r.stamped, err)
 		}
 		// The wall clock may be slewed, not stepped, in a test: 1 ms covers it.
 		at := arrivedAt(stamp, before, now)
@@ -82,8 +82,8 @@ func TestRxStampIsTheArrivalNotTheRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Millisecond)
-	if n, stamp, err := r.read(plain, buf); err != nil || n != len("request") || stamp != 0 {
-		t.Errorf("unstamped read: %d bytes, stamp %d, %v", n, stamp, err)
+	if n, stamp, err := r.read(plain, buf); err != nil || n != len("request") || stamp != 0 || r.stamped {
+		t.Errorf("unstamped read: %d bytes, stamp %d (the reader stamped: %v), %v", n, stamp, r.stamped, err)
 	}
 }
 
@@ -181,8 +181,8 @@ func TestDeferResponsesOnlyWhereALateReadChangesNothing(t *testing.T) {
 	base := func() *eventLoop {
 		e := &Engine{plan: mustPlan(t, "target: http://127.0.0.1:1\nload: {rate: 2000/s, duration: 1s, max_in_flight: 8}\ntasks: [{path: /}]\n")}
 		e.peak.Store(3)
-		return &eventLoop{e: e, busy: 2, open: &openLoop{
-			stamped: true, next: 5, total: 2000, due: time.Now().Add(400 * time.Microsecond),
+		return &eventLoop{e: e, busy: 2, stamps: &stampReader{stamped: true}, open: &openLoop{
+			next: 5, total: 2000, due: time.Now().Add(400 * time.Microsecond),
 		}}
 	}
 	cases := []struct {
@@ -191,7 +191,7 @@ func TestDeferResponsesOnlyWhereALateReadChangesNothing(t *testing.T) {
 		want   bool
 	}{
 		{"the next arrival near, reads stamped, requests in flight", func(*eventLoop) {}, true},
-		{"the last read had no stamp", func(l *eventLoop) { l.open.stamped = false }, false},
+		{"the last read had no stamp", func(l *eventLoop) { l.stamps.stamped = false }, false},
 		{"nothing in flight", func(l *eventLoop) { l.busy = 0 }, false},
 		{"the schedule sent", func(l *eventLoop) { l.open.next = l.open.total }, false},
 		{"arrivals queued for max_in_flight", func(l *eventLoop) { l.open.queue = []arrival{{}} }, false},
