@@ -135,13 +135,18 @@ func (c *Command) newFlagSet(name, synopsis, about string) *flag.FlagSet {
 // parse parses flags; done is set with the exit code when the command should stop here
 // (help asked for, or a bad flag).
 func (c *Command) parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	// The flag package prints the usage itself on -h and on a bad flag; print it once,
+	// here: the help to stdout, an error to stderr with a pointer to the help.
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
+	fs.SetOutput(c.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(c.Stdout)
 		fs.Usage()
 		return ExitPass, true
 	case err != nil:
+		c.errorf("%s: %v (perfgate %s --help lists the flags)", fs.Name(), err, fs.Name())
 		return ExitUsage, true
 	case fs.NArg() > 0:
 		fmt.Fprintf(c.Stderr, "perfgate %s: unexpected argument %q (flags come as --name value)\n", fs.Name(), fs.Arg(0))

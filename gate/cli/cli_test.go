@@ -119,9 +119,9 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, cmd := range []string{"run", "validate", "demo", "serve-demo", "baseline"} {
-		code, out, _ := invoke(t, t.TempDir(), nil, cmd, "--help")
-		if code != ExitPass || !strings.Contains(out, "Usage: perfgate "+cmd) || !strings.Contains(out, "-") {
-			t.Errorf("%s --help: exit %d\n%s", cmd, code, out)
+		code, out, errs := invoke(t, t.TempDir(), nil, cmd, "--help")
+		if code != ExitPass || strings.Count(out, "Usage: perfgate "+cmd) != 1 || !strings.Contains(out, "-") || errs != "" {
+			t.Errorf("%s --help: exit %d, want the usage once on stdout and nothing on stderr\nstdout:\n%s\nstderr:\n%s", cmd, code, out, errs)
 		}
 	}
 	code, out, _ := invoke(t, t.TempDir(), nil, "--help")
