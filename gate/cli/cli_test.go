@@ -58,12 +58,17 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// demoConfig is the demo's config with its thresholds in the folder of a test's copy.
+func demoConfig() string {
+	return strings.Replace(string(demo.ConfigFile), "../../thresholds/", "thresholds/", 1)
+}
+
 func demoFiles(t *testing.T) string {
 	th, err := os.ReadFile("../../thresholds/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": string(th)})
+	return writeFiles(t, map[string]string{"perfgate.yaml": demoConfig(), "thresholds/demo.yaml": string(th)})
 }
 
 func TestValidate(t *testing.T) {
@@ -71,6 +76,28 @@ func TestValidate(t *testing.T) {
 	code, out, errs := invoke(t, dir, nil, "validate")
 	if code != ExitPass || !strings.Contains(out, "perfgate.yaml is valid: 200 users (spawn 10/s, ramp 19.9s), hold 30s, think 1s..3s; 1 setup steps, 2 tasks, 3 endpoints, 6 rules") {
 		t.Errorf("validate = %d\n%s%s", code, out, errs)
+	}
+}
+
+// The demo's config as committed validates and runs from where it lies, its thresholds
+// found relative to it, as the README tells a user to try it.
+func TestDemoConfigStandsAlone(t *testing.T) {
+	config, err := filepath.Abs("../demo/perfgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := invokeNoChdir(t, "", nil, "validate", "-c", config)
+	if code != ExitPass || !strings.Contains(out, "is valid") {
+		t.Fatalf("validate -c %s: exit %d\nstdout:\n%s\nstderr:\n%s", config, code, out, errs)
+	}
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	code, out, errs = invokeNoChdir(t, "", map[string]string{"TARGET_URL": srv.URL}, "run", "-c", config,
+		"--users", "20", "--spawn-rate", "200", "--duration", "1500ms", "--think", "10ms",
+		"--json", filepath.Join(dir, "r.json"), "--junit", filepath.Join(dir, "j.xml"))
+	if code != ExitPass || !strings.Contains(out, "thresholds/demo.yaml") {
+		t.Errorf("run -c %s: exit %d\nstdout:\n%s\nstderr:\n%s", config, code, out, errs)
 	}
 }
 

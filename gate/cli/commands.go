@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"strings"
+	"path"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
@@ -133,14 +133,15 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	return c.gate(ctx, p, &f)
 }
 
-// embeddedThresholds opens thresholds/NAME from the files shipped in the binary.
+// embeddedThresholds opens a file of the repository's thresholds folder from the copies
+// shipped in the binary; name is as a config names it, relative to its own folder.
 func embeddedThresholds(name string) (string, []byte, error) {
-	base, ok := strings.CutPrefix(name, "thresholds/")
-	if !ok {
+	dir, base := path.Split(path.Clean(name))
+	if path.Base(dir) != "thresholds" {
 		return "", nil, fmt.Errorf("not a built-in thresholds file")
 	}
 	data, err := fs.ReadFile(thresholds.Files, base)
-	return name, data, err
+	return "thresholds/" + base, data, err
 }
 
 func (c *Command) serveDemo(ctx context.Context, args []string) int {

@@ -330,7 +330,7 @@ func TestAbortStopsABrokenRunEarly(t *testing.T) {
 			srv := httptest.NewServer(demo.New(demo.Options{ErrorRate: 1}).Handler())
 			defer srv.Close()
 			rules := "all: [error_rate < 1%]\nabort:\n  - error_rate > 50% for 1s\n"
-			dir := writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": rules})
+			dir := writeFiles(t, map[string]string{"perfgate.yaml": demoConfig(), "thresholds/demo.yaml": rules})
 			start := time.Now()
 			code, out, errs := invokeNoChdir(t, dir, nil, "run", "-c", filepath.Join(dir, "perfgate.yaml"), "--target", srv.URL,
 				load, "--duration", "30s", "--progress", "250ms", "--junit", filepath.Join(dir, "j.xml"), "--json", filepath.Join(dir, "r.json"))
@@ -363,7 +363,7 @@ func TestBaselineRegression(t *testing.T) {
 	slower := httptest.NewServer(demo.New(demo.Options{Latency: 40 * time.Millisecond}).Handler())
 	defer slower.Close()
 	rules := "baseline: baseline.json\nall:\n  - p99 < baseline + 50%\n  - error_rate < baseline + 0.5pp\nendpoints:\n  /api/products:\n    - throughput > baseline - 30%\n"
-	dir := writeFiles(t, map[string]string{"perfgate.yaml": string(demo.ConfigFile), "thresholds/demo.yaml": "all: [p99 < 5s]\n", "thresholds/release.yaml": rules})
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": demoConfig(), "thresholds/demo.yaml": "all: [p99 < 5s]\n", "thresholds/release.yaml": rules})
 	cfg := filepath.Join(dir, "perfgate.yaml")
 	run := func(target string, extra ...string) (int, string, string) {
 		return invokeNoChdir(t, dir, nil, append([]string{"run", "-c", cfg, "--target", target, "--users", "10", "--spawn-rate", "100",
@@ -403,7 +403,7 @@ func TestBaselinePerPhase(t *testing.T) {
 	defer healthy.Close()
 	slower := httptest.NewServer(demo.New(demo.Options{Latency: 40 * time.Millisecond}).Handler())
 	defer slower.Close()
-	phased := strings.Replace(string(demo.ConfigFile), "  think: 1s..3s\n",
+	phased := strings.Replace(demoConfig(), "  think: 1s..3s\n",
 		"  think: 20ms\n  phases:\n    - {name: single-user, users: 1, duration: 1s}\n    - {name: peak, users: 10, spawn_rate: 100, duration: 1500ms}\n", 1)
 	rules := "baseline: baseline.json\nall: [p99 < baseline + 50%, error_rate < 5%]\nphases:\n  single-user: [p99 < baseline + 50%, error_rate < baseline + 1pp]\n"
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": phased, "thresholds/demo.yaml": "all: [p99 < 5s]\n", "thresholds/release.yaml": rules})
