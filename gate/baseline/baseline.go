@@ -12,12 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/metric"
 )
 
 // Version names the file format.
@@ -98,32 +101,39 @@ type Metrics struct {
 	Histogram string `json:"histogram"`
 }
 
-// Value returns a metric in its base unit (seconds for latencies), and whether the
-// baseline has samples for it.
-func (m Metrics) Value(metric string, quantile float64) (float64, error) {
-	if m.Requests == 0 {
-		return 0, fmt.Errorf("the baseline has no samples for %s", m.Name)
-	}
-	switch metric {
-	case "error_rate":
-		return m.ErrorRate, nil
-	case "throughput":
-		return m.Throughput, nil
-	case "requests":
-		return float64(m.Requests), nil
-	case "mean":
-		return m.MeanMs / 1000, nil
-	case "max":
-		return m.MaxMs / 1000, nil
+// Figures are the recorded figures, for reading metrics from; a damaged histogram is an
+// error.
+func (m Metrics) Figures() (metric.Figures, error) {
+	f := metric.Figures{Requests: m.Requests, Throughput: m.Throughput}
+	// The file keeps the rate of errors, not their count: rounded back to a count, which
+	// it was computed from, it gives the same rate.
+	f.Errors = int64(math.Round(m.ErrorRate * float64(m.Requests)))
+	if m.Histogram == "" {
+		return f, nil
 	}
 	h, err := decode(m.Histogram)
 	if err != nil {
-		return 0, fmt.Errorf("the baseline's histogram for %s is damaged: %v", m.Name, err)
+		return f, fmt.Errorf("the baseline's histogram for %s is damaged: %v", m.Name, err)
 	}
-	if h.TotalCount() == 0 {
+	f.Latency = h
+	return f, nil
+}
+
+// Value returns a metric in its base unit (seconds for latencies), or an error if the
+// baseline has no samples for it.
+func (m Metrics) Value(mt metric.Metric) (float64, error) {
+	if m.Requests == 0 {
+		return 0, fmt.Errorf("the baseline has no samples for %s", m.Name)
+	}
+	f, err := m.Figures()
+	if err != nil {
+		return 0, err
+	}
+	v, ok := mt.Read(f)
+	if !ok {
 		return 0, fmt.Errorf("the baseline has no latency samples for %s", m.Name)
 	}
-	return float64(h.ValueAtPercentile(quantile)) / 1e6, nil
+	return v, nil
 }
 
 // decode reads an encoded histogram without letting a damaged one panic the library.

@@ -387,7 +387,7 @@ func TestBaselineRegression(t *testing.T) {
 	}
 	// Another load is another config.
 	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg, "--users", "11"}, release...)...)
-	if code != ExitUsage || !strings.Contains(errs, "comes from a different config (10 users, not 11)") {
+	if code != ExitUsage || !strings.Contains(errs, "comes from a different config in phase peak (10 users, not 11)") {
 		t.Errorf("other load: exit %d %q", code, errs)
 	}
 	// A damaged or missing baseline is a clear error.

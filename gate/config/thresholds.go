@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/perfgate/perfgate/gate/metric"
 )
 
 // Thresholds is one threshold file: rules over every request ("all") and per endpoint.
@@ -76,19 +78,6 @@ type AbortRule struct {
 	For time.Duration
 }
 
-// WindowMetrics are the metrics kept for every time window: those an abort rule may
-// watch and a drift rule may follow.
-var WindowMetrics = []string{"p50", "p90", "p95", "p99", "max", "error_rate", "throughput"}
-
-func windowMetric(m string) bool {
-	for _, w := range WindowMetrics {
-		if m == w {
-			return true
-		}
-	}
-	return false
-}
-
 // ParseAbortRule reads "metric op value for duration".
 func ParseAbortRule(s string) (AbortRule, error) {
 	i := strings.LastIndex(s, " for ")
@@ -109,8 +98,8 @@ func ParseAbortRule(s string) (AbortRule, error) {
 	if r.Ref != nil || r.Drift {
 		return AbortRule{}, fmt.Errorf("abort rule %q: an abort rule compares a window with a fixed limit, as in \"p99 > 2s for 30s\"", s)
 	}
-	if !windowMetric(r.Metric) {
-		return AbortRule{}, fmt.Errorf("abort rule %q: %s is not watched over time (abort rules use %s)", s, r.Metric, strings.Join(WindowMetrics, ", "))
+	if !r.Metric.OverTime() {
+		return AbortRule{}, fmt.Errorf("abort rule %q: %s is not watched over time (abort rules use %s)", s, r.Metric, strings.Join(metric.OverTimeNamed(), ", "))
 	}
 	r.Text = r.Text + " for " + d.String()
 	return AbortRule{Rule: r, For: d}, nil
@@ -140,26 +129,13 @@ type EndpointRule struct {
 	Rules []Rule
 }
 
-// Kind says what a metric measures, and so which units its limit takes.
-type Kind int
-
-// Metric kinds.
-const (
-	KindLatency Kind = iota // a duration; Limit in seconds
-	KindRatio               // a fraction of requests; Limit in 0..1
-	KindRate                // requests per second
-	KindCount               // a number of requests
-)
-
 // Rule is one threshold such as "p99 < 300ms".
 type Rule struct {
 	// Text is the rule as written, used as its name in reports.
 	Text string
-	// Metric is p50, p99.9, max, mean, error_rate, throughput, requests...
-	Metric string
-	// Quantile is set for percentile metrics, in (0, 100).
-	Quantile float64
-	Kind     Kind
+	// Metric is what the rule measures: p50, p99.9, max, mean, error_rate, throughput,
+	// requests...
+	Metric metric.Metric
 	// Op is one of < <= > >=.
 	Op string
 	// Limit is in base units: seconds, a fraction, per second, or a count. For a rule
@@ -186,9 +162,8 @@ type Ref struct {
 	// Phase names the phase read; "" is the recorded baseline.
 	Phase string
 	// Metric is the metric read there: the rule's own for the baseline.
-	Metric   string
-	Quantile float64
-	Factor   float64
+	Metric metric.Metric
+	Factor float64
 	// Amount is signed; Unit is "%" (of the referenced value) or "pp" (percentage points,
 	// for error_rate), or "" for no tolerance.
 	Amount float64
@@ -203,7 +178,7 @@ func (r Ref) Name() string {
 	if r.Baseline() {
 		return "baseline"
 	}
-	return r.Phase + "." + r.Metric
+	return r.Phase + "." + r.Metric.Name
 }
 
 // Apply returns the limit for a referenced value.
@@ -238,7 +213,7 @@ func (r Ref) String() string {
 // "baseline + 15%", "baseline - 0.5pp", "single-user.p99", "2 * single-user.p99",
 // "single-user.p99 + 50%". It returns nil, nil when s is a plain limit. Spaces have been
 // removed from s.
-func parseRef(k Kind, metric, s string) (*Ref, error) {
+func parseRef(m metric.Metric, s string) (*Ref, error) {
 	ref := &Ref{Factor: 1}
 	body := s
 	if f, rest, ok := strings.Cut(s, "*"); ok {
@@ -250,22 +225,20 @@ func parseRef(k Kind, metric, s string) (*Ref, error) {
 	}
 	var rest string
 	if after, ok := strings.CutPrefix(body, "baseline"); ok && (after == "" || after[0] == '+' || after[0] == '-') {
-		ref.Metric, rest = metric, after
-		_, ref.Quantile, _ = metricKind(metric)
+		ref.Metric, rest = m, after
 	} else if name, after, ok := strings.Cut(body, "."); ok && PhaseNameOK(name) {
 		end := strings.IndexAny(after, "+-")
 		if end < 0 {
 			end = len(after)
 		}
-		ref.Phase, ref.Metric, rest = name, after[:end], after[end:]
-		rk, q, err := metricKind(ref.Metric)
+		other, err := metric.Lookup(after[:end])
 		if err != nil {
 			return nil, fmt.Errorf("in %q: %v", s, err)
 		}
-		if rk != k {
-			return nil, fmt.Errorf("%s and %s measure different things: compare a metric with one of its kind", metric, ref.Metric)
+		if other.Kind() != m.Kind() {
+			return nil, fmt.Errorf("%s and %s measure different things: compare a metric with one of its kind", m, other)
 		}
-		ref.Quantile = q
+		ref.Phase, ref.Metric, rest = name, other, after[end:]
 	} else if body != s {
 		return nil, fmt.Errorf("expected baseline or PHASE.METRIC after %q, as in 2 * single-user.p99", s[:len(s)-len(body)])
 	} else {
@@ -291,7 +264,7 @@ func parseRef(k Kind, metric, s string) (*Ref, error) {
 	if err != nil || f < 0 || f != f || f > 1e6 {
 		return nil, fmt.Errorf("invalid tolerance in %q", s)
 	}
-	if unit == "pp" && k != KindRatio {
+	if unit == "pp" && m.Kind() != metric.Ratio {
 		return nil, fmt.Errorf("pp (percentage points) is for error_rate; write a %% of the %s value", ref.Name())
 	}
 	ref.Amount, ref.Unit = sign*f, unit
@@ -353,9 +326,6 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Metrics lists the metric names a rule may use; pNN for any percentile also works.
-var Metrics = []string{"p50", "p90", "p95", "p99", "p99.9", "max", "mean", "error_rate", "throughput", "requests"}
-
 // ParseRule reads "metric op value", for example "p99 < 300ms", "error_rate < 1%",
 // "throughput > 80/s" or "requests >= 1000"; the value may refer to the baseline or
 // another phase ("p99 < baseline + 15%", "p99 < 2 * single-user.p99"). A drift rule
@@ -384,34 +354,33 @@ func ParseRule(s string) (Rule, error) {
 	if len(fields) != 3 {
 		return Rule{}, fmt.Errorf("rule %q: expected \"metric op value\", as in \"p99 < 300ms\"", s)
 	}
-	r := Rule{Text: strings.Join(fields, " "), Metric: fields[0], Op: fields[1], Drift: drift}
+	r := Rule{Text: strings.Join(fields, " "), Op: fields[1], Drift: drift}
 	switch r.Op {
 	case "<", "<=", ">", ">=":
 	default:
 		return Rule{}, fmt.Errorf("rule %q: unknown operator %q (use <, <=, > or >=)", s, r.Op)
 	}
 	var err error
-	r.Kind, r.Quantile, err = metricKind(r.Metric)
-	if err != nil {
+	if r.Metric, err = metric.Lookup(fields[0]); err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 	}
 	if drift {
-		if !windowMetric(r.Metric) {
-			return Rule{}, fmt.Errorf("rule %q: drift is followed over time windows, which keep %s", s, strings.Join(WindowMetrics, ", "))
+		if !r.Metric.OverTime() {
+			return Rule{}, fmt.Errorf("rule %q: drift is followed over time windows, which keep %s", s, strings.Join(metric.OverTimeNamed(), ", "))
 		}
-		if r.Limit, err = parseDriftLimit(r.Kind, fields[2]); err != nil {
+		if r.Limit, err = parseDriftLimit(r.Metric.Kind(), fields[2]); err != nil {
 			return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 		}
-		r.Text = r.Metric + " drift " + r.Op + " " + fields[2]
+		r.Text = r.Metric.Name + " drift " + r.Op + " " + fields[2]
 		return r, nil
 	}
-	if r.Ref, err = parseRef(r.Kind, r.Metric, fields[2]); err != nil {
+	if r.Ref, err = parseRef(r.Metric, fields[2]); err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 	} else if r.Ref != nil {
-		r.Text = r.Metric + " " + r.Op + " " + r.Ref.String()
+		r.Text = r.Metric.Name + " " + r.Op + " " + r.Ref.String()
 		return r, nil
 	}
-	r.Limit, err = parseLimit(r.Kind, fields[2])
+	r.Limit, err = parseLimit(r.Metric.Kind(), fields[2])
 	if err != nil {
 		return Rule{}, fmt.Errorf("rule %q: %v", s, err)
 	}
@@ -420,14 +389,14 @@ func ParseRule(s string) (Rule, error) {
 
 // parseDriftLimit reads how far a metric may move over the hold: a signed percentage of
 // its value at the start ("20%", "-10%"), or for error_rate percentage points ("0.5pp").
-func parseDriftLimit(k Kind, v string) (float64, error) {
+func parseDriftLimit(k metric.Kind, v string) (float64, error) {
 	num, unit := v, "%"
-	if k == KindRatio {
+	if k == metric.Ratio {
 		unit = "pp"
 	}
 	num, ok := strings.CutSuffix(num, unit)
 	if !ok {
-		if k == KindRatio {
+		if k == metric.Ratio {
 			return 0, fmt.Errorf("the drift of error_rate is in percentage points: write 0.5pp")
 		}
 		return 0, fmt.Errorf("drift is a percentage of the value at the start of the hold: write 20%%")
@@ -439,35 +408,15 @@ func parseDriftLimit(k Kind, v string) (float64, error) {
 	return f / 100, nil
 }
 
-func metricKind(m string) (Kind, float64, error) {
-	switch m {
-	case "max", "mean":
-		return KindLatency, 0, nil
-	case "error_rate":
-		return KindRatio, 0, nil
-	case "throughput":
-		return KindRate, 0, nil
-	case "requests":
-		return KindCount, 0, nil
-	}
-	if q, ok := strings.CutPrefix(m, "p"); ok {
-		v, err := strconv.ParseFloat(q, 64)
-		if err == nil && v > 0 && v < 100 && !strings.ContainsAny(q, "eE+-") {
-			return KindLatency, v, nil
-		}
-	}
-	return 0, 0, fmt.Errorf("unknown metric %q (known: %s, or any percentile such as p75)", m, strings.Join(Metrics, ", "))
-}
-
-func parseLimit(k Kind, v string) (float64, error) {
+func parseLimit(k metric.Kind, v string) (float64, error) {
 	switch k {
-	case KindLatency:
+	case metric.Latency:
 		d, err := ParseDuration(v)
 		if err != nil {
 			return 0, err
 		}
 		return d.Seconds(), nil
-	case KindRatio:
+	case metric.Ratio:
 		if p, ok := strings.CutSuffix(v, "%"); ok {
 			f, err := strconv.ParseFloat(p, 64)
 			if err != nil || f < 0 || f > 100 || math.IsNaN(f) {
@@ -480,7 +429,7 @@ func parseLimit(k Kind, v string) (float64, error) {
 			return 0, fmt.Errorf("invalid error rate %q (write a percentage such as 1%% or a fraction such as 0.01)", v)
 		}
 		return f, nil
-	case KindRate:
+	case metric.Rate:
 		num, unit, _ := strings.Cut(v, "/")
 		f, err := strconv.ParseFloat(num, 64)
 		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {

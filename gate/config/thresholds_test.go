@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/metric"
 )
 
 func TestParseRule(t *testing.T) {
@@ -11,21 +13,21 @@ func TestParseRule(t *testing.T) {
 		in     string
 		metric string
 		q      float64
-		kind   Kind
+		kind   metric.Kind
 		op     string
 		limit  float64
 	}{
-		{"p99 < 300ms", "p99", 99, KindLatency, "<", 0.3},
-		{"p99.9 <= 1.5s", "p99.9", 99.9, KindLatency, "<=", 1.5},
-		{"p75<250us", "p75", 75, KindLatency, "<", 0.00025},
-		{"max < 2s", "max", 0, KindLatency, "<", 2},
-		{"mean < 40ms", "mean", 0, KindLatency, "<", 0.04},
-		{"error_rate < 1%", "error_rate", 0, KindRatio, "<", 0.01},
-		{"error_rate <= 0.005", "error_rate", 0, KindRatio, "<=", 0.005},
-		{"throughput > 80/s", "throughput", 0, KindRate, ">", 80},
-		{"throughput >= 4800/m", "throughput", 0, KindRate, ">=", 80},
-		{"throughput > 80", "throughput", 0, KindRate, ">", 80},
-		{"requests >= 1000", "requests", 0, KindCount, ">=", 1000},
+		{"p99 < 300ms", "p99", 99, metric.Latency, "<", 0.3},
+		{"p99.9 <= 1.5s", "p99.9", 99.9, metric.Latency, "<=", 1.5},
+		{"p75<250us", "p75", 75, metric.Latency, "<", 0.00025},
+		{"max < 2s", "max", 0, metric.Latency, "<", 2},
+		{"mean < 40ms", "mean", 0, metric.Latency, "<", 0.04},
+		{"error_rate < 1%", "error_rate", 0, metric.Ratio, "<", 0.01},
+		{"error_rate <= 0.005", "error_rate", 0, metric.Ratio, "<=", 0.005},
+		{"throughput > 80/s", "throughput", 0, metric.Rate, ">", 80},
+		{"throughput >= 4800/m", "throughput", 0, metric.Rate, ">=", 80},
+		{"throughput > 80", "throughput", 0, metric.Rate, ">", 80},
+		{"requests >= 1000", "requests", 0, metric.Count, ">=", 1000},
 	}
 	for _, tc := range cases {
 		r, err := ParseRule(tc.in)
@@ -33,7 +35,7 @@ func TestParseRule(t *testing.T) {
 			t.Errorf("ParseRule(%q): %v", tc.in, err)
 			continue
 		}
-		if r.Metric != tc.metric || r.Quantile != tc.q || r.Kind != tc.kind || r.Op != tc.op || !near(r.Limit, tc.limit) {
+		if r.Metric.Name != tc.metric || r.Metric.Quantile != tc.q || r.Metric.Kind() != tc.kind || r.Op != tc.op || !near(r.Limit, tc.limit) {
 			t.Errorf("ParseRule(%q) = %+v", tc.in, r)
 		}
 	}
@@ -105,7 +107,7 @@ func TestAbortRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(th.Abort) != 2 || th.Abort[0].For != 20*time.Second || th.Abort[0].Limit != 0.5 || th.Abort[1].Metric != "p99" || th.Abort[1].Pos.Line != 3 {
+	if len(th.Abort) != 2 || th.Abort[0].For != 20*time.Second || th.Abort[0].Limit != 0.5 || th.Abort[1].Metric.Name != "p99" || th.Abort[1].Pos.Line != 3 {
 		t.Errorf("abort = %+v", th.Abort)
 	}
 	if th.Abort[0].Text != "error_rate > 50% for 20s" {
@@ -173,12 +175,12 @@ func TestParseRuleReferences(t *testing.T) {
 		base     float64 // a referenced value
 		limit    float64 // what the limit becomes
 	}{
-		{"p99 < baseline + 15%", "p99 < baseline + 15%", Ref{Metric: "p99", Quantile: 99, Factor: 1, Amount: 15, Unit: "%"}, 0.2, 0.23},
-		{"error_rate < baseline+0.5pp", "error_rate < baseline + 0.5pp", Ref{Metric: "error_rate", Factor: 1, Amount: 0.5, Unit: "pp"}, 0.01, 0.015},
-		{"p99 < 2 * single-user.p99", "p99 < 2 * single-user.p99", Ref{Phase: "single-user", Metric: "p99", Quantile: 99, Factor: 2}, 0.05, 0.1},
-		{"p95 <= single-user.p50 + 50%", "p95 <= single-user.p50 + 50%", Ref{Phase: "single-user", Metric: "p50", Quantile: 50, Factor: 1, Amount: 50, Unit: "%"}, 0.04, 0.06},
-		{"throughput > 0.8*peak.throughput", "throughput > 0.8 * peak.throughput", Ref{Phase: "peak", Metric: "throughput", Factor: 0.8}, 100, 80},
-		{"error_rate < warm_up.error_rate - 1pp", "error_rate < warm_up.error_rate - 1pp", Ref{Phase: "warm_up", Metric: "error_rate", Factor: 1, Amount: -1, Unit: "pp"}, 0.05, 0.04},
+		{"p99 < baseline + 15%", "p99 < baseline + 15%", Ref{Metric: mustMetric(t, "p99"), Factor: 1, Amount: 15, Unit: "%"}, 0.2, 0.23},
+		{"error_rate < baseline+0.5pp", "error_rate < baseline + 0.5pp", Ref{Metric: mustMetric(t, "error_rate"), Factor: 1, Amount: 0.5, Unit: "pp"}, 0.01, 0.015},
+		{"p99 < 2 * single-user.p99", "p99 < 2 * single-user.p99", Ref{Phase: "single-user", Metric: mustMetric(t, "p99"), Factor: 2}, 0.05, 0.1},
+		{"p95 <= single-user.p50 + 50%", "p95 <= single-user.p50 + 50%", Ref{Phase: "single-user", Metric: mustMetric(t, "p50"), Factor: 1, Amount: 50, Unit: "%"}, 0.04, 0.06},
+		{"throughput > 0.8*peak.throughput", "throughput > 0.8 * peak.throughput", Ref{Phase: "peak", Metric: mustMetric(t, "throughput"), Factor: 0.8}, 100, 80},
+		{"error_rate < warm_up.error_rate - 1pp", "error_rate < warm_up.error_rate - 1pp", Ref{Phase: "warm_up", Metric: mustMetric(t, "error_rate"), Factor: 1, Amount: -1, Unit: "pp"}, 0.05, 0.04},
 	}
 	for _, tc := range cases {
 		r, err := ParseRule(tc.in)
@@ -206,6 +208,8 @@ func TestParseDriftRules(t *testing.T) {
 		{"error_rate drift < 0.5pp", "<", 0.005},
 		{"throughput drift > -10%", ">", -0.1},
 		{"max drift <= 100%", "<=", 1},
+		{"p75 drift < 10%", "<", 0.1},
+		{"mean drift < 5%", "<", 0.05},
 	}
 	for _, tc := range cases {
 		r, err := ParseRule(tc.in)
@@ -229,7 +233,6 @@ func TestParseRuleReferenceErrors(t *testing.T) {
 		"p99 < single-user.p99 + 1pp":     "pp (percentage points) is for error_rate",
 		"p99 drift < 20ms":                "a percentage of the value at the start",
 		"error_rate drift < 1%":           "percentage points",
-		"p75 drift < 10%":                 "drift is followed over time windows",
 		"requests drift < 10%":            "drift is followed over time windows",
 		"p99 drift < 2 * single-user.p99": "a percentage of the value at the start",
 	}
@@ -278,4 +281,13 @@ func TestParsePhaseThresholds(t *testing.T) {
 			t.Errorf("%q: error = %v, want prefix %q", doc, err, want)
 		}
 	}
+}
+
+func mustMetric(t *testing.T, name string) metric.Metric {
+	t.Helper()
+	m, err := metric.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

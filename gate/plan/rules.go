@@ -22,7 +22,7 @@ type Rule struct {
 	Phase    int
 	RefPhase int
 	// BaselineValue is the baseline's value of the metric, for a rule against the
-	// baseline (Rule.Baseline is set); Limit is computed from it.
+	// baseline (Rule.Ref.Baseline() is set); the verdict computes the limit from it.
 	BaselineValue float64
 }
 
@@ -174,12 +174,8 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 				return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no phase %q: record a new one from a run with it", r.Text, path, name)
 			}
 			if diff := ph.Fingerprint.Mismatch(b.p.PhaseFingerprint(r.Phase)); diff != "" {
-				where := ""
-				if len(b.p.Phases) > 1 {
-					where = " in phase " + name
-				}
 				return config.Errorf(t.File, t.Pos.Of("baseline"),
-					"baseline %s comes from a different config%s (%s): record a new one with perfgate baseline", path, where, diff)
+					"baseline %s comes from a different config in phase %s (%s): record a new one with perfgate baseline", path, name, diff)
 			}
 			checked[r.Phase] = ph
 		}
@@ -187,12 +183,11 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 		if !ok {
 			return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no endpoint %q", r.Text, path, r.Scope)
 		}
-		v, err := m.Value(r.Metric, r.Quantile)
+		v, err := m.Value(r.Metric)
 		if err != nil {
 			return config.Errorf(t.File, r.Pos, "rule %q: %v", r.Text, err)
 		}
 		r.BaselineValue = v
-		r.Limit = r.Ref.Apply(v)
 	}
 	return nil
 }

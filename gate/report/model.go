@@ -8,8 +8,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
@@ -379,7 +379,7 @@ func Build(in Input) (*Result, error) {
 		r.Checks = append(r.Checks, ch)
 	}
 	if a := in.Verdict.Aborted; a != nil {
-		kind := kindNames[a.Rule.Kind]
+		kind := a.Rule.Metric.Kind().String()
 		r.Aborted = &Aborted{
 			Rule: a.Rule.Text, File: a.Rule.File, Line: a.Rule.Pos.Line, AtSeconds: a.At.Seconds(),
 			Message: fmt.Sprintf("stopped at %s: %s held (last window: %s over %s requests)",
@@ -388,18 +388,19 @@ func Build(in Input) (*Result, error) {
 	}
 	r.Windows = []Window{}
 	for _, w := range in.Windows {
-		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		all := windowLatency(w.All)
 		out := Window{
 			Phase:        w.Phase,
 			StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
-			Requests: w.Requests, Errors: w.Errors, Throughput: w.Throughput(),
-			P50Ms: ms(w.P50), P99Ms: ms(w.P99), MaxMs: ms(w.Max),
+			Requests: w.All.Requests, Errors: w.All.Errors, Throughput: w.Throughput(),
+			P50Ms: all.P50, P99Ms: all.P99, MaxMs: all.Max,
 		}
 		for i, e := range w.Endpoints {
 			if e.Requests > 0 && i < len(p.Endpoints) {
+				l := windowLatency(e)
 				out.Endpoints = append(out.Endpoints, WindowEndpoint{
 					Name: p.Endpoints[i].Name, Requests: e.Requests, Errors: e.Errors, Throughput: round(w.RateOf(e.Requests), 3),
-					P50Ms: ms(e.P50), P99Ms: ms(e.P99), MaxMs: ms(e.Max),
+					P50Ms: l.P50, P99Ms: l.P99, MaxMs: l.Max,
 				})
 			}
 		}
@@ -506,14 +507,10 @@ func phaseVerdict(ph PhaseInput, checks []Check, name string) string {
 	return v
 }
 
-var kindNames = map[config.Kind]string{
-	config.KindLatency: "latency", config.KindRatio: "ratio", config.KindRate: "rate", config.KindCount: "count",
-}
-
 func newCheck(c verdict.Check) Check {
 	out := Check{
 		Rule: c.Rule.Text, Scope: c.Rule.Scope, File: c.Rule.File, Line: c.Rule.Pos.Line,
-		Kind: kindNames[c.Rule.Kind], Metric: c.Rule.Metric, Op: c.Rule.Op, Limit: c.Rule.Limit, Samples: c.Samples, Passed: c.Passed,
+		Kind: c.Rule.Metric.Kind().String(), Metric: c.Rule.Metric.Name, Op: c.Rule.Op, Limit: c.Rule.Limit, Samples: c.Samples, Passed: c.Passed,
 	}
 	if !c.NoData {
 		m := c.Measured
@@ -521,12 +518,12 @@ func newCheck(c verdict.Check) Check {
 	}
 	switch ref := c.Rule.Ref; {
 	case c.Rule.Drift:
-		out.Kind, out.Drift = driftKinds[c.Rule.Kind], true
+		out.Kind, out.Drift = driftKind(c.Rule.Metric.Kind()), true
 		if !c.NoData {
 			from, to := c.From, c.To
 			out.Start, out.End = &from, &to
 		}
-		out.Message = out.describeDrift(kindNames[c.Rule.Kind])
+		out.Message = out.describeDrift(c.Rule.Metric.Kind().String())
 	case ref != nil && ref.Baseline():
 		b := c.Reference
 		out.Baseline = &b
@@ -544,10 +541,13 @@ func newCheck(c verdict.Check) Check {
 	return out
 }
 
-// driftKinds are the kinds of a drift rule's change: a fraction of the start's value,
-// or for error_rate a difference of rates.
-var driftKinds = map[config.Kind]string{
-	config.KindLatency: "change", config.KindRate: "change", config.KindRatio: "ratio_change", config.KindCount: "change",
+// driftKind is the kind of a drift rule's change: a fraction of the start's value, or
+// for error_rate a difference of rates.
+func driftKind(k metric.Kind) string {
+	if k == metric.Ratio {
+		return "ratio_change"
+	}
+	return "change"
 }
 
 // describeDrift is describe for a drift rule, with where the metric started and ended.
@@ -641,6 +641,14 @@ func newEndpoint(enc *histEncoder, e *stats.Endpoint) (Endpoint, error) {
 	}
 	out.Histogram = h
 	return out, nil
+}
+
+// windowLatency summarises a window's latencies, zero when it had no requests.
+func windowLatency(w stats.WindowCounts) Latency {
+	if w.Requests == 0 {
+		return Latency{}
+	}
+	return latencyOf(w.Latency.Histogram())
 }
 
 // latencyOf summarises a histogram of microseconds in milliseconds.

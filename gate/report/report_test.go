@@ -118,8 +118,8 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
 	var windows []WindowInput
 	for i := range 5 {
-		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: stats.WindowStats{Requests: int64(600 + i),
-			Errors: int64(i), P50: 80 * time.Millisecond, P99: time.Duration(150+10*i) * time.Millisecond, Max: time.Second}}
+		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second,
+			All: windowCounts(int64(600+i), int64(i), 80*time.Millisecond, time.Duration(150+10*i)*time.Millisecond, time.Second)}
 		stage := load.Hold
 		if i < 2 {
 			stage = load.Ramp
@@ -131,6 +131,20 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 		t.Fatal(err)
 	}
 	return r
+}
+
+// windowCounts are a window's figures: half the requests at p50, up to 99% of them at
+// p99, the rest at max.
+func windowCounts(requests, errors int64, p50, p99, max time.Duration) stats.WindowCounts {
+	h := hdrhistogram.New(1, (time.Minute + time.Second).Microseconds(), 3)
+	if requests > 0 {
+		// HdrHistogram's p99 is the value at the int(0.99 n + 0.5)th request.
+		through99 := min(requests-1, int64(0.99*float64(requests)+0.5))
+		_ = h.RecordValues(p50.Microseconds(), requests/2)
+		_ = h.RecordValues(p99.Microseconds(), through99-requests/2)
+		_ = h.RecordValues(max.Microseconds(), requests-through99)
+	}
+	return stats.WindowCounts{Requests: requests, Errors: errors, Latency: stats.Compact(h)}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -315,10 +329,26 @@ func phasesFixture(t *testing.T) *Result {
 		var holdWindows []stats.Window
 		if i == 1 { // the peak: twelve 10 s windows whose p99 climbs 3 ms a window
 			for k := range 12 {
-				w := stats.Window{Start: at.Add(ramp).Sub(start) + time.Duration(k)*10*time.Second, Length: 10 * time.Second,
-					WindowStats: stats.WindowStats{Requests: 80, P50: 20 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond},
-					Endpoints: []stats.WindowStats{{}, {Requests: 60, P50: 20 * time.Millisecond, P99: time.Duration(25+3*k) * time.Millisecond, Max: 50 * time.Millisecond},
-						{Requests: 20, Errors: 1, P50: 21 * time.Millisecond, P99: time.Duration(30+3*k) * time.Millisecond, Max: 60 * time.Millisecond}, {}}}
+				// p99 over all requests: 30+3k ms; /api/products 25+3k ms.
+				wc := stats.New(len(p.Endpoints), p.Timeout)
+				for j := range 80 {
+					s := load.Sample{User: j, Endpoint: 1, Stage: load.Hold, Latency: 20 * time.Millisecond, Status: 200}
+					switch {
+					case j >= 60:
+						s.Endpoint, s.Latency = 2, 21*time.Millisecond
+						if j >= 70 {
+							s.Latency = time.Duration(30+3*k) * time.Millisecond
+						}
+						if j == 79 {
+							s.Status, s.Kind = 503, load.Status5xx
+						}
+					case j >= 30:
+						s.Latency = time.Duration(25+3*k) * time.Millisecond
+					}
+					wc.Record(s)
+				}
+				w := wc.CloseWindow(10 * time.Second)
+				w.Start = at.Add(ramp).Sub(start) + time.Duration(k)*10*time.Second
 				holdWindows = append(holdWindows, w)
 				windows = append(windows, WindowInput{Window: w, Phase: p.Phases[i].Name, Users: pp.Users, Stage: load.Hold})
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
 )
 
 // Histogram range: 1 us to at least 60 s at 3 significant digits (0.1% resolution).
@@ -29,12 +30,18 @@ var _ load.Recorder = (*Collector)(nil)
 
 // Collector records samples; it is safe for concurrent use.
 type Collector struct {
-	endpoints   int
-	maxUs       int64
-	shards      []shard
-	windowStart time.Duration // owned by CloseWindow's caller
-	merged      []*hdrhistogram.Histogram
-	schedule    bool // open model: keep service time and lag apart
+	endpoints int
+	maxUs     int64
+	shards    []shard
+	schedule  bool // open model: keep service time and lag apart
+
+	// Owned by CloseWindow's caller: where the current window started, what each
+	// endpoint had recorded when the last one closed, a histogram to merge shards into,
+	// and an empty compact histogram of the collector's settings.
+	windowStart time.Duration
+	seen        []seen
+	scratch     *hdrhistogram.Histogram
+	empty       Hist
 }
 
 // Option adjusts a Collector.
@@ -46,7 +53,6 @@ func OpenModel() Option { return func(c *Collector) { c.schedule = true } }
 type shard struct {
 	mu      sync.Mutex
 	cells   [load.NumStages][]*cell
-	window  []*windowCell                           // by endpoint, made on its first sample
 	service [load.NumStages]*hdrhistogram.Histogram // open model only
 	lag     [load.NumStages]*hdrhistogram.Histogram
 	_       [64]byte // keep neighbouring shards' locks off one cache line
@@ -80,7 +86,6 @@ func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
 		for s := range c.shards[i].cells {
 			c.shards[i].cells[s] = make([]*cell, endpoints)
 		}
-		c.shards[i].window = make([]*windowCell, endpoints)
 	}
 	return c
 }
@@ -120,16 +125,6 @@ func (c *Collector) Record(s load.Sample) {
 		_ = sh.service[s.Stage].RecordValue(c.clamp(s.Service))
 		_ = sh.lag[s.Stage].RecordValue(c.clamp(s.Lag))
 	}
-	wc := sh.window[s.Endpoint]
-	if wc == nil {
-		wc = &windowCell{hist: hdrhistogram.New(minLatencyUs, c.maxUs, windowSigFigs)}
-		sh.window[s.Endpoint] = wc
-	}
-	_ = wc.hist.RecordValue(us)
-	wc.requests++
-	if s.Kind != load.OK {
-		wc.errors++
-	}
 	sh.mu.Unlock()
 }
 
@@ -161,6 +156,11 @@ func (e *Endpoint) Max() time.Duration { return time.Duration(e.Hist.Max()) * ti
 // Mean returns the mean latency.
 func (e *Endpoint) Mean() time.Duration {
 	return time.Duration(e.Hist.Mean() * float64(time.Microsecond))
+}
+
+// Figures are the endpoint's figures, to read metrics from.
+func (e *Endpoint) Figures() metric.Figures {
+	return metric.Figures{Requests: e.Requests, Errors: e.Errors, Throughput: e.Throughput, Latency: e.Hist}
 }
 
 // ErrorRate is errors over requests; 0 when there were none.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/perfgate/perfgate/gate/load"
 )
 
@@ -94,6 +96,14 @@ func BenchmarkRecord(b *testing.B) {
 	})
 }
 
+// pct reads a percentile of a window's histogram.
+func pct(w WindowCounts, q float64) time.Duration {
+	if w.Requests == 0 {
+		return 0
+	}
+	return time.Duration(w.Latency.Histogram().ValueAtPercentile(q)) * time.Microsecond
+}
+
 func TestWindows(t *testing.T) {
 	c := New(1, time.Second)
 	for i := 1; i <= 100; i++ {
@@ -103,17 +113,22 @@ func TestWindows(t *testing.T) {
 	c.Record(load.Sample{Latency: 500 * time.Millisecond, Stage: load.Hold, Kind: load.Timeout})
 	w2 := c.CloseWindow(15 * time.Second)
 	w3 := c.CloseWindow(20 * time.Second)
-	if w1.Start != 0 || w1.Length != 10*time.Second || w1.Requests != 100 || w1.Throughput() != 10 {
+	if w1.Start != 0 || w1.Length != 10*time.Second || w1.All.Requests != 100 || w1.Throughput() != 10 {
 		t.Errorf("w1 = %+v", w1)
 	}
-	if !within(w1.P99, 99*time.Millisecond, 0.01) || !within(w1.P50, 50*time.Millisecond, 0.01) {
-		t.Errorf("w1 p50 %v p99 %v, want 50ms and 99ms within 1%%", w1.P50, w1.P99)
+	// The hold's resolution: 0.1%.
+	if !within(pct(w1.All, 99), 99*time.Millisecond, 0.001) || !within(pct(w1.All, 50), 50*time.Millisecond, 0.001) {
+		t.Errorf("w1 p50 %v p99 %v, want 50ms and 99ms within 0.1%%", pct(w1.All, 50), pct(w1.All, 99))
 	}
-	if w2.Start != 10*time.Second || w2.Requests != 1 || w2.Errors != 1 || !within(w2.Max, 500*time.Millisecond, 0.01) {
+	if w2.Start != 10*time.Second || w2.All.Requests != 1 || w2.All.Errors != 1 || w2.All.Latency.Total() != 1 ||
+		!within(time.Duration(w2.All.Latency.Histogram().Max())*time.Microsecond, 500*time.Millisecond, 0.001) {
 		t.Errorf("w2 = %+v: windows must not carry earlier samples", w2)
 	}
-	if w3.Requests != 0 || w3.P99 != 0 || w3.Length != 5*time.Second {
+	if w3.All.Requests != 0 || w3.All.Latency.Total() != 0 || w3.Length != 5*time.Second {
 		t.Errorf("w3 = %+v", w3)
+	}
+	if f := w3.Figures(-1); f.Throughput != 0 || f.Latency != nil {
+		t.Errorf("an empty window's figures = %+v", f)
 	}
 }
 
@@ -131,20 +146,89 @@ func TestWindowsPerEndpoint(t *testing.T) {
 	}
 	w := c.CloseWindow(4 * time.Second)
 	even, odd, none := w.Of(0), w.Of(1), w.Of(2)
-	if len(w.Endpoints) != 3 || even.Requests != 100 || odd.Requests != 100 || none.Requests != 0 || w.Requests != 200 {
-		t.Fatalf("requests: all %d, per endpoint %+v", w.Requests, w.Endpoints)
+	if len(w.Endpoints) != 3 || even.Requests != 100 || odd.Requests != 100 || none.Requests != 0 || w.All.Requests != 200 {
+		t.Fatalf("requests: all %d, per endpoint %+v", w.All.Requests, w.Endpoints)
 	}
-	if odd.Errors != 20 || even.Errors != 0 || w.Errors != 20 || odd.ErrorRate() != 0.2 || w.RateOf(odd.Requests) != 25 {
-		t.Errorf("errors: all %d, even %d, odd %d", w.Errors, even.Errors, odd.Errors)
+	if odd.Errors != 20 || even.Errors != 0 || w.All.Errors != 20 || odd.ErrorRate() != 0.2 || w.RateOf(odd.Requests) != 25 {
+		t.Errorf("errors: all %d, even %d, odd %d", w.All.Errors, even.Errors, odd.Errors)
 	}
-	if !within(even.P99, 198*time.Millisecond, 0.01) || !within(odd.P99, 3*time.Millisecond, 0.01) || !within(w.P99, 196*time.Millisecond, 0.01) {
-		t.Errorf("p99: even %v, odd %v, all %v", even.P99, odd.P99, w.P99)
+	if !within(pct(even, 99), 198*time.Millisecond, 0.001) || !within(pct(odd, 99), 3*time.Millisecond, 0.001) || !within(pct(w.All, 99), 196*time.Millisecond, 0.001) {
+		t.Errorf("p99: even %v, odd %v, all %v", pct(even, 99), pct(odd, 99), pct(w.All, 99))
 	}
-	if w.Of(-1) != w.WindowStats || none.P99 != 0 {
+	if w.Of(-1).Requests != w.All.Requests || none.Latency.Total() != 0 {
 		t.Errorf("Of(-1) = %+v", w.Of(-1))
 	}
-	if next := c.CloseWindow(5 * time.Second); next.Requests != 0 || next.Of(1).Requests != 0 {
+	if next := c.CloseWindow(5 * time.Second); next.All.Requests != 0 || next.Of(1).Requests != 0 {
 		t.Errorf("the next window carried samples: %+v", next)
+	}
+}
+
+// The windows of a run add up, bucket for bucket, to its stages: merging them is exact.
+func TestWindowsAddUpToTheStages(t *testing.T) {
+	c := New(2, 5*time.Second)
+	infos := []EndpointInfo{{Name: "a"}, {Name: "b"}}
+	var windows []Window
+	for w := range 7 {
+		for i := range 500 + 300*w {
+			stage := load.Hold
+			if w < 2 {
+				stage = load.Ramp
+			}
+			c.Record(load.Sample{User: i, Endpoint: i % 2, Stage: stage, Latency: time.Duration(1+(i*7919+w*104729)%900000) * time.Microsecond,
+				Kind: load.Kind(i % 11 / 10)})
+		}
+		windows = append(windows, c.CloseWindow(time.Duration(w+1)*time.Second))
+	}
+	hold, ramp := c.Summarize(load.Hold, time.Second, infos), c.Summarize(load.Ramp, time.Second, infos)
+	for e := -1; e < 2; e++ {
+		var sum Hist
+		var requests, errors int64
+		for _, w := range windows {
+			var err error
+			if sum, err = sum.Merge(w.Of(e).Latency); err != nil {
+				t.Fatal(err)
+			}
+			requests += w.Of(e).Requests
+			errors += w.Of(e).Errors
+		}
+		h, r := &hold.All, &ramp.All
+		if e >= 0 {
+			h, r = &hold.Endpoints[e], &ramp.Endpoints[e]
+		}
+		want := hdrhistogram.New(1, h.Hist.HighestTrackableValue(), 3)
+		want.Merge(h.Hist)
+		want.Merge(r.Hist)
+		if !sum.Histogram().Equals(want) || requests != h.Requests+r.Requests || errors != h.Errors+r.Errors {
+			t.Errorf("endpoint %d: the windows hold %d requests (%d errors), the stages %d (%d); histograms equal: %v",
+				e, requests, errors, h.Requests+r.Requests, h.Errors+r.Errors, sum.Histogram().Equals(want))
+		}
+	}
+}
+
+func TestHistCompactRoundTripsAndMerges(t *testing.T) {
+	a, b, both := hdrhistogram.New(1, 60e6, 3), hdrhistogram.New(1, 60e6, 3), hdrhistogram.New(1, 60e6, 3)
+	for i := int64(1); i < 20000; i++ {
+		v := i*i%59_000_000 + 1
+		if i%3 == 0 {
+			_ = a.RecordValue(v)
+		} else {
+			_ = b.RecordValue(v)
+		}
+		_ = both.RecordValue(v)
+	}
+	ca, cb := Compact(a), Compact(b)
+	if !ca.Histogram().Equals(a) || ca.Total() != a.TotalCount() {
+		t.Error("a compact histogram does not round-trip")
+	}
+	m, err := ca.Merge(cb)
+	if err != nil || !m.Histogram().Equals(both) {
+		t.Errorf("merge: %v, equal to one histogram of both: %v", err, err == nil && m.Histogram().Equals(both))
+	}
+	if _, err := ca.Merge(Compact(hdrhistogram.New(1, 60e6, 2))); err == nil {
+		t.Error("histograms of other settings merged")
+	}
+	if z, err := (Hist{}).Merge(ca); err != nil || !z.Histogram().Equals(a) {
+		t.Errorf("the zero histogram does not merge: %v", err)
 	}
 }
 

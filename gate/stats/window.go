@@ -3,33 +3,31 @@ package stats
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
 )
 
-// windowSigFigs is the resolution of per-window latency: 1%, enough to draw a trend,
-// and 20 KB per shard instead of 139 KB.
-const windowSigFigs = 2
-
 // Window is every request that completed in one interval of the run: the data behind
-// "latency over time", for all requests and per endpoint.
+// "latency over time", for all requests and per endpoint, with latency histograms of the
+// hold's settings, so that windows merge exactly and any metric can be read from them
+// later.
 type Window struct {
 	// Start is the interval's start from the start of the run; Length its length.
 	Start, Length time.Duration
-	// WindowStats are all requests' figures.
-	WindowStats
-	// Endpoints are each endpoint's, in the plan's order (nil when none were kept).
-	Endpoints []WindowStats
+	// All is every request's figures; Endpoints each endpoint's, in the plan's order.
+	All       WindowCounts
+	Endpoints []WindowCounts
 }
 
-// WindowStats are the figures of one window.
-type WindowStats struct {
-	Requests                int64
-	Errors                  int64
-	P50, P90, P95, P99, Max time.Duration
+// WindowCounts are one scope's figures in a window.
+type WindowCounts struct {
+	Requests, Errors int64
+	// Latency holds the requests' latencies in microseconds.
+	Latency Hist
 }
 
-// ErrorRate is errors over requests in the window; 0 without requests.
-func (w WindowStats) ErrorRate() float64 {
+// ErrorRate is errors over requests; 0 without requests.
+func (w WindowCounts) ErrorRate() float64 {
 	if w.Requests == 0 {
 		return 0
 	}
@@ -37,7 +35,7 @@ func (w WindowStats) ErrorRate() float64 {
 }
 
 // Throughput is all requests per second over the window.
-func (w Window) Throughput() float64 { return w.RateOf(w.Requests) }
+func (w Window) Throughput() float64 { return w.RateOf(w.All.Requests) }
 
 // RateOf is n requests per second over the window.
 func (w Window) RateOf(n int64) float64 {
@@ -48,63 +46,91 @@ func (w Window) RateOf(n int64) float64 {
 }
 
 // Of returns endpoint i's figures, or all requests' for i < 0.
-func (w Window) Of(i int) WindowStats {
+func (w Window) Of(i int) WindowCounts {
 	if i < 0 || i >= len(w.Endpoints) {
-		return w.WindowStats
+		return w.All
 	}
 	return w.Endpoints[i]
 }
 
-// windowCell is a shard's share of the current window.
-type windowCell struct {
-	hist     *hdrhistogram.Histogram
-	requests int64
-	errors   int64
+// Figures are endpoint i's figures (all requests' for i < 0), to read metrics from. A
+// window of no length has no throughput to read: it counts as having no requests.
+func (w Window) Figures(i int) metric.Figures {
+	c := w.Of(i)
+	if w.Length <= 0 {
+		return metric.Figures{}
+	}
+	f := metric.Figures{Requests: c.Requests, Errors: c.Errors, Throughput: w.RateOf(c.Requests)}
+	if c.Requests > 0 {
+		f.Latency = c.Latency.Histogram()
+	}
+	return f
+}
+
+// seen is what one endpoint had recorded, all stages together, when the last window
+// closed: the next window is what was recorded since.
+type seen struct {
+	requests, errors int64
+	latency          Hist
 }
 
 // CloseWindow ends the current window at offset from the start of the run and returns
 // it; the next window starts there. Only one goroutine may close windows.
+//
+// A window is taken as the difference between what the shards hold now and what they
+// held when the last one closed, so recording a sample costs nothing for windows, and
+// memory does not grow with the number of shards or windows kept open.
 func (c *Collector) CloseWindow(offset time.Duration) Window {
-	w := Window{Start: c.windowStart, Length: offset - c.windowStart, Endpoints: make([]WindowStats, c.endpoints)}
-	if c.merged == nil {
-		c.merged = make([]*hdrhistogram.Histogram, c.endpoints+1)
-		for i := range c.merged {
-			c.merged[i] = hdrhistogram.New(minLatencyUs, c.maxUs, windowSigFigs)
-		}
+	w := Window{Start: c.windowStart, Length: offset - c.windowStart, Endpoints: make([]WindowCounts, c.endpoints)}
+	if c.seen == nil {
+		c.seen = make([]seen, c.endpoints)
+		c.scratch = c.newHist()
+		c.empty = Compact(c.scratch)
 	}
-	all := c.merged[c.endpoints]
-	all.Reset()
+	settings := c.empty
+	w.All.Latency = settings
 	for e := range c.endpoints {
-		m := c.merged[e]
-		m.Reset()
-		for i := range c.shards {
-			sh := &c.shards[i]
-			sh.mu.Lock()
-			if cell := sh.window[e]; cell != nil {
-				m.Merge(cell.hist)
-				w.Endpoints[e].Requests += cell.requests
-				w.Endpoints[e].Errors += cell.errors
-				cell.hist.Reset()
-				cell.requests, cell.errors = 0, 0
-			}
-			sh.mu.Unlock()
+		now, any := c.cumulative(e)
+		if !any {
+			w.Endpoints[e].Latency = settings
+			continue
 		}
-		w.Endpoints[e].fill(m)
-		all.Merge(m)
-		w.Requests += w.Endpoints[e].Requests
-		w.Errors += w.Endpoints[e].Errors
+		counts := c.scratch.Export().Counts
+		prev := &c.seen[e]
+		win := WindowCounts{Requests: now.requests - prev.requests, Errors: now.errors - prev.errors, Latency: since(counts, prev.latency, settings)}
+		prev.requests, prev.errors = now.requests, now.errors
+		prev.latency = since(counts, Hist{}, settings)
+		w.Endpoints[e] = win
+		w.All.Requests += win.Requests
+		w.All.Errors += win.Errors
+		w.All.Latency, _ = w.All.Latency.Merge(win.Latency) // same settings by construction
 	}
-	w.WindowStats.fill(all)
 	c.windowStart = offset
 	return w
 }
 
-// fill sets the latencies from h, when there were requests.
-func (w *WindowStats) fill(h *hdrhistogram.Histogram) {
-	if w.Requests == 0 {
-		return
+// cumulative merges every stage of endpoint e, over the shards, into the scratch
+// histogram, and counts its requests and errors; any is false when it has none.
+func (c *Collector) cumulative(e int) (now seen, any bool) {
+	c.scratch.Reset()
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for st := range sh.cells {
+			cl := sh.cells[st][e]
+			if cl == nil {
+				continue
+			}
+			any = true
+			c.scratch.Merge(cl.hist)
+			for k, n := range cl.kinds {
+				now.requests += n
+				if load.Kind(k) != load.OK {
+					now.errors += n
+				}
+			}
+		}
+		sh.mu.Unlock()
 	}
-	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
-	w.P50, w.P90, w.P95 = us(h.ValueAtPercentile(50)), us(h.ValueAtPercentile(90)), us(h.ValueAtPercentile(95))
-	w.P99, w.Max = us(h.ValueAtPercentile(99)), us(h.Max())
+	return now, any
 }

@@ -33,43 +33,17 @@ func NewWatch(rules []plan.AbortRule) *Watch {
 // (there is nothing to judge), but counts for a throughput rule: nothing came back.
 func (w *Watch) Observe(win stats.Window) *Abort {
 	for i, r := range w.rules {
-		m, ok := windowMetric(r.Metric, win, -1)
+		m, ok := r.Metric.Read(win.Figures(-1))
 		if !ok || !Compare(m, r.Op, r.Limit) {
 			w.held[i] = 0
 			continue
 		}
 		w.held[i] += win.Length
 		if w.held[i] >= r.For {
-			return &Abort{Rule: r, At: win.Start + win.Length, Measured: m, Requests: win.Requests}
+			return &Abort{Rule: r, At: win.Start + win.Length, Measured: m, Requests: win.All.Requests}
 		}
 	}
 	return nil
-}
-
-// windowMetric reads a metric of endpoint i (all requests for i < 0) in a window.
-func windowMetric(metric string, win stats.Window, i int) (float64, bool) {
-	s := win.Of(i)
-	if metric == "throughput" {
-		return win.RateOf(s.Requests), win.Length > 0
-	}
-	if s.Requests == 0 {
-		return 0, false
-	}
-	switch metric {
-	case "error_rate":
-		return s.ErrorRate(), true
-	case "p50":
-		return s.P50.Seconds(), true
-	case "p90":
-		return s.P90.Seconds(), true
-	case "p95":
-		return s.P95.Seconds(), true
-	case "p99":
-		return s.P99.Seconds(), true
-	case "max":
-		return s.Max.Seconds(), true
-	}
-	return 0, false
 }
 
 // WithAbort records an abort in the verdict: the rule is a failed check, and the run

@@ -19,7 +19,7 @@ func abortRule(t *testing.T, s string) plan.AbortRule {
 }
 
 func win(i int, requests, errors int64, p99 time.Duration) stats.Window {
-	return stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: stats.WindowStats{Requests: requests, Errors: errors, P99: p99}}
+	return stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, All: counts(requests, errors, p99)}
 }
 
 func TestWatch(t *testing.T) {
@@ -34,9 +34,9 @@ func TestWatch(t *testing.T) {
 		{"one good window breaks the streak", "error_rate > 50% for 20s",
 			[]stats.Window{win(0, 100, 60, 0), win(1, 100, 10, 0), win(2, 100, 90, 0), win(3, 100, 90, 0)}, 3},
 		{"one noisy window does not fire", "p99 > 2s for 30s",
-			[]stats.Window{win(0, 10, 0, 3*time.Second), win(1, 10, 0, time.Second), win(2, 10, 0, 3*time.Second), win(3, 10, 0, 3*time.Second)}, -1},
+			[]stats.Window{win(0, 1000, 0, 3*time.Second), win(1, 1000, 0, time.Second), win(2, 1000, 0, 3*time.Second), win(3, 1000, 0, 3*time.Second)}, -1},
 		{"no requests breaks a latency streak", "p99 > 2s for 20s",
-			[]stats.Window{win(0, 10, 0, 3*time.Second), win(1, 0, 0, 0), win(2, 10, 0, 3*time.Second)}, -1},
+			[]stats.Window{win(0, 1000, 0, 3*time.Second), win(1, 0, 0, 0), win(2, 1000, 0, 3*time.Second)}, -1},
 		{"no requests counts for throughput", "throughput < 1/s for 20s",
 			[]stats.Window{win(0, 0, 0, 0), win(1, 0, 0, 0)}, 1},
 		{"shorter than a window fires on the first", "error_rate > 1% for 1s",

@@ -5,18 +5,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
-// windows returns n 10-second windows whose p99 is p99(i) and error rate errs(i).
+// counts are a window's figures: requests, errors, and latencies whose p50 is p99/2, p99
+// is p99 and max twice that (for 1000 requests: 500, 490 and 10 of them).
+func counts(requests, errors int64, p99 time.Duration) stats.WindowCounts {
+	h := hdrhistogram.New(1, (time.Minute + time.Second).Microseconds(), 3)
+	us := p99.Microseconds()
+	if requests > 0 {
+		_ = h.RecordValues(max(us/2, 1), requests/2)
+		_ = h.RecordValues(max(us, 1), requests*99/100-requests/2)
+		_ = h.RecordValues(max(2*us, 1), requests-requests*99/100)
+	}
+	return stats.WindowCounts{Requests: requests, Errors: errors, Latency: stats.Compact(h)}
+}
+
+// windows returns n 10-second windows whose p99 is p99(i) and error rate errs(i), all of
+// them on endpoint 0.
 func windows(n int, p99 func(i int) time.Duration, errs func(i int) int64) []stats.Window {
 	out := make([]stats.Window, n)
 	for i := range out {
-		ws := stats.WindowStats{Requests: 1000, Errors: errs(i), P50: p99(i) / 2, P99: p99(i), Max: 2 * p99(i)}
-		out[i] = stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, WindowStats: ws,
-			Endpoints: []stats.WindowStats{ws, {}}}
+		c := counts(1000, errs(i), p99(i))
+		out[i] = stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second, All: c,
+			Endpoints: []stats.WindowCounts{c, counts(0, 0, 0)}}
 	}
 	return out
 }
@@ -28,36 +45,35 @@ func TestDrift(t *testing.T) {
 	// A leak: p99 climbs 2 ms per window from 100 ms. First third (windows 0-3): median
 	// 103 ms; last third (8-11): median 119 ms.
 	leak := windows(12, func(i int) time.Duration { return time.Duration(100+2*i) * time.Millisecond }, none)
-	from, to, n := Drift("p99", leak, -1)
-	if n != 12 || !near(from, 0.103) || !near(to, 0.119) {
+	from, to, n := Drift(must("p99"), leak, -1)
+	if n != 12 || !close(from, 0.103) || !close(to, 0.119) {
 		t.Errorf("leak: from %v to %v over %d", from, to, n)
 	}
 	// One terrible window at the end does not move the median of the last third.
 	spike := windows(12, flat(100*time.Millisecond), none)
-	spike[11].P99 = 5 * time.Second
-	spike[0].Errors = 900
-	if from, to, _ := Drift("p99", spike, -1); from != to {
+	spike[11].All = counts(1000, 0, 5*time.Second)
+	spike[0].Endpoints[0].Errors = 900
+	if from, to, _ := Drift(must("p99"), spike, -1); from != to {
 		t.Errorf("one slow window moved the drift: %v -> %v", from, to)
 	}
-	if from, to, _ := Drift("error_rate", spike, 0); from != 0 || to != 0 {
+	if from, to, _ := Drift(must("error_rate"), spike, 0); from != 0 || to != 0 {
 		t.Errorf("one failing window moved the error-rate drift: %v -> %v", from, to)
 	}
 	// A short last window and empty windows are left out; fewer than 9 cannot be judged.
 	short := windows(9, flat(time.Millisecond), none)
 	short[8].Length = time.Second
-	short[3].Requests = 0
-	if _, _, n := Drift("p99", short, 1); n != 0 {
+	short[3].All = counts(0, 0, 0)
+	if _, _, n := Drift(must("p99"), short, 1); n != 0 {
 		t.Errorf("an endpoint without requests judged %d windows", n)
 	}
-	if _, _, n := Drift("p99", short, -1); n != 7 {
+	if _, _, n := Drift(must("p99"), short, -1); n != 7 {
 		t.Errorf("judged %d windows, want 7", n)
 	}
-	if _, _, n := Drift("throughput", short, -1); n != 8 {
+	if _, _, n := Drift(must("throughput"), short, -1); n != 8 {
 		t.Errorf("throughput judged %d windows, want 8 (an empty window counts: nothing came back)", n)
 	}
 }
 
-func near(a, b float64) bool { d := a - b; return d < 1e-9 && d > -1e-9 }
 
 // close allows the histograms' 0.1% resolution.
 func close(a, b float64) bool { return a > b*0.998 && a < b*1.002 }
@@ -101,11 +117,11 @@ func TestEvaluatePhases(t *testing.T) {
 	if c := v.Checks[0]; !close(c.Reference, 0.99) || !close(c.Rule.Limit, 2.475) {
 		t.Errorf("reference %v, limit %v", c.Reference, c.Rule.Limit)
 	}
-	if c := v.Checks[2]; !near(c.From, 0.115) || !near(c.To, 0.195) || !near(c.Measured, 0.195/0.115-1) {
+	if c := v.Checks[2]; !close(c.From, 0.115) || !close(c.To, 0.195) || !close(c.Measured, 0.195/0.115-1) {
 		t.Errorf("drift from %v to %v, measured %v", c.From, c.To, c.Measured)
 	}
 
-	if c := v.Checks[5]; !near(c.From, 0.115) || !near(c.To, 0.195) {
+	if c := v.Checks[5]; !close(c.From, 0.115) || !close(c.To, 0.195) {
 		t.Errorf("drift of /a from %v to %v", c.From, c.To)
 	}
 	quiet.Phase = 1
@@ -135,4 +151,13 @@ func TestEvaluatePhases(t *testing.T) {
 	if v.Status != Invalid || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "phase recovery did not run") {
 		t.Errorf("not run: status %v, reasons %v", v.Status, v.Reasons)
 	}
+}
+
+// must is metric.Lookup for a name known to be valid.
+func must(name string) metric.Metric {
+	m, err := metric.Lookup(name)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }

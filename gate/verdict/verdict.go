@@ -11,8 +11,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/stats"
 )
@@ -107,7 +107,7 @@ func EvaluatePhases(rules []plan.Rule, phases []PhaseResult, run load.Result) Ve
 	for _, r := range rules {
 		ph := &phases[r.Phase]
 		ep := endpointOf(&ph.Hold, r.Endpoint)
-		c := Check{Rule: r, Samples: ep.Requests, Reference: r.BaselineValue}
+		c := Check{Rule: r, Samples: ep.Requests}
 		where := r.Scope
 		if len(phases) > 1 {
 			where = ph.Name + ": " + r.Scope
@@ -127,28 +127,33 @@ func EvaluatePhases(rules []plan.Rule, phases []PhaseResult, run load.Result) Ve
 					r.Text, where, MinDriftWindows, n))
 				break
 			}
-			if from == 0 && r.Kind != config.KindRatio {
+			if from == 0 && r.Metric.Kind() != metric.Ratio {
 				noData(&c, fmt.Sprintf("%s [%s]: no requests completed at the start of the hold", r.Text, where))
 				break
 			}
 			c.From, c.To = from, to
 			c.Measured = to - from
-			if r.Kind != config.KindRatio {
+			if r.Metric.Kind() != metric.Ratio {
 				c.Measured = to/from - 1
 			}
 			c.Passed = Compare(c.Measured, r.Op, r.Limit)
-		case r.Ref != nil && !r.Ref.Baseline():
-			ref := endpointOf(&phases[r.RefPhase].Hold, r.Endpoint)
-			if ref.Requests == 0 {
-				noData(&c, fmt.Sprintf("%s [%s]: %s had no samples to compare with", r.Text, where, r.Ref.Name()))
-				break
+		case r.Ref != nil:
+			// The limit comes from a reference: the baseline's value, read when the plan
+			// was built, or another phase's, read here.
+			c.Reference = r.BaselineValue
+			if !r.Ref.Baseline() {
+				ref := endpointOf(&phases[r.RefPhase].Hold, r.Endpoint)
+				if ref.Requests == 0 {
+					noData(&c, fmt.Sprintf("%s [%s]: %s had no samples to compare with", r.Text, where, r.Ref.Name()))
+					break
+				}
+				c.Reference, _ = r.Ref.Metric.Read(ref.Figures())
 			}
-			c.Reference = Measure(config.Rule{Metric: r.Ref.Metric, Quantile: r.Ref.Quantile}, ref)
 			c.Rule.Limit = r.Ref.Apply(c.Reference)
-			c.Measured = Measure(r.Rule, ep)
+			c.Measured, _ = r.Metric.Read(ep.Figures())
 			c.Passed = Compare(c.Measured, r.Op, c.Rule.Limit)
 		default:
-			c.Measured = Measure(r.Rule, ep)
+			c.Measured, _ = r.Metric.Read(ep.Figures())
 			c.Passed = Compare(c.Measured, r.Op, r.Limit)
 		}
 		if !c.Passed {
@@ -185,7 +190,7 @@ const MinDriftWindows = 9
 // moves every window. Windows shorter than half the longest (the last, partial one)
 // and, for latency and error rate, windows without requests are left out. endpoint is
 // an index into the windows' endpoints, or -1 for all requests.
-func Drift(metric string, windows []stats.Window, endpoint int) (from, to float64, n int) {
+func Drift(m metric.Metric, windows []stats.Window, endpoint int) (from, to float64, n int) {
 	var longest time.Duration
 	for _, w := range windows {
 		longest = max(longest, w.Length)
@@ -195,8 +200,8 @@ func Drift(metric string, windows []stats.Window, endpoint int) (from, to float6
 		if w.Length*2 < longest {
 			continue
 		}
-		if m, ok := windowMetric(metric, w, endpoint); ok {
-			vals = append(vals, m)
+		if v, ok := m.Read(w.Figures(endpoint)); ok {
+			vals = append(vals, v)
 		}
 	}
 	n = len(vals)
@@ -214,23 +219,6 @@ func median(vals []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// Measure reads a rule's metric from a summary, in the rule's base unit.
-func Measure(r config.Rule, e *stats.Endpoint) float64 {
-	switch r.Metric {
-	case "max":
-		return e.Max().Seconds()
-	case "mean":
-		return e.Mean().Seconds()
-	case "error_rate":
-		return e.ErrorRate()
-	case "throughput":
-		return e.Throughput
-	case "requests":
-		return float64(e.Requests)
-	}
-	return e.Quantile(r.Quantile).Seconds()
 }
 
 // Compare applies op to measured and limit.
