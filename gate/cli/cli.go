@@ -1,5 +1,6 @@
 // Package cli is perfgate's command line: subcommands, flags and exit codes. It only
-// wires the pipeline together (config -> plan -> load -> stats -> verdict -> report);
+// wires the pipeline together (config -> plan -> load -> stats -> run -> verdict ->
+// report): it parses flags, runs the plan, has the run judged, and writes the reports;
 // every decision is made in those packages.
 package cli
 

@@ -350,9 +350,9 @@ func TestOpenModelFlags(t *testing.T) {
 		}
 	}
 	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
-	settings := res["settings"].(map[string]any)
-	if settings["model"] != "open" || settings["rate"] != float64(200) || settings["users"] != nil {
-		t.Errorf("settings = %v", settings)
+	l := mainPhase(t, res)["load"].(map[string]any)
+	if l["model"] != "open" || l["rate"] != float64(200) || l["users"] != nil {
+		t.Errorf("load = %v", l)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -96,13 +96,15 @@ func TestE2EDemoPasses(t *testing.T) {
 			t.Errorf("stdout lacks %q\n%s", want, r.stdout)
 		}
 	}
-	// A progress line every 10 s: the ramp (10 users a second) is half way at 10 s.
-	if !regexp.MustCompile(`(?m)^\[   10s\] ramp users \d+/200  requests [\d,]+  [\d.]+ req/s  p99 \S+  errors 0 \(0\.00%\)$`).MatchString(r.stdout) {
-		t.Errorf("no progress line at 10 s:\n%s", r.stdout)
+	// A progress line every 10 s of the clock (the first one sooner): five or six in
+	// the ramp's 20 s and the hold's 30 s, the ramp's with some of the 200 users.
+	progress := regexp.MustCompile(`(?m)^\[ *\d+s\] (ramp|hold) users \d+/200  requests [\d,]+  [\d.]+ req/s  p99 \S+  errors 0 \(0\.00%\)$`)
+	if n := len(progress.FindAllString(r.stdout, -1)); n < 5 || n > 7 || !strings.Contains(r.stdout, "s] ramp users ") {
+		t.Errorf("%d progress lines, want 5 to 7 with the ramp's among them:\n%s", n, r.stdout)
 	}
 	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
 	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
-	if res["verdict"] != "pass" || res["version"] != "perfgate.result/v1" {
+	if res["verdict"] != "pass" || res["version"] != "perfgate.result/v2" {
 		t.Errorf("result = %v %v", res["verdict"], res["version"])
 	}
 }
@@ -259,10 +261,10 @@ func TestE2ECancelWritesReports(t *testing.T) {
 				t.Errorf("exit %d after %s, want 3\n%s", code, tc.name, out.String())
 			}
 			res := readResult(t, filepath.Join(dir, "perfgate-result.json"))
-			if res["verdict"] != "invalid" || !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), "cancelled") {
+			if res["verdict"] != "invalid" || !strings.Contains(strings.Join(reasonsOf(res), ";"), "cancelled") {
 				t.Errorf("result verdict %v reasons %v", res["verdict"], res["reasons"])
 			}
-			if hold := res["hold"].(map[string]any)["all"].(map[string]any); hold["requests"].(float64) == 0 {
+			if hold := holdAll(t, res); hold["requests"].(float64) == 0 {
 				t.Error("the requests measured before the signal are missing from the result")
 			}
 			junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
@@ -288,12 +290,32 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func toStrings(v any) []string {
+// reasonsOf lists the messages of a result's reasons.
+func reasonsOf(res map[string]any) []string {
 	var out []string
-	list, _ := v.([]any)
+	list, _ := res["reasons"].([]any)
 	for _, x := range list {
-		s, _ := x.(string)
+		r, _ := x.(map[string]any)
+		s, _ := r["message"].(string)
 		out = append(out, s)
 	}
 	return out
+}
+
+// mainPhase is the phase of a result whose figures the reports show first.
+func mainPhase(t *testing.T, res map[string]any) map[string]any {
+	t.Helper()
+	main := res["settings"].(map[string]any)["main_phase"]
+	for _, ph := range res["phases"].([]any) {
+		if ph := ph.(map[string]any); ph["name"] == main {
+			return ph
+		}
+	}
+	t.Fatalf("no main phase %v in the result", main)
+	return nil
+}
+
+// holdAll is the main phase's figures over all requests of its hold.
+func holdAll(t *testing.T, res map[string]any) map[string]any {
+	return mainPhase(t, res)["hold"].(map[string]any)["all"].(map[string]any)
 }

@@ -220,14 +220,14 @@ func runFault(t *testing.T, target, rules string, code int, kinds []string, reas
 		t.Errorf("JUnit not written: %v", err)
 	}
 	res := readResult(t, filepath.Join(dir, "r.json"))
-	hold := res["hold"].(map[string]any)["all"].(map[string]any)
+	hold := holdAll(t, res)
 	byKind, _ := hold["errors_by_kind"].(map[string]any)
 	for _, k := range kinds {
 		if n, _ := byKind[k].(float64); n == 0 {
 			t.Errorf("no %s errors counted; by kind: %v", k, byKind)
 		}
 	}
-	if reasons != "" && !strings.Contains(strings.Join(toStrings(res["reasons"]), ";"), reasons) {
+	if reasons != "" && !strings.Contains(strings.Join(reasonsOf(res), ";"), reasons) {
 		t.Errorf("reasons %v, want %q", res["reasons"], reasons)
 	}
 	return res
@@ -255,7 +255,7 @@ func TestFaultHugeResponseIsReadInBoundedMemory(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	res := readResult(t, filepath.Join(dir, "r.json"))
-	all := res["hold"].(map[string]any)["all"].(map[string]any)
+	all := holdAll(t, res)
 	requests, bytes := all["requests"].(float64), all["bytes_received"].(float64)
 	// The server side of this test allocates too; the bodies themselves must not be kept.
 	if allocated := after.TotalAlloc - before.TotalAlloc; float64(allocated) > bytes/4 {
@@ -312,7 +312,7 @@ func serverDiesAndComesBack(t *testing.T, model []string) {
 		t.Errorf("exit %d, want 1 (errors while the server was down)\n%s\n%s", code, out, errs)
 	}
 	res := readResult(t, filepath.Join(dir, "r.json"))
-	all := res["hold"].(map[string]any)["all"].(map[string]any)
+	all := holdAll(t, res)
 	byKind, _ := all["errors_by_kind"].(map[string]any)
 	if n, _ := byKind["connect_refused"].(float64); n == 0 {
 		t.Errorf("no connect_refused while the server was down: %v", byKind)

@@ -15,6 +15,7 @@ import (
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/report"
+	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
 )
@@ -103,9 +104,13 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			}
 		}))
 	}
+	if f.client == "net/http" {
+		engineOpts = append(engineOpts, load.WithStdlibClient())
+	}
 
 	fmt.Fprintf(out, "perfgate %s: %s\n", version(), describeLoad(p.Load, p.Timeout))
-	if len(p.Phases) > 1 {
+	several := len(p.Phases) > 1
+	if several {
 		for i, ph := range p.Phases {
 			fmt.Fprintf(out, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
 		}
@@ -113,76 +118,46 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
 
-	maxTimeout := p.Timeout
-	for _, r := range append(append([]plan.Request{}, p.Setup...), p.Tasks...) {
-		maxTimeout = max(maxTimeout, r.Timeout)
-	}
-	infos := make([]stats.EndpointInfo, len(p.Endpoints))
-	for i, e := range p.Endpoints {
-		infos[i] = stats.EndpointInfo{Name: e.Name, Setup: e.Setup}
-	}
-	phases := make([]report.PhaseInput, len(p.Phases))
-	for i := range phases {
-		phases[i].Plan = p.ForPhase(i)
-	}
-	main := max(p.Main, 0)
-	var windows []report.WindowInput
-	var aborted *verdict.Abort
-	if err := load.Probe(ctx, p); err != nil {
-		now := time.Now()
-		run := load.Result{Start: now, End: now, PlannedUsers: p.Users, Open: p.Open, Invalid: []string{err.Error()}}
-		if ctx.Err() != nil {
-			run.Canceled = true
-			run.Invalid = []string{"the run was cancelled before it started"}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			c.errorf("--cpuprofile: %v", err)
+			return ExitUsage
 		}
-		c.errorf("%s", run.Invalid[0])
-		phases[main].Run = run
-	} else {
-		if f.client == "net/http" {
-			engineOpts = append(engineOpts, load.WithStdlibClient())
-		}
-		if f.cpuProfile != "" {
-			stopProfile, err := startCPUProfile(f.cpuProfile)
-			if err != nil {
-				c.errorf("--cpuprofile: %v", err)
-				return ExitUsage
+		defer stopProfile()
+	}
+	watch := verdict.NewWatch(p.Aborts)
+	rec := run.Run(ctx, p, run.Options{
+		Every:         f.progress.d,
+		EngineOptions: engineOpts,
+		StopWhen:      watch.Stops,
+		StopAfter:     verdict.EndsRun,
+		OnPhase: func(i int, ph *run.Phase) {
+			if several {
+				fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)
 			}
-			defer stopProfile()
-		}
-		pr := &phaseRunner{out: out, opts: engineOpts, watch: verdict.NewWatch(p.Aborts), begin: time.Now(),
-			every: f.progress.d, infos: infos, maxTimeout: maxTimeout, named: len(phases) > 1}
-		for i := range phases {
-			ph := &phases[i]
-			if pr.named {
-				fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(phases), ph.Plan.PhaseName())
-			}
-			var phaseWindows []report.WindowInput
-			phaseWindows, aborted = pr.run(ctx, ph)
-			windows = append(windows, phaseWindows...)
-			if ph.Run.Canceled || ph.Run.Stopped || len(ph.Run.Invalid) > 0 {
-				break // later phases would measure a run that is already over
-			}
-		}
-	}
+		},
+		OnWindow: func(w run.Window, total stats.Progress) {
+			l := p.Phases[w.Phase].Load
+			_ = report.WriteProgress(out, report.ProgressLine{
+				Open: l.Open, Elapsed: w.Start + w.Length, Stage: w.Stage.String(), Active: w.Users, Users: l.Users,
+				Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
+			})
+		},
+	})
 
-	v := verdict.EvaluatePhases(p.Rules, verdictPhases(phases, windows), overallRun(phases))
-	if aborted != nil {
-		v = v.WithAbort(*aborted)
-		fmt.Fprintf(out, "stopped early: %s held\n", aborted.Rule.Text)
+	v := verdict.Judge(p, rec)
+	if v.Aborted != nil {
+		fmt.Fprintf(out, "stopped early: %s held\n", v.Aborted.Rule.Text)
 	}
 	code := exitCode(v.Status)
-
-	in := report.Input{
-		Tool: "perfgate " + version(), Plan: p, Run: phases[main].Run, Hold: phases[main].Hold, Ramp: phases[main].Ramp,
-		Verdict: v, ExitCode: code, Windows: windows,
-	}
-	if len(phases) > 1 {
-		in.Phases = phases
-	}
-	res, err := report.Build(in)
+	res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code})
 	if err != nil {
 		c.errorf("cannot build the report: %v", err)
 		return ExitInvalid
+	}
+	if rec.Unreachable != "" && len(res.Reasons) > 0 {
+		c.errorf("%s", res.Reasons[0].Message)
 	}
 	if err := report.WriteConsole(out, res); err != nil {
 		c.errorf("cannot write the report to stdout: %v", err)
@@ -216,51 +191,6 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	return code
 }
 
-// phaseRunner runs the phases of a gate one after another, each with its own engine,
-// stats and progress lines, sharing the abort rules' watch and the run's clock.
-type phaseRunner struct {
-	out        io.Writer
-	opts       []load.Option
-	watch      *verdict.Watch
-	begin      time.Time // the run's start, which window times count from
-	every      time.Duration
-	infos      []stats.EndpointInfo
-	maxTimeout time.Duration
-	named      bool // several phases: windows carry the phase's name
-}
-
-// run runs one phase, fills in its run and summaries, and returns its windows and the
-// abort rule that stopped it, if one did.
-func (r *phaseRunner) run(ctx context.Context, ph *report.PhaseInput) ([]report.WindowInput, *verdict.Abort) {
-	var statsOpts []stats.Option
-	if ph.Plan.Open {
-		statsOpts = append(statsOpts, stats.OpenModel())
-	}
-	col := stats.New(len(r.infos), r.maxTimeout, statsOpts...)
-	eng := load.New(ph.Plan, col, r.opts...)
-	runCtx, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	pr := &progress{out: r.out, plan: ph.Plan, eng: eng, col: col, every: r.every, runBegin: r.begin,
-		watch: r.watch, abort: func() { stopRun(load.ErrStopped) }}
-	if r.named {
-		pr.phase = ph.Plan.PhaseName()
-	}
-	pr.start(runCtx)
-	ph.Run = eng.Run(runCtx)
-	ph.Ran = true
-	windows := pr.stop(ph.Run.End)
-	ph.Hold = col.Summarize(load.Hold, ph.Run.HoldDuration(), r.infos)
-	ramp := ph.Run.End.Sub(ph.Run.Start)
-	if !ph.Run.HoldStart.IsZero() {
-		ramp = ph.Run.HoldStart.Sub(ph.Run.Start)
-	}
-	ph.Ramp = col.Summarize(load.Ramp, ramp, r.infos)
-	if ph.Run.Stopped {
-		return windows, pr.aborted
-	}
-	return windows, nil
-}
-
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.
 func describeLoad(l plan.Load, timeout time.Duration) string {
 	var s string
@@ -281,37 +211,6 @@ func describeLoad(l plan.Load, timeout time.Duration) string {
 		s += fmt.Sprintf(", timeout %s", timeout)
 	}
 	return s
-}
-
-// verdictPhases gives the verdict each phase's hold summary and hold windows. A phase
-// that never ran has empty summaries, so its rules have no samples.
-func verdictPhases(phases []report.PhaseInput, windows []report.WindowInput) []verdict.PhaseResult {
-	out := make([]verdict.PhaseResult, len(phases))
-	for i, ph := range phases {
-		out[i] = verdict.PhaseResult{Name: ph.Plan.PhaseName(), Hold: ph.Hold, NotRun: !ph.Ran && len(ph.Run.Invalid) == 0}
-		for _, w := range windows {
-			if w.Stage == load.Hold && (w.Phase == "" || w.Phase == out[i].Name) {
-				out[i].Windows = append(out[i].Windows, w.Window)
-			}
-		}
-	}
-	return out
-}
-
-// overallRun is what made the run as a whole invalid, phase by phase.
-func overallRun(phases []report.PhaseInput) load.Result {
-	var out load.Result
-	for _, ph := range phases {
-		for _, why := range ph.Run.Invalid {
-			if len(phases) > 1 {
-				why = ph.Plan.PhaseName() + ": " + why
-			}
-			out.Invalid = append(out.Invalid, why)
-		}
-		out.Canceled = out.Canceled || ph.Run.Canceled
-		out.Stopped = out.Stopped || ph.Run.Stopped
-	}
-	return out
 }
 
 func exitCode(s verdict.Status) int {
@@ -348,83 +247,6 @@ func writeFile(path string, r *report.Result, write func(io.Writer, *report.Resu
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// progress prints a line and closes a stats window every interval.
-type progress struct {
-	out   io.Writer
-	plan  *plan.Plan // the phase's
-	eng   *load.Engine
-	col   *stats.Collector
-	every time.Duration
-	// phase names the phase in windows, in a run with several; runBegin is when the
-	// run's first phase began, which window times count from.
-	phase    string
-	runBegin time.Time
-
-	// watch follows the abort rules; abort stops the run when one fires.
-	watch   *verdict.Watch
-	abort   func()
-	aborted *verdict.Abort // owned by the goroutine until stop
-
-	begin   time.Time
-	done    chan struct{}
-	wg      sync.WaitGroup
-	windows []report.WindowInput // owned by the goroutine until stop
-	closed  time.Duration        // where the last window ended, from begin
-}
-
-func (pr *progress) start(ctx context.Context) {
-	pr.begin = time.Now()
-	if pr.runBegin.IsZero() {
-		pr.runBegin = pr.begin
-	}
-	pr.done = make(chan struct{})
-	pr.wg.Add(1)
-	go func() {
-		defer pr.wg.Done()
-		t := time.NewTicker(pr.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-pr.done:
-				return
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				w := pr.closeWindow(now)
-				if a := pr.watch.Observe(w.Window); a != nil && pr.aborted == nil {
-					pr.aborted = a
-					pr.abort()
-				}
-				total := pr.col.Progress()
-				_ = report.WriteProgress(pr.out, report.ProgressLine{
-					Open:    pr.plan.Open,
-					Elapsed: now.Sub(pr.runBegin), Stage: w.Stage.String(), Active: w.Users, Users: pr.plan.Users,
-					Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
-				})
-			}
-		}
-	}()
-}
-
-func (pr *progress) closeWindow(now time.Time) report.WindowInput {
-	st := pr.eng.Status()
-	pr.closed = now.Sub(pr.begin)
-	w := report.WindowInput{Window: pr.col.CloseWindow(pr.closed), Phase: pr.phase, Users: st.Active, Stage: st.Stage}
-	w.Start += pr.begin.Sub(pr.runBegin) // from the start of the run
-	pr.windows = append(pr.windows, w)
-	return w
-}
-
-// stop ends the progress lines, closes the last, partial window, and returns them all.
-func (pr *progress) stop(end time.Time) []report.WindowInput {
-	close(pr.done)
-	pr.wg.Wait()
-	if len(pr.windows) == 0 || end.Sub(pr.begin) > pr.closed {
-		pr.closeWindow(end)
-	}
-	return pr.windows
 }
 
 // lockedWriter serialises writes from several goroutines to one stream.

@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// saturated is the share of the processors the generator may use before its own CPU is
-// taken for the bottleneck: past it, what is measured is the generator's queueing.
-const saturated = 0.90
-
 // cpuTime is the process's user and system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

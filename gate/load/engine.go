@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -16,27 +15,44 @@ import (
 // invalid: once is too brittle for a login behind a cold cache, forever hides a broken one.
 const setupAttempts = 3
 
-// Result says whether the planned load was delivered, and when.
+// Result is what a run did: when its stages began and ended, what load it delivered, and
+// what stopped it early. These are facts; whether they allow a verdict is the verdict's
+// to decide.
 type Result struct {
 	Start     time.Time
 	HoldStart time.Time // zero if the hold never began
 	HoldEnd   time.Time
 	End       time.Time
-	// PlannedUsers is the plan's peak; PeakUsers how many were running at once at most.
+	// PlannedUsers is the plan's peak; PeakUsers how many were running at once at most;
+	// RunningUsers how many were running when a run whose hold never began stopped.
 	PlannedUsers int
 	PeakUsers    int
-	// Invalid lists why the run cannot give a verdict (setup failed, peak not reached).
-	Invalid []string
-	// Canceled is set when the context was canceled before the run finished; Stopped
-	// when it was cancelled with ErrStopped.
-	Canceled bool
-	Stopped  bool
+	RunningUsers int
+	// SetupFailure is set when a user's setup failed every attempt, which stops the run.
+	SetupFailure *SetupFailure
+	// Canceled is set when the context was canceled before the run finished, in
+	// CanceledIn; Stopped when it was cancelled with ErrStopped.
+	Canceled   bool
+	CanceledIn Stage
+	Stopped    bool
 	// Open is set for an open-model run, whose delivery is in Delivery.
 	Open     bool
 	Delivery Delivery
-	// GeneratorCPU is the share of the processors perfgate's process used during the
-	// hold; past 90% the generator, not the target, is the bottleneck.
+	// GeneratorCPU is the share of its Processors perfgate's process used during the
+	// hold: near all of them, the generator, not the target, is the bottleneck.
 	GeneratorCPU float64
+	Processors   int
+}
+
+// SetupFailure is a user's setup that failed every attempt.
+type SetupFailure struct {
+	// Worker is set for an open-model worker, not a user; N counts from 1.
+	Worker   bool
+	N        int
+	Attempts int
+	// Err says why the last attempt failed, in words that quote neither the URL nor the
+	// body of the request.
+	Err string
 }
 
 // HoldDuration is the length of the measured window.
@@ -75,7 +91,7 @@ type Engine struct {
 	allActive chan struct{}
 	failOnce  sync.Once
 	failed    chan struct{}
-	failure   string
+	failure   *SetupFailure
 }
 
 // Option adjusts an Engine.
@@ -137,22 +153,18 @@ func (e *Engine) Run(ctx context.Context) Result {
 	if e.plan.Open {
 		if e.loopEligible() {
 			if res, ok := e.runOpenLoop(ctx); ok {
-				return e.checkCPU(res)
+				return e.withCPU(res)
 			}
 		}
-		return e.checkCPU(e.runOpen(ctx))
+		return e.withCPU(e.runOpen(ctx))
 	}
-	return e.checkCPU(e.runClosed(ctx))
+	return e.withCPU(e.runClosed(ctx))
 }
 
-// checkCPU makes a run whose generator saturated its processors invalid.
-func (e *Engine) checkCPU(res Result) Result {
+// withCPU adds the generator's own CPU use during the hold.
+func (e *Engine) withCPU(res Result) Result {
 	res.GeneratorCPU = cpuShare(e.holdCPU, res.HoldDuration())
-	if res.GeneratorCPU > saturated && !res.Canceled {
-		res.Invalid = append(res.Invalid, fmt.Sprintf(
-			"the load generator was the bottleneck: it used %.0f%% of its %d processors during the hold (over %.0f%%), so what was measured includes its own queueing; run it on a larger machine or lower the load",
-			100*res.GeneratorCPU, processors, 100*saturated))
-	}
+	res.Processors = processors
 	return res
 }
 
@@ -195,7 +207,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	for i := range p.Users {
 		due := e.start.Add(time.Duration(float64(i) / p.SpawnRate * float64(time.Second)))
 		if !e.waitUntil(ctx, due) {
-			e.interrupted(ctx, &res, "the ramp")
+			e.interrupted(ctx, &res)
 			return res
 		}
 		if len(loops) > 0 {
@@ -213,10 +225,10 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	select {
 	case <-e.allActive:
 	case <-e.failed:
-		e.interrupted(ctx, &res, "the ramp")
+		e.interrupted(ctx, &res)
 		return res
 	case <-ctx.Done():
-		e.interrupted(ctx, &res, "the ramp")
+		e.interrupted(ctx, &res)
 		return res
 	}
 
@@ -231,7 +243,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	}
 	res.HoldEnd = time.Now()
 	e.holdCPU = cpuTime() - cpuAtHold
-	e.interrupted(ctx, &res, "the hold")
+	e.interrupted(ctx, &res)
 	return res
 }
 
@@ -241,10 +253,10 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 var ErrStopped = errors.New("stopped early")
 
 // stopReasons records a setup failure and a cancellation, if either stopped the run.
-func (e *Engine) stopReasons(ctx context.Context, res *Result, cancelled string) {
+func (e *Engine) stopReasons(ctx context.Context, res *Result) {
 	select {
 	case <-e.failed:
-		res.Invalid = append(res.Invalid, e.failure)
+		res.SetupFailure = e.failure
 	default:
 	}
 	if errors.Is(context.Cause(ctx), ErrStopped) {
@@ -253,23 +265,23 @@ func (e *Engine) stopReasons(ctx context.Context, res *Result, cancelled string)
 	}
 	if ctx.Err() != nil {
 		res.Canceled = true
-		res.Invalid = append(res.Invalid, cancelled)
+		res.CanceledIn = e.stageAt(time.Since(e.start))
 	}
 }
 
-// interrupted records why a closed-model run stopped early, if it did.
-func (e *Engine) interrupted(ctx context.Context, res *Result, during string) {
-	e.stopReasons(ctx, res, "the run was cancelled during "+during)
-	if res.HoldStart.IsZero() && !res.Stopped {
-		res.Invalid = append(res.Invalid, fmt.Sprintf("only %d of %d users were running when the run stopped: the planned load was not delivered",
-			e.active.Load(), e.plan.Users))
+// interrupted records why a closed-model run stopped early, if it did, and how many
+// users were running if the hold never began.
+func (e *Engine) interrupted(ctx context.Context, res *Result) {
+	e.stopReasons(ctx, res)
+	if res.HoldStart.IsZero() {
+		res.RunningUsers = int(e.active.Load())
 	}
 }
 
-// fail stops the run as invalid; the first reason wins.
-func (e *Engine) fail(reason string) {
+// fail stops the run because a user could not set up; the first failure is the one kept.
+func (e *Engine) fail(f *SetupFailure) {
 	e.failOnce.Do(func() {
-		e.failure = reason
+		e.failure = f
 		close(e.failed)
 	})
 }

@@ -108,8 +108,8 @@ func TestClosedModelRunsTheSeedScenario(t *testing.T) {
 	rec := &recorder{}
 	res := New(p, rec, WithSeed(1)).Run(context.Background())
 
-	if len(res.Invalid) > 0 || res.Canceled {
-		t.Fatalf("run invalid: %v", res.Invalid)
+	if res.SetupFailure != nil || res.Canceled || res.HoldStart.IsZero() {
+		t.Fatalf("run did not hold: %+v", res)
 	}
 	if res.PeakUsers != 10 {
 		t.Errorf("peak users = %d, want 10", res.PeakUsers)
@@ -205,7 +205,7 @@ func TestSettleDelaysTheHold(t *testing.T) {
 	}
 }
 
-func TestFailedSetupMakesTheRunInvalid(t *testing.T) {
+func TestFailedSetupStopsTheRun(t *testing.T) {
 	api := &seedAPI{}
 	srv := httptest.NewServer(api.handler())
 	defer srv.Close()
@@ -216,12 +216,15 @@ func TestFailedSetupMakesTheRunInvalid(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("a failing login took %v to end the run; it should stop after %d attempts", took, setupAttempts)
 	}
-	reasons := strings.Join(res.Invalid, "; ")
-	if !strings.Contains(reasons, `setup failed for user`) || !strings.Contains(reasons, `step "login": status 401`) {
-		t.Errorf("reasons = %q", reasons)
+	f := res.SetupFailure
+	if f == nil || f.Worker || f.N < 1 || f.N > 3 || f.Attempts != setupAttempts || !strings.Contains(f.Err, `step "login": status 401`) {
+		t.Fatalf("setup failure = %+v", f)
 	}
-	if strings.Contains(reasons, "hunter2") {
-		t.Errorf("reasons leak the password: %q", reasons)
+	if strings.Contains(f.Err, "hunter2") {
+		t.Errorf("the failure leaks the password: %q", f.Err)
+	}
+	if res.RunningUsers >= 3 {
+		t.Errorf("%d users running, although none could log in", res.RunningUsers)
 	}
 	if !res.HoldStart.IsZero() {
 		t.Error("the hold started although no user could log in")
@@ -236,8 +239,8 @@ func TestMissingTokenIsASetupFailure(t *testing.T) {
 	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 1, duration: 1s}\n"+seedTasks)
 	rec := &recorder{}
 	res := New(p, rec).Run(context.Background())
-	if !strings.Contains(strings.Join(res.Invalid, ";"), "cannot extract token: $.access_token not found in the response") {
-		t.Errorf("reasons = %q", res.Invalid)
+	if f := res.SetupFailure; f == nil || !strings.Contains(f.Err, "cannot extract token: $.access_token not found in the response") {
+		t.Errorf("setup failure = %+v", f)
 	}
 	for _, s := range rec.all() {
 		if s.Kind != SetupFailed {
@@ -343,8 +346,8 @@ func TestCancelStopsPromptly(t *testing.T) {
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("cancelled run took %v to stop", took)
 	}
-	if !res.Canceled || !strings.Contains(strings.Join(res.Invalid, ";"), "cancelled") {
-		t.Errorf("result = %+v, want cancelled", res)
+	if !res.Canceled || res.CanceledIn != Hold || res.Stopped {
+		t.Errorf("result = %+v, want cancelled in the hold", res)
 	}
 }
 

@@ -285,7 +285,7 @@ func (l *eventLoop) arrivals(ctx context.Context) {
 		o.next += o.stride
 		// An arrival held back by max_in_flight queues without delaying the timer, so
 		// a late timer is the generator's own lateness.
-		if o.sched.InHold(due) && now-due > lateLimit {
+		if o.sched.InHold(due) && now-due > LateLimit {
 			o.generatorLate++
 		}
 		a := arrival{due: due, ready: now}

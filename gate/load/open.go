@@ -2,13 +2,13 @@ package load
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
 
-// lateLimit is how late against the schedule a send may be and still count as on time.
-const lateLimit = 10 * time.Millisecond
+// LateLimit is how late against the schedule a send may be and still count as on time:
+// the Delivery counts those later.
+const LateLimit = 10 * time.Millisecond
 
 // An arrival is one request of the open model's schedule: when it was due, and when
 // the generator was ready to send it, both from the start of the run. Its latency counts
@@ -26,14 +26,14 @@ var closedRequest = arrival{due: -1}
 
 // schedule places a sample of an open-model request, measured from its actual send
 // (Offset, Latency and Service all from there), on the schedule: its lag, its latency
-// from when it was ready, its due time and stage. A hold request sent past lateLimit
+// from when it was ready, its due time and stage. A hold request sent past LateLimit
 // counts as late.
 func (e *Engine) schedule(s *Sample, a arrival) {
 	s.Lag = max(0, s.Offset-a.due)
 	s.Latency = s.Service + max(0, s.Offset-a.ready)
 	s.Offset = a.due
 	s.Stage = e.openStage(a.due)
-	if s.Lag > lateLimit && s.Stage == Hold {
+	if s.Lag > LateLimit && s.Stage == Hold {
 		e.lateSends.Add(1)
 	}
 }
@@ -195,7 +195,7 @@ dispatch:
 		a := arrival{due: due, ready: woke}
 		if due <= lastBlockEnd {
 			a.ready = due
-		} else if inHold && woke-due > lateLimit {
+		} else if inHold && woke-due > LateLimit {
 			d.GeneratorLate++
 		}
 		waited := false
@@ -248,33 +248,9 @@ dispatch:
 	return res
 }
 
-// openValidity decides whether the planned load was delivered.
+// openValidity records what stopped an open-model run early, if anything did.
 func (e *Engine) openValidity(ctx context.Context, res *Result) {
-	if e.stopReasons(ctx, res, "the run was cancelled"); res.Canceled || res.Stopped {
-		return
-	}
-	res.Invalid = append(res.Invalid, deliveryProblems(res.Delivery, e.plan.MaxInFlight)...)
-}
-
-// deliveryProblems says why an open-model delivery cannot support a verdict: the rate
-// fell short by more than 1%, or the generator itself fell behind for more than 1% of
-// the requests.
-func deliveryProblems(d Delivery, maxInFlight int) []string {
-	var out []string
-	if d.Planned > 0 && float64(d.Sent) < 0.99*float64(d.Planned) {
-		msg := fmt.Sprintf("the planned rate was not delivered: %d of %d requests due in the hold were sent (%.1f%% short)",
-			d.Sent, d.Planned, 100*(1-float64(d.Sent)/float64(d.Planned)))
-		if d.CapReached {
-			msg += fmt.Sprintf("; all %d requests allowed in flight (max_in_flight) were busy: the target answered too slowly for this rate", maxInFlight)
-		}
-		out = append(out, msg)
-	}
-	if d.Planned > 0 && float64(d.GeneratorLate) > 0.01*float64(d.Planned) {
-		out = append(out, fmt.Sprintf(
-			"the load generator could not keep up: %d of %d requests were sent more than %s late while workers were free (is this machine's CPU saturated?)",
-			d.GeneratorLate, d.Planned, lateLimit))
-	}
-	return out
+	e.stopReasons(ctx, res)
 }
 
 // worker is an open-model client: its own connections and setup, then requests as

@@ -65,7 +65,7 @@ func (u *user) setupWithRetries(ctx context.Context, stop <-chan struct{}, who s
 			return false
 		}
 		if attempt == setupAttempts {
-			u.e.fail(fmt.Sprintf("setup failed for %s %d after %d attempts: %v", who, u.id+1, attempt, err))
+			u.e.fail(&SetupFailure{Worker: who == "worker", N: u.id + 1, Attempts: attempt, Err: err.Error()})
 			return false
 		}
 		if !u.pause(ctx, stop, time.Second) {

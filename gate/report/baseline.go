@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/baseline"
-	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // Baseline records a run's measured window as the baseline later runs are compared with.
@@ -14,7 +13,8 @@ func Baseline(r *Result, now time.Time) (*baseline.File, error) {
 	if r.Verdict == "invalid" {
 		return nil, errors.New("this run has no valid verdict, so it cannot be a baseline: record one from a run that passed")
 	}
-	if r.Hold.All.Requests == 0 {
+	m := r.Main()
+	if m == nil || m.Hold.All.Requests == 0 {
 		return nil, errors.New("this run measured no requests, so it cannot be a baseline")
 	}
 	f := &baseline.File{
@@ -22,11 +22,15 @@ func Baseline(r *Result, now time.Time) (*baseline.File, error) {
 		Created: now.UTC(),
 		Source:  r.Tool + ", run of " + r.Started.Format(time.RFC3339),
 	}
-	main := phaseOf(plan.MainPhase, PhaseLoad{Model: r.Settings.Model, Users: r.Settings.Users, Rate: r.Settings.Rate}, r.Hold)
+	main := phaseOf(m.Name, m.Load, m.Hold)
 	f.Fingerprint, f.All, f.Endpoints = main.Fingerprint, main.All, main.Endpoints
-	for _, ph := range r.Phases {
-		if ph.Verdict != "not run" {
-			f.Phases = append(f.Phases, phaseOf(ph.Name, ph.Load, ph.Hold))
+	// The file's own figures are the main phase's; a run with several phases records
+	// each of them too, so that rules under phases: compare with their own.
+	if len(r.Phases) > 1 {
+		for _, ph := range r.Phases {
+			if ph.Verdict != "not run" {
+				f.Phases = append(f.Phases, phaseOf(ph.Name, ph.Load, ph.Hold))
+			}
 		}
 	}
 	return f, nil

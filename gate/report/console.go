@@ -8,8 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // ProgressLine is one periodic line during a run.
@@ -58,8 +56,9 @@ func WriteConsole(w io.Writer, r *Result) error {
 }
 
 func writeSummary(w io.Writer, r *Result) {
-	d := r.Delivery
-	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%\n\n", deliveryLine(r), 100*d.GeneratorCPU)
+	m := r.main()
+	d := m.Delivery
+	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%\n\n", deliveryLine(m), 100*d.GeneratorCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
 	row := func(e Endpoint) {
@@ -71,17 +70,17 @@ func writeSummary(w io.Writer, r *Result) {
 			latencyCell(e, e.LatencyMs.P50), latencyCell(e, e.LatencyMs.P95), latencyCell(e, e.LatencyMs.P99),
 			latencyCell(e, e.LatencyMs.Max), errorsCell(e))
 	}
-	for _, e := range r.Hold.Endpoints {
+	for _, e := range m.Hold.Endpoints {
 		if e.Setup && e.Requests == 0 {
 			continue
 		}
 		row(e)
 	}
-	row(r.Hold.All)
+	row(m.Hold.All)
 	tw.Flush()
 
 	var kinds []string
-	for _, e := range r.Hold.Endpoints {
+	for _, e := range m.Hold.Endpoints {
 		if len(e.ErrorKinds) > 0 {
 			kinds = append(kinds, e.Name+": "+kindList(e.ErrorKinds))
 		}
@@ -89,9 +88,9 @@ func writeSummary(w io.Writer, r *Result) {
 	if len(kinds) > 0 {
 		fmt.Fprintf(w, "\nErrors by kind: %s\n", strings.Join(kinds, "; "))
 	}
-	ramp := r.Ramp.All
+	ramp := m.Ramp.All
 	var per []string
-	for _, e := range r.Ramp.Endpoints {
+	for _, e := range m.Ramp.Endpoints {
 		if e.Requests > 0 {
 			per = append(per, e.Name+" "+Count(e.Requests))
 		}
@@ -105,22 +104,22 @@ func writeSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, " (%s)", kindList(ramp.ErrorKinds))
 	}
 	fmt.Fprintln(w)
-	if h := r.Hold; h.ServiceMs != nil && h.LagMs != nil {
+	if h := m.Hold; h.ServiceMs != nil && h.LagMs != nil {
 		fmt.Fprintf(w, "\nService time (from the actual send): p50 %s, p99 %s, max %s. Schedule lag: p50 %s, p99 %s, max %s.\n",
 			Ms(h.ServiceMs.P50), Ms(h.ServiceMs.P99), Ms(h.ServiceMs.Max), Ms(h.LagMs.P50), Ms(h.LagMs.P99), Ms(h.LagMs.Max))
 	}
 	fmt.Fprintf(w, "\n%s\n", r.Note)
 }
 
-// deliveryLine says what load the measured window had.
-func deliveryLine(r *Result) string {
-	d := r.Delivery
-	if r.Open() {
+// deliveryLine says what load a phase's measured window had.
+func deliveryLine(ph *Phase) string {
+	d := ph.Delivery
+	if ph.Load.Open() {
 		s := fmt.Sprintf("hold at %s, %.1fs: %s of %s requests due were sent (%s achieved), %s more than 10ms late, at most %d in flight",
-			FormatValue("rate", r.Settings.Rate), d.HoldSeconds, Count(d.SentRequests), Count(d.PlannedRequests),
+			FormatValue("rate", ph.Load.Rate), d.HoldSeconds, Count(d.SentRequests), Count(d.PlannedRequests),
 			FormatValue("rate", d.AchievedRate), Count(d.LateRequests), d.PeakInFlight)
 		if d.InFlightCapHit {
-			s += fmt.Sprintf(" (max_in_flight %d reached)", r.Settings.MaxInFlight)
+			s += fmt.Sprintf(" (max_in_flight %d reached)", ph.Load.MaxInFlight)
 		}
 		if d.RampSeconds > 0 {
 			s += fmt.Sprintf("; ramp of %.1fs reported apart", d.RampSeconds)
@@ -161,10 +160,10 @@ func kindList(m map[string]int64) string {
 // writePhases prints one line per phase of a run with several: its load, what its
 // hold measured over all requests, and its verdict.
 func writePhases(w io.Writer, r *Result) {
-	if len(r.Phases) == 0 {
+	if len(r.Phases) < 2 {
 		return
 	}
-	fmt.Fprintf(w, "\nPhases (the table above is %s):\n", plan.MainPhase)
+	fmt.Fprintf(w, "\nPhases (the table above is %s):\n", r.main().Name)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PHASE\tLOAD\tHOLD\tREQUESTS\tREQ/S\tP50\tP95\tP99\tERRORS\tVERDICT")
 	for _, ph := range r.Phases {
@@ -184,7 +183,7 @@ func writeChecks(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\nThresholds (%s):\n", strings.Join(r.Settings.ThresholdFiles, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", checkMark(c), c.Where(), c.Rule, c.Message)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", checkMark(c), r.where(c), c.Rule, c.Message)
 	}
 	tw.Flush()
 }
@@ -198,26 +197,33 @@ func plural(n int, noun string) string {
 }
 
 func checkMark(c Check) string {
-	switch {
-	case c.Passed:
+	switch c.Status {
+	case "pass":
 		return "PASS"
-	case c.Measured == nil:
-		return "NO DATA"
+	case "fail":
+		return "FAIL"
+	case "not run":
+		return "NOT RUN"
 	}
-	return "FAIL"
+	return "NO DATA"
 }
 
 func writeVerdict(w io.Writer, r *Result) {
 	if r.Aborted != nil {
 		fmt.Fprintf(w, "\nStopped early: %s (%s:%d).\n", r.Aborted.Message, r.Aborted.File, r.Aborted.Line)
 	}
-	if len(r.Verdicts) > 0 {
+	if len(r.Verdicts) > 1 {
 		fmt.Fprintln(w, "\nVerdicts:")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, g := range r.Verdicts {
 			detail := plural(g.Rules, "rule") + " held"
-			if g.Failed > 0 {
+			switch {
+			case g.Failed > 0:
 				detail = fmt.Sprintf("%d of %s breached", g.Failed, plural(g.Rules, "rule"))
+			case g.Verdict == "not run":
+				detail = plural(g.Rules, "rule") + " not judged: the phase did not run"
+			case g.Verdict == "invalid":
+				detail = plural(g.Rules, "rule") + ", not all judged"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.Name, strings.ToUpper(g.Verdict), detail)
 		}
@@ -229,20 +235,20 @@ func writeVerdict(w io.Writer, r *Result) {
 	case "fail":
 		failed := 0
 		for _, c := range r.Checks {
-			if !c.Passed {
+			if c.Status == "fail" {
 				failed++
 			}
 		}
 		fmt.Fprintf(w, "\nVerdict: FAIL, %d of %d rules breached (exit %d)\n", failed, len(r.Checks), r.ExitCode)
 		for _, c := range r.Checks {
-			if !c.Passed {
-				fmt.Fprintf(w, "  breached: %s [%s]: %s\n", c.Rule, c.Where(), c.Message)
+			if c.Status == "fail" {
+				fmt.Fprintf(w, "  breached: %s [%s]: %s\n", c.Rule, r.where(c), c.Message)
 			}
 		}
 	default:
 		fmt.Fprintf(w, "\nVerdict: INVALID, no valid verdict (exit %d):\n", r.ExitCode)
 		for _, reason := range r.Reasons {
-			fmt.Fprintf(w, "  - %s\n", reason)
+			fmt.Fprintf(w, "  - %s\n", reason.Message)
 		}
 	}
 }

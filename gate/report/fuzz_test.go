@@ -18,6 +18,11 @@ func FuzzReadJSON(f *testing.F) {
 		`"hold":{"all":{"name":"all","requests":3,"errors":1,"errors_by_kind":{"timeout":1},"latency_ms":{"p99":2}},` +
 		`"endpoints":[{"name":"/a","setup":true}],"service_ms":{"p99":1},"schedule_lag_ms":{"p99":1}},` +
 		`"windows":[{"seconds":10,"requests":3,"p99_ms":2},{"start_seconds":10,"seconds":10,"requests":3,"p99_ms":2}]}`)
+	f.Add(`{"version":"perfgate.result/v2","verdict":"fail","exit_code":1,"reasons":[{"code":"no_samples","phase":"peak","message":"x"}],` +
+		`"settings":{"main_phase":"peak","threshold_files":["t.yaml"]},"phases":[{"name":"peak","verdict":"fail","load":{"model":"open","rate":10},` +
+		`"delivery":{"planned_requests":5},"hold":{"all":{"name":"all","requests":3,"latency_ms":{"p99":2}},"endpoints":[{"name":"/a"}]}},{"name":"b"}],` +
+		`"checks":[{"rule":"p99 < 1s","phase":"peak","scope":"all","group":"peak","status":"fail","kind":"latency","op":"<","measured":2}],` +
+		`"verdicts":[{"name":"peak","verdict":"fail","rules":1,"failed":1}],"windows":[{"phase":"peak","seconds":10,"requests":3,"histogram":"x"}]}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		r, err := ReadJSON(strings.NewReader(doc))
 		if err != nil {

@@ -70,16 +70,16 @@ func (g *GitHub) Publish(r *Result, p Paths) error {
 
 func (g *GitHub) annotate(r *Result) {
 	for _, c := range r.Checks {
-		if c.Passed || c.Measured == nil {
+		if c.Status != "fail" {
 			continue
 		}
 		g.action.WithFieldsMap(map[string]string{
 			"file": c.File, "line": strconv.Itoa(c.Line), "title": "perfgate: threshold breached",
-		}).Errorf("%s [%s]: %s", c.Rule, c.Where(), c.Message)
+		}).Errorf("%s [%s]: %s", c.Rule, r.where(c), c.Message)
 	}
 	if r.Verdict == "invalid" {
 		g.action.WithFieldsMap(map[string]string{"title": "perfgate: no valid verdict"}).
-			Warningf("no valid verdict: %s", strings.Join(r.Reasons, "; "))
+			Warningf("no valid verdict: %s", strings.Join(r.reasonMessages(), "; "))
 	}
 }
 
@@ -92,9 +92,9 @@ func Outputs(r *Result, p Paths) map[string]string {
 		"p99-ms":      "",
 		"error-rate":  "",
 	}
-	if r.Hold.All.Requests > 0 {
-		out["p99-ms"] = strconv.FormatFloat(r.Hold.All.LatencyMs.P99, 'f', -1, 64)
-		out["error-rate"] = strconv.FormatFloat(r.Hold.All.ErrorRate, 'f', -1, 64)
+	if all := r.main().Hold.All; all.Requests > 0 {
+		out["p99-ms"] = strconv.FormatFloat(all.LatencyMs.P99, 'f', -1, 64)
+		out["error-rate"] = strconv.FormatFloat(all.ErrorRate, 'f', -1, 64)
 	}
 	return out
 }

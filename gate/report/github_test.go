@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/perfgate/perfgate/gate/internal/runnerfile"
+	"github.com/perfgate/perfgate/gate/load"
 )
 
 func githubEnv(t *testing.T) (map[string]string, func(string) string) {
@@ -60,7 +61,7 @@ func TestGitHubPublish(t *testing.T) {
 func TestGitHubInvalidRunWarns(t *testing.T) {
 	_, getenv := githubEnv(t)
 	var log bytes.Buffer
-	r := fixture(t, []string{"the run was cancelled during the hold"}, thDoc)
+	r := fixture(t, func(l *load.Result) { l.Canceled, l.CanceledIn = true, load.Hold }, thDoc)
 	if err := NewGitHub(getenv, &log).Publish(r, Paths{}); err != nil {
 		t.Fatal(err)
 	}

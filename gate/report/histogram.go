@@ -8,6 +8,8 @@ import (
 	"math"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/stats"
 )
 
 // The V2 encoding of HdrHistogram (the format of every HdrHistogram library: Java, C,
@@ -34,38 +36,36 @@ type histEncoder struct {
 
 // encode returns h in the V2 compressed encoding, base64.
 func (e *histEncoder) encode(h *hdrhistogram.Histogram) (string, error) {
-	s := h.Export()
-	// As the library does: counts up to the one holding the maximum, at least one.
-	limit := 1
-	for i := len(s.Counts) - 1; i > 0; i-- {
-		if s.Counts[i] != 0 {
-			limit = i + 1
-			break
-		}
-	}
+	return e.encodeCompact(stats.Compact(h))
+}
+
+// encodeCompact returns a compact histogram in the V2 compressed encoding, base64: the
+// same bytes as its full histogram's.
+func (e *histEncoder) encodeCompact(c stats.Hist) (string, error) {
+	// As the library does: counts up to the one holding the maximum, at least one; a run
+	// of zeros is one negative number, a single zero a zero.
 	raw := append(e.raw[:0], make([]byte, v2HeaderSize)...)
-	for i := 0; i < limit; {
-		c := s.Counts[i]
-		i++
-		if c == 0 {
-			zeros := int64(1)
-			for i < limit && s.Counts[i] == 0 {
-				zeros++
-				i++
-			}
-			if zeros > 1 {
-				c = -zeros
-			}
+	next := int32(0) // the first index not written yet
+	for k, idx := range c.Index {
+		switch zeros := int64(idx - next); {
+		case zeros == 1:
+			raw = appendZigZag(raw, 0)
+		case zeros > 1:
+			raw = appendZigZag(raw, -zeros)
 		}
-		raw = appendZigZag(raw, c)
+		raw = appendZigZag(raw, c.Count[k])
+		next = idx + 1
+	}
+	if len(c.Index) == 0 {
+		raw = appendZigZag(raw, 0)
 	}
 	be := binary.BigEndian
 	be.PutUint32(raw[0:], uint32(v2Cookie))
 	be.PutUint32(raw[4:], uint32(len(raw)-v2HeaderSize))
 	be.PutUint32(raw[8:], 1) // normalizing index offset, as the library writes it
-	be.PutUint32(raw[12:], uint32(s.SignificantFigures))
-	be.PutUint64(raw[16:], uint64(s.LowestTrackableValue))
-	be.PutUint64(raw[24:], uint64(s.HighestTrackableValue))
+	be.PutUint32(raw[12:], uint32(c.SigFigs))
+	be.PutUint64(raw[16:], uint64(c.Lowest))
+	be.PutUint64(raw[24:], uint64(c.Highest))
 	be.PutUint64(raw[32:], math.Float64bits(1)) // integer-to-double conversion ratio
 	e.raw = raw
 

@@ -14,15 +14,32 @@ func WriteJSON(w io.Writer, r *Result) error {
 	return enc.Encode(r)
 }
 
-// ReadJSON reads a result file back, refusing other versions.
+// ReadJSON reads a result file back: this version, or perfgate.result/v1, which it turns
+// into this one.
 func ReadJSON(rd io.Reader) (*Result, error) {
-	var r Result
-	dec := json.NewDecoder(rd)
-	if err := dec.Decode(&r); err != nil {
+	var raw json.RawMessage
+	if err := json.NewDecoder(rd).Decode(&raw); err != nil {
 		return nil, fmt.Errorf("not a perfgate result: %v", err)
 	}
-	if r.Version != ResultVersion {
-		return nil, fmt.Errorf("result version %q is not %q", r.Version, ResultVersion)
+	var head struct {
+		Version string `json:"version"`
 	}
-	return &r, nil
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return nil, fmt.Errorf("not a perfgate result: %v", err)
+	}
+	switch head.Version {
+	case ResultVersion:
+		var r Result
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("not a perfgate result: %v", err)
+		}
+		return &r, nil
+	case resultV1:
+		var old resultOne
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return nil, fmt.Errorf("not a perfgate result: %v", err)
+		}
+		return old.upgrade(), nil
+	}
+	return nil, fmt.Errorf("result version %q is not %q (or %q)", head.Version, ResultVersion, resultV1)
 }

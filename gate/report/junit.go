@@ -15,34 +15,36 @@ import (
 // testcase that the planned load was delivered. Jenkins, GitLab and GitHub test
 // reporters read it alike; it validates against Jenkins' xunit JUnit schema.
 func WriteJUnit(w io.Writer, r *Result) error {
+	m := r.main()
+	l := m.Load
 	suite := junit.Testsuite{
 		Name: "perfgate",
-		Time: seconds(r.Delivery.HoldSeconds),
+		Time: seconds(m.Delivery.HoldSeconds),
 	}
 	suite.SetTimestamp(r.Started)
 	props := [][2]string{
 		{"verdict", r.Verdict},
-		{"model", r.Settings.Model},
+		{"model", l.Model},
 		{"target", r.Settings.Target},
 	}
-	load := fmt.Sprintf("%d users", r.Settings.Users)
-	if r.Open() {
-		load = FormatValue("rate", r.Settings.Rate)
+	load := fmt.Sprintf("%d users", l.Users)
+	if l.Open() {
+		load = FormatValue("rate", l.Rate)
 		props = append(props, [][2]string{
 			{"rate", load},
-			{"start_rate", FormatValue("rate", r.Settings.StartRate)},
-			{"ramp", Seconds(r.Settings.RampSeconds)},
-			{"max_in_flight", fmt.Sprint(r.Settings.MaxInFlight)},
+			{"start_rate", FormatValue("rate", l.StartRate)},
+			{"ramp", Seconds(l.RampSeconds)},
+			{"max_in_flight", fmt.Sprint(l.MaxInFlight)},
 		}...)
 	} else {
 		props = append(props, [][2]string{
-			{"users", fmt.Sprint(r.Settings.Users)},
-			{"spawn_rate", fmt.Sprint(r.Settings.SpawnRate)},
-			{"think", r.Settings.Think},
+			{"users", fmt.Sprint(l.Users)},
+			{"spawn_rate", fmt.Sprint(l.SpawnRate)},
+			{"think", l.Think},
 		}...)
 	}
 	props = append(props, [][2]string{
-		{"duration", Seconds(r.Settings.DurationSeconds)},
+		{"duration", Seconds(l.DurationSeconds)},
 		{"timeout", Seconds(r.Settings.TimeoutSeconds)},
 		{"threshold_files", strings.Join(r.Settings.ThresholdFiles, ",")},
 	}...)
@@ -51,29 +53,33 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	}
 
 	delivered := junit.Testcase{
-		Name:      clean(fmt.Sprintf("load delivered: %s for %s", load, Seconds(r.Settings.DurationSeconds))),
+		Name:      clean(fmt.Sprintf("load delivered: %s for %s", load, Seconds(l.DurationSeconds))),
 		Classname: "perfgate.run",
-		Time:      seconds(r.Delivery.HoldSeconds),
+		Time:      seconds(m.Delivery.HoldSeconds),
 	}
 	if r.Verdict == "invalid" {
+		reasons := r.reasonMessages()
 		delivered.Error = &junit.Result{
-			Message: clean("no valid verdict: " + strings.Join(r.Reasons, "; ")),
+			Message: clean("no valid verdict: " + strings.Join(reasons, "; ")),
 			Type:    "invalid",
-			Data:    clean(strings.Join(r.Reasons, "\n")),
+			Data:    clean(strings.Join(reasons, "\n")),
 		}
 	}
 	suite.AddTestcase(delivered)
 
-	for _, ph := range r.Phases {
-		tc := junit.Testcase{
-			Name:      clean(fmt.Sprintf("phase %s delivered: %s for %s", ph.Name, phaseLoadLine(ph.Load), Seconds(ph.Load.DurationSeconds))),
-			Classname: clean("perfgate.run." + ph.Name),
-			Time:      seconds(ph.Delivery.HoldSeconds),
+	// With several phases, each has a testcase of its own for its delivery.
+	if len(r.Phases) > 1 {
+		for _, ph := range r.Phases {
+			tc := junit.Testcase{
+				Name:      clean(fmt.Sprintf("phase %s delivered: %s for %s", ph.Name, phaseLoadLine(ph.Load), Seconds(ph.Load.DurationSeconds))),
+				Classname: clean("perfgate.run." + ph.Name),
+				Time:      seconds(ph.Delivery.HoldSeconds),
+			}
+			if ph.Verdict == "not run" {
+				tc.Skipped = &junit.Result{Message: "not run: an earlier phase ended the run"}
+			}
+			suite.AddTestcase(tc)
 		}
-		if ph.Verdict == "not run" {
-			tc.Skipped = &junit.Result{Message: "not run: an earlier phase ended the run"}
-		}
-		suite.AddTestcase(tc)
 	}
 
 	// With one group of checks they all go in the one suite; with several (phases,
@@ -81,12 +87,12 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	groups := map[string]*junit.Testsuite{}
 	var order []string
 	for _, c := range r.Checks {
-		tc := checkCase(c, r.Delivery.HoldSeconds)
-		if len(r.Verdicts) == 0 {
+		tc := checkCase(r, c, m.Delivery.HoldSeconds)
+		if len(r.Verdicts) < 2 {
 			suite.AddTestcase(tc)
 			continue
 		}
-		g := c.Group()
+		g := c.Group
 		gs, ok := groups[g]
 		if !ok {
 			gs = &junit.Testsuite{Name: clean("perfgate: " + g), Time: suite.Time, Timestamp: suite.Timestamp}
@@ -105,6 +111,9 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	for _, g := range order {
 		suites.AddSuite(*groups[g])
 	}
+	// The Jenkins schema allows no skipped or disabled counts on testsuites (each
+	// testsuite still has its own).
+	suites.Skipped, suites.Disabled = 0, 0
 
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -114,24 +123,26 @@ func WriteJUnit(w io.Writer, r *Result) error {
 
 // checkCase is one rule as a testcase: a breached rule is a <failure>, a rule without
 // samples an <error>.
-func checkCase(c Check, holdSeconds float64) junit.Testcase {
+func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
 	class := "perfgate." + c.Scope
-	if c.Phase != "" {
+	if where := r.where(c); where != c.Scope {
 		class = "perfgate." + c.Phase + "." + c.Scope
 	}
 	tc := junit.Testcase{
-		Name:      clean(c.Rule + " [" + c.Where() + "]"),
+		Name:      clean(c.Rule + " [" + r.where(c) + "]"),
 		Classname: clean(class),
 		Time:      seconds(holdSeconds),
 	}
 	where := fmt.Sprintf("%s:%d", c.File, c.Line)
-	switch {
-	case c.Measured == nil:
-		tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
-	case !c.Passed:
-		tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
-	default:
+	switch c.Status {
+	case "pass":
 		tc.SystemOut = &junit.Output{Data: clean(c.Message)}
+	case "fail":
+		tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
+	case "not run":
+		tc.Skipped = &junit.Result{Message: clean(c.Message)}
+	default:
+		tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
 	}
 	return tc
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // maxChartPoints bounds the latency chart; longer runs are sampled evenly.
@@ -20,11 +18,12 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	bw := bufio.NewWriter(w)
 	title := map[string]string{"pass": "✅ PASS", "fail": "❌ FAIL", "invalid": "⚠️ INVALID: no valid verdict"}[r.Verdict]
 	fmt.Fprintf(bw, "## perfgate: %s\n\n", title)
-	load := fmt.Sprintf("**%d users** (closed model)", r.Settings.Users)
-	if r.Open() {
-		load = fmt.Sprintf("**%s** (open model)", FormatValue("rate", r.Settings.Rate))
+	m := r.main()
+	load := fmt.Sprintf("**%d users** (closed model)", m.Load.Users)
+	if m.Load.Open() {
+		load = fmt.Sprintf("**%s** (open model)", FormatValue("rate", m.Load.Rate))
 	}
-	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(r)), r.ExitCode)
+	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(m)), r.ExitCode)
 
 	if r.Aborted != nil {
 		fmt.Fprintf(bw, "**Stopped early**: %s.\n\n", mdText(r.Aborted.Message))
@@ -32,11 +31,11 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	if len(r.Reasons) > 0 {
 		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")
 		for _, reason := range r.Reasons {
-			fmt.Fprintf(bw, "- %s\n", mdText(reason))
+			fmt.Fprintf(bw, "- %s\n", mdText(reason.Message))
 		}
 		fmt.Fprintln(bw)
 	}
-	if len(r.Verdicts) > 0 {
+	if len(r.Verdicts) > 1 {
 		fmt.Fprintf(bw, "### Verdicts\n\n| question | verdict | rules |\n|---|---|--:|\n")
 		icon := map[string]string{"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid", "not run": "⏭️ not run"}
 		for _, g := range r.Verdicts {
@@ -48,7 +47,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	if len(r.Phases) > 0 {
+	if len(r.Phases) > 1 {
 		fmt.Fprintf(bw, "### Phases\n\n| phase | load | hold | requests | p50 | p95 | p99 | errors | verdict |\n|---|---|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, ph := range r.Phases {
 			a := ph.Hold.All
@@ -60,17 +59,17 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	}
 	var breached []Check
 	for _, c := range r.Checks {
-		if !c.Passed && c.Measured != nil {
+		if c.Status == "fail" {
 			breached = append(breached, c)
 		}
 	}
 	if len(breached) > 0 {
 		fmt.Fprintf(bw, "### Breached thresholds\n\n")
-		writeCheckTable(bw, breached)
+		writeCheckTable(bw, r, breached)
 	}
 
-	if len(r.Phases) > 0 {
-		fmt.Fprintf(bw, "### Endpoints (%s phase)\n\n", plan.MainPhase)
+	if len(r.Phases) > 1 {
+		fmt.Fprintf(bw, "### Endpoints (%s phase)\n\n", mdText(m.Name))
 	} else {
 		fmt.Fprintf(bw, "### Endpoints (measured window)\n\n")
 	}
@@ -80,35 +79,41 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 			latencyCell(e, e.LatencyMs.P50), latencyCell(e, e.LatencyMs.P95), latencyCell(e, e.LatencyMs.P99),
 			latencyCell(e, e.LatencyMs.Max), mdText(errorsCell(e)))
 	}
-	for _, e := range r.Hold.Endpoints {
+	for _, e := range m.Hold.Endpoints {
 		if e.Setup && e.Requests == 0 {
 			continue
 		}
 		row(e, "`"+mdCode(e.Name)+"`")
 	}
-	row(r.Hold.All, "**all**")
+	row(m.Hold.All, "**all**")
 	fmt.Fprintln(bw)
 
 	writeChart(bw, r.Windows)
 
 	if len(r.Checks) > 0 {
 		fmt.Fprintf(bw, "<details><summary>All %d thresholds</summary>\n\n", len(r.Checks))
-		writeCheckTable(bw, r.Checks)
+		writeCheckTable(bw, r, r.Checks)
 		fmt.Fprintf(bw, "</details>\n\n")
 	}
 	fmt.Fprintf(bw, "> %s\n", r.Note)
 	return bw.Flush()
 }
 
-func writeCheckTable(w io.Writer, checks []Check) {
+func writeCheckTable(w io.Writer, r *Result, checks []Check) {
 	fmt.Fprintf(w, "| | rule | scope | measured | limit | samples | file |\n|---|---|---|--:|---|--:|---|\n")
 	for _, c := range checks {
-		measured := "no samples"
+		measured := map[string]string{"not run": "not run"}[c.Status]
+		if measured == "" {
+			measured = "no samples"
+		}
 		if c.Measured != nil {
 			measured = FormatValue(c.Kind, *c.Measured)
 		}
-		mark := map[bool]string{true: "✅", false: "❌"}[c.Passed]
-		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(c.Where()), measured,
+		mark := map[string]string{"pass": "✅", "fail": "❌", "not run": "⏭️"}[c.Status]
+		if mark == "" {
+			mark = "⚠️"
+		}
+		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(r.where(c)), measured,
 			mdText(c.Op), FormatValue(c.Kind, c.Limit), Count(c.Samples), mdText(c.File), c.Line)
 	}
 	fmt.Fprintln(w)

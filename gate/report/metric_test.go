@@ -25,7 +25,7 @@ func TestEveryMetricIsReadableWhereverItIsAccepted(t *testing.T) {
 	}
 	const span = 10 * time.Second
 	hold := col.Summarize(load.Hold, span, []stats.EndpointInfo{{Name: "/a"}})
-	window := col.CloseWindow(span)
+	window := col.CloseWindow(0, span)
 	ep, err := newEndpoint(&histEncoder{}, &hold.All)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
 )
@@ -45,9 +46,10 @@ const neverRule = `  /never:
     - p99 < 1s
 `
 
-// fixture builds a run with fixed numbers and times, so reports are byte-stable.
-func fixture(t *testing.T, invalid []string, rules string) *Result {
-	return fixtureOf(t, cfgDoc, invalid, rules)
+// fixture builds a run with fixed numbers and times, so reports are byte-stable; facts
+// changes what the engine reports, when not nil.
+func fixture(t *testing.T, facts func(*load.Result), rules string) *Result {
+	return fixtureOf(t, cfgDoc, facts, rules)
 }
 
 // openCfgDoc is cfgDoc in the open model.
@@ -73,7 +75,7 @@ func buildPlan(t *testing.T, doc, rules string) *plan.Plan {
 	return p
 }
 
-func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result {
+func fixtureOf(t *testing.T, doc string, facts func(*load.Result), rules string) *Result {
 	t.Helper()
 	p := buildPlan(t, doc, rules)
 	var opts []stats.Option
@@ -99,24 +101,25 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 		col.Record(s)
 	}
 	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	run := load.Result{
+	facts0 := load.Result{
 		Start: start, HoldStart: start.Add(20 * time.Second), HoldEnd: start.Add(50 * time.Second),
-		End: start.Add(50200 * time.Millisecond), PlannedUsers: 200, PeakUsers: 200, Invalid: invalid,
-		GeneratorCPU: 0.123,
+		End: start.Add(50200 * time.Millisecond), PlannedUsers: 200, PeakUsers: 200, GeneratorCPU: 0.123, Processors: 2,
 	}
 	if p.Open {
-		run.PlannedUsers, run.PeakUsers, run.Open = 0, 0, true
-		run.Delivery = load.Delivery{Planned: 3000, Sent: 3000, Late: 750, PeakInFlight: 64, CapReached: true}
+		facts0.PlannedUsers, facts0.PeakUsers, facts0.Open = 0, 0, true
+		facts0.Delivery = load.Delivery{Planned: 3000, Sent: 3000, Late: 750, PeakInFlight: 64, CapReached: true}
+	}
+	if facts != nil {
+		facts(&facts0)
 	}
 	infos := []stats.EndpointInfo{}
 	for _, e := range p.Endpoints {
 		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
 	}
-	hold := col.Summarize(load.Hold, run.HoldDuration(), infos)
-	ramp := col.Summarize(load.Ramp, 20*time.Second, infos)
-	v := verdict.Evaluate(p.Rules, hold, run)
-	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
-	var windows []WindowInput
+	rec := &run.Record{Start: start, End: facts0.End, StoppedAt: -1, Phases: []run.Phase{{
+		Name: p.Phases[0].Name, Plan: p.ForPhase(0), Ran: true, Load: facts0,
+		Hold: col.Summarize(load.Hold, facts0.HoldDuration(), infos), Ramp: col.Summarize(load.Ramp, 20*time.Second, infos),
+	}}}
 	for i := range 5 {
 		w := stats.Window{Start: time.Duration(i) * 10 * time.Second, Length: 10 * time.Second,
 			All: windowCounts(int64(600+i), int64(i), 80*time.Millisecond, time.Duration(150+10*i)*time.Millisecond, time.Second)}
@@ -124,9 +127,17 @@ func fixtureOf(t *testing.T, doc string, invalid []string, rules string) *Result
 		if i < 2 {
 			stage = load.Ramp
 		}
-		windows = append(windows, WindowInput{Window: w, Users: 200, Stage: stage})
+		rec.Windows = append(rec.Windows, run.Window{Window: w, Users: 200, Stage: stage})
 	}
-	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: run, Hold: hold, Ramp: ramp, Verdict: v, ExitCode: code, Windows: windows})
+	return build(t, p, rec)
+}
+
+// build judges a record and renders it.
+func build(t *testing.T, p *plan.Plan, rec *run.Record) *Result {
+	t.Helper()
+	v := verdict.Judge(p, rec)
+	code := map[verdict.Status]int{verdict.Pass: 0, verdict.Fail: 1, verdict.Invalid: 3}[v.Status]
+	r, err := Build(Input{Tool: "perfgate test", Plan: p, Record: rec, Verdict: v, ExitCode: code})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +151,9 @@ func windowCounts(requests, errors int64, p50, p99, max time.Duration) stats.Win
 	if requests > 0 {
 		// HdrHistogram's p99 is the value at the int(0.99 n + 0.5)th request.
 		through99 := min(requests-1, int64(0.99*float64(requests)+0.5))
-		_ = h.RecordValues(p50.Microseconds(), requests/2)
-		_ = h.RecordValues(p99.Microseconds(), through99-requests/2)
+		through50 := int64(0.5*float64(requests) + 0.5)
+		_ = h.RecordValues(p50.Microseconds(), through50)
+		_ = h.RecordValues(p99.Microseconds(), through99-through50)
 		_ = h.RecordValues(max.Microseconds(), requests-through99)
 	}
 	return stats.WindowCounts{Requests: requests, Errors: errors, Latency: stats.Compact(h)}
@@ -187,20 +199,22 @@ func render(t *testing.T, r *Result, write func(*bytes.Buffer, *Result) error) [
 }
 
 func TestGolden(t *testing.T) {
+	cancelled := func(l *load.Result) { l.Canceled, l.CanceledIn = true, load.Hold }
 	for _, tc := range []struct {
-		name    string
-		invalid []string
-		rules   string
-		doc     string
+		name  string
+		facts func(*load.Result)
+		rules string
+		doc   string
 	}{
 		{"fail", nil, thDoc, cfgDoc},
-		{"invalid", []string{"the run was cancelled during the hold"}, thDoc + neverRule, cfgDoc},
+		{"invalid", cancelled, thDoc + neverRule, cfgDoc},
 		{"open", nil, thDoc, openCfgDoc},
 	} {
-		r := fixtureOf(t, tc.doc, tc.invalid, tc.rules)
+		r := fixtureOf(t, tc.doc, tc.facts, tc.rules)
 		goldenAll(t, tc.name, r)
 	}
-	goldenAll(t, "phases", phasesFixture(t))
+	goldenAll(t, "phases", phasesFixture(t, false))
+	goldenAll(t, "aborted", phasesFixture(t, true))
 }
 
 // goldenAll pins every report format of r.
@@ -216,7 +230,7 @@ func goldenAll(t *testing.T, name string, r *Result) {
 
 func TestJUnitValidatesAgainstJenkinsSchema(t *testing.T) {
 	junitxsd.Validate(t, filepath.Join("testdata", "fail.junit.xml"), filepath.Join("testdata", "invalid.junit.xml"),
-		filepath.Join("testdata", "open.junit.xml"), filepath.Join("testdata", "phases.junit.xml"))
+		filepath.Join("testdata", "open.junit.xml"), filepath.Join("testdata", "phases.junit.xml"), filepath.Join("testdata", "aborted.junit.xml"))
 }
 
 func TestVerdicts(t *testing.T) {
@@ -226,7 +240,7 @@ func TestVerdicts(t *testing.T) {
 	}
 	var failed []string
 	for _, c := range r.Checks {
-		if !c.Passed {
+		if c.Status != "pass" {
 			failed = append(failed, c.Rule+" ["+c.Scope+"]")
 		}
 	}
@@ -251,18 +265,52 @@ func TestJSONRoundTripKeepsHistograms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hdrhistogram.Decode([]byte(back.Hold.All.Histogram))
+	all := back.Main().Hold.All
+	h, err := hdrhistogram.Decode([]byte(all.Histogram))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.TotalCount() != back.Hold.All.Requests {
-		t.Errorf("decoded histogram holds %d values, want %d", h.TotalCount(), back.Hold.All.Requests)
+	if h.TotalCount() != all.Requests {
+		t.Errorf("decoded histogram holds %d values, want %d", h.TotalCount(), all.Requests)
 	}
-	if got := float64(h.ValueAtQuantile(99)) / 1000; got != back.Hold.All.LatencyMs.P99 {
-		t.Errorf("decoded p99 = %vms, report says %vms", got, back.Hold.All.LatencyMs.P99)
+	if got := float64(h.ValueAtQuantile(99)) / 1000; got != all.LatencyMs.P99 {
+		t.Errorf("decoded p99 = %vms, report says %vms", got, all.LatencyMs.P99)
+	}
+	// A window's histogram too.
+	w := back.Windows[2]
+	if h, err := hdrhistogram.Decode([]byte(w.Histogram)); err != nil || h.TotalCount() != w.Requests || float64(h.ValueAtQuantile(99))/1000 != w.P99Ms {
+		t.Errorf("window histogram: %v", err)
 	}
 	if _, err := ReadJSON(strings.NewReader(`{"version":"other/v9"}`)); err == nil {
 		t.Error("another version was accepted")
+	}
+}
+
+// A result of version 1 reads back as this version, and renders as it did.
+func TestReadsVersionOneResults(t *testing.T) {
+	for _, name := range []string{"fail", "invalid", "open", "phases"} {
+		f, err := os.Open(filepath.Join("testdata", "v1", name+".result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReadJSON(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.Version != ResultVersion || len(r.Phases) == 0 || r.Main() == nil || len(r.Verdicts) == 0 {
+			t.Fatalf("%s: version %q, %d phases, %d verdicts", name, r.Version, len(r.Phases), len(r.Verdicts))
+		}
+		console, err := os.ReadFile(filepath.Join("testdata", name+".console.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }); !bytes.Equal(got, console) {
+			t.Errorf("%s: the v1 result renders otherwise than the run did:\n%s", name, got)
+		}
+		if _, err := Baseline(r, time.Now()); (err == nil) != (r.Verdict != "invalid") {
+			t.Errorf("%s: baseline from a v1 result: %v", name, err)
+		}
 	}
 }
 
@@ -299,21 +347,28 @@ phases:
 `
 
 // phasesFixture is a run of the full profile with fixed numbers: the peak drifts, the
-// overload sheds too much, the recovery holds.
-func phasesFixture(t *testing.T) *Result {
+// overload sheds too much, the recovery holds; or, aborted, an abort rule stops the
+// overload after its first 10 s, and the recovery does not run.
+func phasesFixture(t *testing.T, aborted bool) *Result {
 	t.Helper()
-	p := buildPlan(t, strings.Replace(cfgDoc, "think: 1s..3s}", "think: 1s..3s, profile: full}", 1), phasesTh)
+	rules := phasesTh
+	if aborted {
+		rules += "abort: [error_rate > 5% for 10s]\n"
+	}
+	p := buildPlan(t, strings.Replace(cfgDoc, "think: 1s..3s}", "think: 1s..3s, profile: full}", 1), rules)
 	infos := []stats.EndpointInfo{}
 	for _, e := range p.Endpoints {
 		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
 	}
 	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	at := start
-	var phases []PhaseInput
-	var vph []verdict.PhaseResult
-	var windows []WindowInput
+	rec := &run.Record{Start: start, StoppedAt: -1}
 	for i := range p.Phases {
 		pp := p.ForPhase(i)
+		if aborted && i == 3 {
+			rec.Phases = append(rec.Phases, run.Phase{Name: pp.PhaseName(), Plan: pp})
+			continue
+		}
 		col := stats.New(len(p.Endpoints), p.Timeout)
 		base, errEvery := []int{8, 20, 40, 9}[i], []int{0, 0, 10, 0}[i]
 		for j := range 1000 {
@@ -324,9 +379,8 @@ func phasesFixture(t *testing.T) *Result {
 			col.Record(s)
 		}
 		ramp := pp.Ramp()
-		run := load.Result{Start: at, HoldStart: at.Add(ramp), HoldEnd: at.Add(ramp + pp.Hold), End: at.Add(ramp + pp.Hold),
-			PlannedUsers: pp.Users, PeakUsers: pp.Users, GeneratorCPU: 0.05}
-		var holdWindows []stats.Window
+		facts := load.Result{Start: at, HoldStart: at.Add(ramp), HoldEnd: at.Add(ramp + pp.Hold), End: at.Add(ramp + pp.Hold),
+			PlannedUsers: pp.Users, PeakUsers: pp.Users, GeneratorCPU: 0.05, Processors: 2}
 		if i == 1 { // the peak: twelve 10 s windows whose p99 climbs 3 ms a window
 			for k := range 12 {
 				// p99 over all requests: 30+3k ms; /api/products 25+3k ms.
@@ -347,29 +401,27 @@ func phasesFixture(t *testing.T) *Result {
 					}
 					wc.Record(s)
 				}
-				w := wc.CloseWindow(10 * time.Second)
+				w := wc.CloseWindow(0, 10*time.Second)
 				w.Start = at.Add(ramp).Sub(start) + time.Duration(k)*10*time.Second
-				holdWindows = append(holdWindows, w)
-				windows = append(windows, WindowInput{Window: w, Phase: p.Phases[i].Name, Users: pp.Users, Stage: load.Hold})
+				rec.Windows = append(rec.Windows, run.Window{Window: w, Phase: i, Users: pp.Users, Stage: load.Hold})
 			}
 		}
-		hold := col.Summarize(load.Hold, pp.Hold, infos)
-		phases = append(phases, PhaseInput{Plan: pp, Run: run, Ran: true, Hold: hold, Ramp: col.Summarize(load.Ramp, ramp, infos)})
-		vph = append(vph, verdict.PhaseResult{Name: p.Phases[i].Name, Hold: hold, Windows: holdWindows})
-		at = run.End
+		if aborted && i == 2 { // one 10 s window of the overload, 10% of it errors
+			w := col.CloseWindow(at.Add(ramp).Sub(start), at.Add(ramp+10*time.Second).Sub(start))
+			rec.Windows = append(rec.Windows, run.Window{Window: w, Phase: i, Users: pp.Users, Stage: load.Hold})
+			rec.StoppedAt = len(rec.Windows) - 1
+			facts.Stopped, facts.HoldEnd, facts.End = true, at.Add(ramp+10*time.Second), at.Add(ramp+10*time.Second)
+		}
+		rec.Phases = append(rec.Phases, run.Phase{Name: pp.PhaseName(), Plan: pp, Ran: true, Load: facts,
+			Hold: col.Summarize(load.Hold, pp.Hold, infos), Ramp: col.Summarize(load.Ramp, ramp, infos)})
+		at = facts.End
 	}
-	v := verdict.EvaluatePhases(p.Rules, vph, load.Result{})
-	main := phases[p.Main]
-	r, err := Build(Input{Tool: "perfgate test", Plan: p, Run: main.Run, Hold: main.Hold, Ramp: main.Ramp,
-		Verdict: v, ExitCode: 1, Windows: windows, Phases: phases})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	rec.End = at
+	return build(t, p, rec)
 }
 
 func TestPhasesReport(t *testing.T) {
-	r := phasesFixture(t)
+	r := phasesFixture(t, false)
 	got := map[string]string{}
 	for _, g := range r.Verdicts {
 		got[g.Name] = g.Verdict
@@ -380,7 +432,7 @@ func TestPhasesReport(t *testing.T) {
 			t.Errorf("verdict of %s = %q, want %q (all: %v)", k, got[k], v, got)
 		}
 	}
-	if len(r.Phases) != 4 || r.Phases[2].Verdict != "fail" || r.Phases[0].Verdict != "pass" || r.Hold.All.Requests != 1000 {
+	if len(r.Phases) != 4 || r.Phases[2].Verdict != "fail" || r.Phases[0].Verdict != "pass" || r.Main().Hold.All.Requests != 1000 || r.Main().Name != "peak" {
 		t.Errorf("phases = %+v", r.Phases)
 	}
 	if !r.Started.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) || !r.Ended.Equal(r.Started.Add(87850*time.Millisecond)) {

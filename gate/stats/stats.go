@@ -35,13 +35,12 @@ type Collector struct {
 	shards    []shard
 	schedule  bool // open model: keep service time and lag apart
 
-	// Owned by CloseWindow's caller: where the current window started, what each
-	// endpoint had recorded when the last one closed, a histogram to merge shards into,
-	// and an empty compact histogram of the collector's settings.
-	windowStart time.Duration
-	seen        []seen
-	scratch     *hdrhistogram.Histogram
-	empty       Hist
+	// Owned by CloseWindow's caller: what each endpoint had recorded when the last
+	// window closed, a histogram to merge shards into, and an empty compact histogram
+	// of the collector's settings.
+	seen    []seen
+	scratch *hdrhistogram.Histogram
+	empty   Hist
 }
 
 // Option adjusts a Collector.

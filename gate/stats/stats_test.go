@@ -109,10 +109,10 @@ func TestWindows(t *testing.T) {
 	for i := 1; i <= 100; i++ {
 		c.Record(load.Sample{User: i, Latency: time.Duration(i) * time.Millisecond, Stage: load.Ramp})
 	}
-	w1 := c.CloseWindow(10 * time.Second)
+	w1 := c.CloseWindow(0, 10*time.Second)
 	c.Record(load.Sample{Latency: 500 * time.Millisecond, Stage: load.Hold, Kind: load.Timeout})
-	w2 := c.CloseWindow(15 * time.Second)
-	w3 := c.CloseWindow(20 * time.Second)
+	w2 := c.CloseWindow(10*time.Second, 15*time.Second)
+	w3 := c.CloseWindow(15*time.Second, 20*time.Second)
 	if w1.Start != 0 || w1.Length != 10*time.Second || w1.All.Requests != 100 || w1.Throughput() != 10 {
 		t.Errorf("w1 = %+v", w1)
 	}
@@ -144,7 +144,7 @@ func TestWindowsPerEndpoint(t *testing.T) {
 		}
 		c.Record(s)
 	}
-	w := c.CloseWindow(4 * time.Second)
+	w := c.CloseWindow(0, 4*time.Second)
 	even, odd, none := w.Of(0), w.Of(1), w.Of(2)
 	if len(w.Endpoints) != 3 || even.Requests != 100 || odd.Requests != 100 || none.Requests != 0 || w.All.Requests != 200 {
 		t.Fatalf("requests: all %d, per endpoint %+v", w.All.Requests, w.Endpoints)
@@ -158,7 +158,7 @@ func TestWindowsPerEndpoint(t *testing.T) {
 	if w.Of(-1).Requests != w.All.Requests || none.Latency.Total() != 0 {
 		t.Errorf("Of(-1) = %+v", w.Of(-1))
 	}
-	if next := c.CloseWindow(5 * time.Second); next.All.Requests != 0 || next.Of(1).Requests != 0 {
+	if next := c.CloseWindow(4*time.Second, 5*time.Second); next.All.Requests != 0 || next.Of(1).Requests != 0 {
 		t.Errorf("the next window carried samples: %+v", next)
 	}
 }
@@ -177,7 +177,7 @@ func TestWindowsAddUpToTheStages(t *testing.T) {
 			c.Record(load.Sample{User: i, Endpoint: i % 2, Stage: stage, Latency: time.Duration(1+(i*7919+w*104729)%900000) * time.Microsecond,
 				Kind: load.Kind(i % 11 / 10)})
 		}
-		windows = append(windows, c.CloseWindow(time.Duration(w+1)*time.Second))
+		windows = append(windows, c.CloseWindow(time.Duration(w)*time.Second, time.Duration(w+1)*time.Second))
 	}
 	hold, ramp := c.Summarize(load.Hold, time.Second, infos), c.Summarize(load.Ramp, time.Second, infos)
 	for e := -1; e < 2; e++ {

@@ -74,14 +74,15 @@ type seen struct {
 	latency          Hist
 }
 
-// CloseWindow ends the current window at offset from the start of the run and returns
-// it; the next window starts there. Only one goroutine may close windows.
+// CloseWindow closes the window from start to end (offsets from the start of the run)
+// and returns what completed in it: everything recorded since the last window closed.
+// Only one goroutine may close windows.
 //
 // A window is taken as the difference between what the shards hold now and what they
 // held when the last one closed, so recording a sample costs nothing for windows, and
 // memory does not grow with the number of shards or windows kept open.
-func (c *Collector) CloseWindow(offset time.Duration) Window {
-	w := Window{Start: c.windowStart, Length: offset - c.windowStart, Endpoints: make([]WindowCounts, c.endpoints)}
+func (c *Collector) CloseWindow(start, end time.Duration) Window {
+	w := Window{Start: start, Length: end - start, Endpoints: make([]WindowCounts, c.endpoints)}
 	if c.seen == nil {
 		c.seen = make([]seen, c.endpoints)
 		c.scratch = c.newHist()
@@ -105,7 +106,6 @@ func (c *Collector) CloseWindow(offset time.Duration) Window {
 		w.All.Errors += win.Errors
 		w.All.Latency, _ = w.All.Latency.Merge(win.Latency) // same settings by construction
 	}
-	c.windowStart = offset
 	return w
 }
 

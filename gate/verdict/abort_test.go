@@ -1,11 +1,14 @@
 package verdict
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
@@ -41,6 +44,8 @@ func TestWatch(t *testing.T) {
 			[]stats.Window{win(0, 0, 0, 0), win(1, 0, 0, 0)}, 1},
 		{"shorter than a window fires on the first", "error_rate > 1% for 1s",
 			[]stats.Window{win(0, 100, 2, 0)}, 0},
+		{"a percentile windows keep now", "p75 > 1s for 10s",
+			[]stats.Window{win(0, 1000, 0, 3*time.Second)}, 0},
 	}
 	for _, tc := range cases {
 		w := NewWatch([]plan.AbortRule{abortRule(t, tc.rule)})
@@ -61,19 +66,50 @@ func TestWatch(t *testing.T) {
 	}
 }
 
-func TestWithAbortFailsTheRun(t *testing.T) {
-	v := Verdict{Status: Pass, Checks: []Check{{Passed: true}}}
-	a := Abort{Rule: abortRule(t, "error_rate > 50% for 20s"), At: 40 * time.Second, Measured: 0.7}
-	got := v.WithAbort(a)
-	if got.Status != Fail || len(got.Reasons) != 0 || got.Aborted == nil || len(got.Checks) != 2 || got.Checks[1].Passed {
-		t.Errorf("verdict = %+v", got)
+// The verdict finds the abort rule that stopped a run by watching its windows again: the
+// rule is a failed check, and the run fails (exit 1) unless it has no valid verdict for
+// another reason.
+func TestAbortFailsTheRun(t *testing.T) {
+	p := &plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 5s", -1)}, Aborts: []plan.AbortRule{abortRule(t, "error_rate > 50% for 20s")}}
+	stopped := delivered()
+	stopped.Stopped = true
+	rec := &run.Record{StoppedAt: 2, Phases: []run.Phase{ran("peak", stopped, summary(100, 0)), {Name: "recovery"}}}
+	for _, w := range []stats.Window{win(0, 100, 10, 0), win(1, 100, 60, 0), win(2, 100, 70, 0)} {
+		rec.Windows = append(rec.Windows, run.Window{Window: w, Phase: 0, Stage: load.Hold})
 	}
-	if got.Checks[1].Rule.Scope != "abort" || got.Checks[1].Rule.Text != "error_rate > 50% for 20s" {
-		t.Errorf("abort check = %+v", got.Checks[1].Rule)
+	p.Rules = append(p.Rules, rule(t, "p99 < 5s", -1))
+	p.Rules[1].Phase = 1
+	v := Judge(p, rec)
+	if v.Status != Fail || len(v.Reasons) != 0 || v.Aborted == nil || len(v.Checks) != 3 {
+		t.Fatalf("verdict = %+v", v)
+	}
+	if a := v.Aborted; a.At != 30*time.Second || a.Measured != 0.7 || a.Requests != 100 || a.Phase != 0 {
+		t.Errorf("abort = %+v", a)
+	}
+	c := v.Checks[2]
+	if c.Status != Fail || c.Group != GroupAbort || c.Rule.Scope != "abort" || c.Rule.Text != "error_rate > 50% for 20s" || c.Limit != 0.5 {
+		t.Errorf("abort check = %+v", c)
+	}
+	// The phase it stopped keeps its own verdict; the next one did not run, and that is
+	// no reason for no verdict: the abort rule is the verdict.
+	if v.Phases[0].Status != Pass || v.Phases[1].Status != NotRun || v.Checks[1].Status != NotRun {
+		t.Errorf("phases %+v, checks %+v", v.Phases, v.Checks)
+	}
+	var groups []string
+	for _, g := range v.Groups {
+		groups = append(groups, g.Name+":"+g.Status.String())
+	}
+	if !slices.Equal(groups, []string{"peak:pass", "recovery:not run", "abort:fail"}) {
+		t.Errorf("groups %v", groups)
 	}
 	// Another reason for no verdict stays: the run is still invalid.
-	v.Status, v.Reasons = Invalid, []string{"setup failed"}
-	if got := v.WithAbort(a); got.Status != Invalid {
-		t.Errorf("status = %v, want invalid", got.Status)
+	rec.Phases[0].Load.SetupFailure = &load.SetupFailure{N: 1, Attempts: 3, Err: "x"}
+	if v := Judge(p, rec); v.Status != Invalid || v.Aborted == nil {
+		t.Errorf("status = %v, want invalid", v.Status)
+	}
+	// A record stopped by no rule of the plan cannot pass.
+	rec.Phases[0].Load.SetupFailure = nil
+	if v := Judge(&plan.Plan{Rules: p.Rules}, rec); v.Status != Invalid || !slices.Equal(codes(v.Reasons), []Code{Unexplained}) {
+		t.Errorf("stopped by no rule: %v %+v", v.Status, v.Reasons)
 	}
 }

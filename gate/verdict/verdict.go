@@ -1,175 +1,207 @@
-// Package verdict judges a run: every threshold rule against the measured window's
-// summary, and the run itself against its plan. It does no I/O.
+// Package verdict judges a run: whether what it delivered supports a verdict at all, each
+// threshold rule against what its phase measured, each phase and each question the run
+// answers, and the run as a whole. Every decision of perfgate's about a run is made here,
+// as typed statuses and reasons; the reports only render them. It does no I/O.
 //
-// It fails closed: a rule with no samples fails, and any reason the run is not valid
-// (load not delivered, setup failed, cancelled, a rule without data) makes the verdict
-// Invalid, never Pass.
+// It fails closed: a rule with no samples is not judged and makes the verdict Invalid, as
+// does any reason the run cannot support one (load not delivered, setup failed, the
+// generator saturated, cancelled), never Pass.
 package verdict
 
 import (
-	"fmt"
-	"sort"
-	"time"
-
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
-// Status is the outcome of a gate.
-type Status int
-
-// Outcomes, from best to worst.
-const (
-	Pass    Status = iota // every rule held
-	Fail                  // at least one rule was breached: a regression
-	Invalid               // no valid verdict could be reached
-)
-
-// String returns "pass", "fail" or "invalid".
-func (s Status) String() string {
-	switch s {
-	case Pass:
-		return "pass"
-	case Fail:
-		return "fail"
-	}
-	return "invalid"
+// Verdict is the judgement of one run.
+type Verdict struct {
+	Status Status
+	// Reasons say why the status is Invalid.
+	Reasons []Reason
+	// Checks are the plan's rules in order, then the abort rule that stopped the run.
+	Checks []Check
+	// Phases judge each phase of the plan on its own rules and delivery, in order.
+	Phases []PhaseVerdict
+	// Groups judge each question the run answers, in the order their first rule comes:
+	// each phase's rules, each phase's drift rules ("peak drift"), the rules against the
+	// baseline ("regression") and the abort rules ("abort").
+	Groups []Group
+	// Aborted is the abort rule that stopped the run, if one did.
+	Aborted *Abort
 }
 
-// Check is one rule's result.
+// Check is one rule's outcome.
 type Check struct {
 	Rule plan.Rule
-	// Measured is in the rule's base unit (seconds, fraction, per second, count).
-	Measured float64
-	Samples  int64
-	Passed   bool
-	// NoData is set when the rule had no samples to judge.
-	NoData bool
-	// Reference is the value the limit came from, for a rule against the baseline or
-	// another phase.
+	// Group names the question the rule answers (see Verdict.Groups).
+	Group string
+	// Status is Pass or Fail; Invalid when the rule had no data to judge, NotRun when
+	// its phase never ran.
+	Status Status
+	// Measured is in the rule's base unit (seconds, a fraction, per second, a count);
+	// for a drift rule it is the change from From to To. Limit is the rule's limit, the
+	// one computed from the reference for a rule against the baseline or another phase.
+	Measured, Limit float64
+	Samples         int64
+	// Reference is the value the limit came from: the baseline's, or the other phase's.
 	Reference float64
 	// From and To are a drift rule's metric at the start and at the end of the hold.
 	From, To float64
 }
 
-// PhaseResult is what one phase measured.
-type PhaseResult struct {
-	Name string
-	Hold stats.Summary
-	// Windows are the hold's time windows, in order.
-	Windows []stats.Window
-	// NotRun is set for a phase that never started because an earlier one ended the
-	// run (cancelled, stopped, invalid): that is the reason, so its rules add none.
-	NotRun bool
+// Judged reports whether the rule was judged: it had data, and passed or failed.
+func (c Check) Judged() bool { return c.Status == Pass || c.Status == Fail }
+
+// PhaseVerdict is one phase's verdict: Invalid if what it delivered supports none or a
+// rule of it had no data, Fail if a rule of it was breached, NotRun if it never ran.
+type PhaseVerdict struct {
+	Name   string
+	Status Status
 }
 
-// Verdict is the judgement of one run.
-type Verdict struct {
-	Status  Status
-	Checks  []Check
-	Reasons []string // why the verdict is Invalid
-	// Aborted is set when an abort rule stopped the run.
-	Aborted *Abort
+// Group is the verdict of one question.
+type Group struct {
+	Name          string
+	Status        Status
+	Rules, Failed int
 }
 
-// Failed returns the checks that did not pass.
-func (v Verdict) Failed() []Check {
-	var out []Check
+// Group names.
+const (
+	GroupRegression = "regression"
+	GroupAbort      = "abort"
+)
+
+// Judge judges a run of p.
+func Judge(p *plan.Plan, rec *run.Record) Verdict {
+	j := &judge{p: p, rec: rec}
+	j.validity()
+	j.rules()
+	j.abort()
+	v := Verdict{Reasons: j.reasons, Checks: j.checks, Aborted: j.aborted}
+	if len(j.reasons) == 0 {
+		v.Reasons = j.ruleReasons
+	}
+	v.Status = Pass
 	for _, c := range v.Checks {
-		if !c.Passed {
-			out = append(out, c)
+		if c.Status == Fail {
+			v.Status = Fail
 		}
 	}
-	return out
+	if len(v.Reasons) > 0 {
+		v.Status = Invalid
+	}
+	v.Phases = j.phaseVerdicts()
+	v.Groups = groups(v.Checks)
+	return v
 }
 
-// Evaluate judges the rules of a run with one phase against its hold's summary and the
-// run's delivery.
-func Evaluate(rules []plan.Rule, hold stats.Summary, run load.Result) Verdict {
-	return EvaluatePhases(rules, []PhaseResult{{Name: plan.MainPhase, Hold: hold}}, run)
+type judge struct {
+	p       *plan.Plan
+	rec     *run.Record
+	reasons []Reason // the run's and its phases' own
+	// ruleReasons are the rules' without data; when the run itself supports no verdict,
+	// that is the reason, and listing every empty rule after it would bury it.
+	ruleReasons []Reason
+	checks      []Check
+	aborted     *Abort
 }
 
-// EvaluatePhases judges rules against the phases' summaries and windows and the run's
-// delivery.
-func EvaluatePhases(rules []plan.Rule, phases []PhaseResult, run load.Result) Verdict {
-	v := Verdict{Reasons: append([]string(nil), run.Invalid...)}
-	failed := false
-	noData := func(c *Check, why string) {
-		c.NoData = true
-		// When the run itself failed, that failure is the reason; listing every empty
-		// rule after it would bury it.
-		if len(run.Invalid) == 0 {
-			v.Reasons = append(v.Reasons, why)
+// validity collects what makes the run as a whole, or one of its phases, unable to
+// support a verdict.
+func (j *judge) validity() {
+	rec := j.rec
+	switch {
+	case rec.Unreachable != "" && rec.Cancelled:
+		j.reasons = append(j.reasons, Reason{Code: Cancelled, Check: -1})
+	case rec.Unreachable != "":
+		j.reasons = append(j.reasons, Reason{Code: Unreachable, Check: -1, Detail: rec.Unreachable})
+	}
+	for _, ph := range rec.Phases {
+		if ph.Ran {
+			j.reasons = append(j.reasons, phaseReasons(ph)...)
 		}
 	}
-	for _, r := range rules {
-		ph := &phases[r.Phase]
-		ep := endpointOf(&ph.Hold, r.Endpoint)
-		c := Check{Rule: r, Samples: ep.Requests}
-		where := r.Scope
-		if len(phases) > 1 {
-			where = ph.Name + ": " + r.Scope
-		}
-		switch {
-		case ph.NotRun:
-			c.NoData = true
-			if len(run.Invalid) == 0 && !run.Stopped {
-				v.Reasons = append(v.Reasons, fmt.Sprintf("%s [%s]: phase %s did not run", r.Text, where, ph.Name))
-			}
-		case ep.Requests == 0:
-			noData(&c, fmt.Sprintf("%s [%s] had no samples to judge", r.Text, where))
-		case r.Drift:
-			from, to, n := Drift(r.Metric, ph.Windows, r.Endpoint)
-			if n < MinDriftWindows {
-				noData(&c, fmt.Sprintf("%s [%s]: drift needs at least %d time windows of the hold, and it had %d: lengthen the phase or shorten --progress",
-					r.Text, where, MinDriftWindows, n))
-				break
-			}
-			if from == 0 && r.Metric.Kind() != metric.Ratio {
-				noData(&c, fmt.Sprintf("%s [%s]: no requests completed at the start of the hold", r.Text, where))
-				break
-			}
-			c.From, c.To = from, to
-			c.Measured = to - from
-			if r.Metric.Kind() != metric.Ratio {
-				c.Measured = to/from - 1
-			}
-			c.Passed = Compare(c.Measured, r.Op, r.Limit)
-		case r.Ref != nil:
-			// The limit comes from a reference: the baseline's value, read when the plan
-			// was built, or another phase's, read here.
-			c.Reference = r.BaselineValue
-			if !r.Ref.Baseline() {
-				ref := endpointOf(&phases[r.RefPhase].Hold, r.Endpoint)
-				if ref.Requests == 0 {
-					noData(&c, fmt.Sprintf("%s [%s]: %s had no samples to compare with", r.Text, where, r.Ref.Name()))
-					break
-				}
-				c.Reference, _ = r.Ref.Metric.Read(ref.Figures())
-			}
-			c.Rule.Limit = r.Ref.Apply(c.Reference)
-			c.Measured, _ = r.Metric.Read(ep.Figures())
-			c.Passed = Compare(c.Measured, r.Op, c.Rule.Limit)
-		default:
-			c.Measured, _ = r.Metric.Read(ep.Figures())
-			c.Passed = Compare(c.Measured, r.Op, r.Limit)
-		}
-		if !c.Passed {
-			failed = true
-		}
-		v.Checks = append(v.Checks, c)
+}
+
+// stopped reports whether an abort rule ended the run before every phase had run.
+func (j *judge) stopped() bool { return j.rec.StoppedAt >= 0 }
+
+// rules judges every rule of the plan.
+func (j *judge) rules() {
+	for _, r := range j.p.Rules {
+		j.checks = append(j.checks, j.rule(r))
+	}
+}
+
+func (j *judge) rule(r plan.Rule) Check {
+	ph := &j.rec.Phases[r.Phase]
+	c := Check{Rule: r, Group: groupOf(r, ph.Name), Limit: r.Limit}
+	ep := endpointOf(&ph.Hold, r.Endpoint)
+	c.Samples = ep.Requests
+	index := len(j.checks)
+	noData := func(code Code, count, of int64) Check {
+		c.Status = Invalid
+		j.ruleReasons = append(j.ruleReasons, Reason{Code: code, Phase: ph.Name, Check: index, Count: count, Of: of})
+		return c
 	}
 	switch {
-	case len(v.Reasons) > 0:
-		v.Status = Invalid
-	case failed:
-		v.Status = Fail
+	case !ph.Ran:
+		c.Status = NotRun
+		if !j.stopped() {
+			j.ruleReasons = append(j.ruleReasons, Reason{Code: PhaseNotRun, Phase: ph.Name, Check: index})
+		}
+		return c
+	case ep.Requests == 0:
+		return noData(NoSamples, 0, 0)
+	case r.Drift:
+		from, to, n := Drift(r.Metric, j.rec.PhaseWindows(r.Phase, load.Hold), r.Endpoint)
+		if n < MinDriftWindows {
+			return noData(TooFewWindows, int64(n), MinDriftWindows)
+		}
+		if from == 0 && r.Metric.Kind() != metric.Ratio {
+			return noData(NoStart, 0, 0)
+		}
+		c.From, c.To = from, to
+		c.Measured = to - from
+		if r.Metric.Kind() != metric.Ratio {
+			c.Measured = to/from - 1
+		}
+	case r.Ref != nil:
+		// The limit comes from a reference: the baseline's value, read when the plan was
+		// built, or another phase's, read here.
+		c.Reference = r.BaselineValue
+		if !r.Ref.Baseline() {
+			ref := endpointOf(&j.rec.Phases[r.RefPhase].Hold, r.Endpoint)
+			if ref.Requests == 0 {
+				return noData(NoReference, 0, 0)
+			}
+			c.Reference, _ = r.Ref.Metric.Read(ref.Figures())
+		}
+		c.Limit = r.Ref.Apply(c.Reference)
+		c.Measured, _ = r.Metric.Read(ep.Figures())
 	default:
-		v.Status = Pass
+		c.Measured, _ = r.Metric.Read(ep.Figures())
 	}
-	return v
+	c.Status = Fail
+	if Compare(c.Measured, r.Op, c.Limit) {
+		c.Status = Pass
+	}
+	return c
+}
+
+// groupOf names the question a rule answers.
+func groupOf(r plan.Rule, phase string) string {
+	switch {
+	case r.AgainstBaseline():
+		return GroupRegression
+	case r.Drift:
+		return phase + " drift"
+	}
+	return phase
 }
 
 func endpointOf(s *stats.Summary, i int) *stats.Endpoint {
@@ -179,46 +211,47 @@ func endpointOf(s *stats.Summary, i int) *stats.Endpoint {
 	return &s.All
 }
 
-// MinDriftWindows is the fewest windows a drift rule judges: three at the start and
-// three at the end, with the middle between them.
-const MinDriftWindows = 9
-
-// Drift compares the start of a hold with its end: it returns the median of the metric
-// over the first third of the windows and over the last third, and how many windows
-// could be judged. A median of three or more windows ignores any one of them, so one
-// noisy window (a GC pause, a neighbour's burst) cannot trip a drift rule; a real drift
-// moves every window. Windows shorter than half the longest (the last, partial one)
-// and, for latency and error rate, windows without requests are left out. endpoint is
-// an index into the windows' endpoints, or -1 for all requests.
-func Drift(m metric.Metric, windows []stats.Window, endpoint int) (from, to float64, n int) {
-	var longest time.Duration
-	for _, w := range windows {
-		longest = max(longest, w.Length)
-	}
-	var vals []float64
-	for _, w := range windows {
-		if w.Length*2 < longest {
+// phaseVerdicts judges each phase on its delivery and its own rules (not the abort rule,
+// which watches the run).
+func (j *judge) phaseVerdicts() []PhaseVerdict {
+	out := make([]PhaseVerdict, len(j.rec.Phases))
+	for i, ph := range j.rec.Phases {
+		out[i] = PhaseVerdict{Name: ph.Name, Status: NotRun}
+		if !ph.Ran {
 			continue
 		}
-		if v, ok := m.Read(w.Figures(endpoint)); ok {
-			vals = append(vals, v)
+		out[i].Status = Pass
+		if len(phaseReasons(ph)) > 0 {
+			out[i].Status = Invalid
+		}
+		for _, c := range j.checks {
+			if c.Rule.Phase == i && c.Group != GroupAbort {
+				out[i].Status = worse(out[i].Status, c.Status)
+			}
 		}
 	}
-	n = len(vals)
-	if n < MinDriftWindows {
-		return 0, 0, n
-	}
-	third := n / 3
-	return median(vals[:third]), median(vals[n-third:]), n
+	return out
 }
 
-func median(vals []float64) float64 {
-	s := append([]float64(nil), vals...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+// groups judges the checks question by question, in the order questions first appear.
+func groups(checks []Check) []Group {
+	var out []Group
+	index := map[string]int{}
+	for _, c := range checks {
+		i, ok := index[c.Group]
+		if !ok {
+			i = len(out)
+			index[c.Group] = i
+			out = append(out, Group{Name: c.Group, Status: Pass})
+		}
+		g := &out[i]
+		g.Rules++
+		if c.Status == Fail {
+			g.Failed++
+		}
+		g.Status = worse(g.Status, c.Status)
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return out
 }
 
 // Compare applies op to measured and limit.

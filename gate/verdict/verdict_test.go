@@ -1,44 +1,16 @@
 package verdict
 
 import (
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
-	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/run"
 )
 
-// summary builds a hold summary: endpoint 0 gets n requests of 1..n ms, errs of them 5xx;
-// endpoint 1 gets none.
-func summary(n, errs int) stats.Summary {
-	c := stats.New(2, time.Minute)
-	for i := 1; i <= n; i++ {
-		k := load.OK
-		if i <= errs {
-			k = load.Status5xx
-		}
-		c.Record(load.Sample{Endpoint: 0, Stage: load.Hold, Latency: time.Duration(i) * time.Millisecond, Kind: k})
-	}
-	return c.Summarize(load.Hold, 10*time.Second, []stats.EndpointInfo{{Name: "/a"}, {Name: "/b"}})
-}
-
-func rule(t *testing.T, text string, endpoint int) plan.Rule {
-	t.Helper()
-	r, err := config.ParseRule(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := "all"
-	if endpoint >= 0 {
-		scope = []string{"/a", "/b"}[endpoint]
-	}
-	return plan.Rule{Rule: r, Endpoint: endpoint, Scope: scope}
-}
-
-func TestEvaluateRules(t *testing.T) {
+func TestRules(t *testing.T) {
 	s := summary(1000, 20) // p99 = 990 ms, error rate 2%, 100/s
 	cases := []struct {
 		rule     string
@@ -59,58 +31,136 @@ func TestEvaluateRules(t *testing.T) {
 		{"requests >= 1000", -1, true, 1000},
 	}
 	for _, tc := range cases {
-		v := Evaluate([]plan.Rule{rule(t, tc.rule, tc.endpoint)}, s, load.Result{})
+		v := judgeOne([]plan.Rule{rule(t, tc.rule, tc.endpoint)}, delivered(), s)
 		c := v.Checks[0]
-		if c.Passed != tc.pass || c.Samples != 1000 || c.Measured < tc.measured*0.999 || c.Measured > tc.measured*1.001 {
-			t.Errorf("%s: passed %v measured %v samples %d; want %v, %v", tc.rule, c.Passed, c.Measured, c.Samples, tc.pass, tc.measured)
-		}
 		want := Pass
 		if !tc.pass {
 			want = Fail
 		}
-		if v.Status != want {
-			t.Errorf("%s: status %v, want %v", tc.rule, v.Status, want)
+		if c.Status != want || c.Samples != 1000 || c.Measured < tc.measured*0.999 || c.Measured > tc.measured*1.001 || c.Limit != c.Rule.Limit {
+			t.Errorf("%s: %v measured %v samples %d; want %v, %v", tc.rule, c.Status, c.Measured, c.Samples, want, tc.measured)
+		}
+		if v.Status != want || len(v.Reasons) != 0 || c.Group != "peak" {
+			t.Errorf("%s: status %v, reasons %v, group %q; want %v", tc.rule, v.Status, v.Reasons, c.Group, want)
 		}
 	}
 }
 
 func TestNoSamplesFailsClosed(t *testing.T) {
 	s := summary(100, 0)
-	v := Evaluate([]plan.Rule{rule(t, "p99 < 1s", -1), rule(t, "p99 < 1s", 1)}, s, load.Result{})
-	if v.Status != Invalid || v.Checks[1].Passed || !v.Checks[1].NoData {
-		t.Fatalf("verdict = %+v, want invalid with a failed no-data check", v)
+	v := judgeOne([]plan.Rule{rule(t, "p99 < 1s", -1), rule(t, "p99 < 1s", 1)}, delivered(), s)
+	if v.Status != Invalid || v.Checks[0].Status != Pass || v.Checks[1].Status != Invalid || v.Checks[1].Judged() {
+		t.Fatalf("verdict = %+v, want invalid with an unjudged check", v)
 	}
-	if !strings.Contains(v.Reasons[0], "p99 < 1s [/b] had no samples") {
-		t.Errorf("reasons = %q", v.Reasons)
+	if len(v.Reasons) != 1 || v.Reasons[0].Code != NoSamples || v.Reasons[0].Check != 1 || v.Reasons[0].Phase != "peak" {
+		t.Errorf("reasons = %+v", v.Reasons)
 	}
 	// A lower-bound rule must not pass on zero either.
-	v = Evaluate([]plan.Rule{rule(t, "requests >= 0", 1)}, s, load.Result{})
-	if v.Status != Invalid {
+	if v := judgeOne([]plan.Rule{rule(t, "requests >= 0", 1)}, delivered(), s); v.Status != Invalid {
 		t.Errorf("requests >= 0 over no samples: %v, want invalid", v.Status)
 	}
 }
 
 func TestUndeliveredLoadIsInvalidEvenIfRulesPass(t *testing.T) {
-	v := Evaluate([]plan.Rule{rule(t, "p99 < 1s", -1)}, summary(100, 0), load.Result{Invalid: []string{"only 3 of 10 users were running"}})
-	if v.Status != Invalid || !v.Checks[0].Passed || v.Reasons[0] != "only 3 of 10 users were running" {
+	short := delivered()
+	short.HoldStart, short.RunningUsers = time.Time{}, 3
+	v := judgeOne([]plan.Rule{rule(t, "p99 < 1s", -1)}, short, summary(100, 0))
+	if v.Status != Invalid || v.Checks[0].Status != Pass || len(v.Reasons) != 1 {
+		t.Fatalf("verdict = %+v", v)
+	}
+	if r := v.Reasons[0]; r.Code != PeakNotReached || r.Count != 3 || r.Of != 10 || r.Check != -1 {
+		t.Errorf("reason = %+v", r)
+	}
+	// A target that never answered: its reason, and not one "no samples" per rule.
+	rec := &run.Record{Unreachable: "cannot reach target http://127.0.0.1:9: connection refused", StoppedAt: -1,
+		Phases: []run.Phase{{Name: "peak"}}}
+	v = Judge(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 1s", 1)}}, rec)
+	if v.Status != Invalid || !slices.Equal(codes(v.Reasons), []Code{Unreachable}) || v.Reasons[0].Detail != rec.Unreachable ||
+		v.Checks[0].Status != NotRun || v.Phases[0].Status != NotRun {
 		t.Errorf("verdict = %+v", v)
 	}
-	// A failed run's own reason is not buried under one "no samples" line per rule.
-	v = Evaluate([]plan.Rule{rule(t, "p99 < 1s", 1)}, summary(100, 0), load.Result{Invalid: []string{"cannot reach target"}})
-	if v.Status != Invalid || len(v.Reasons) != 1 || !v.Checks[0].NoData || v.Checks[0].Passed {
-		t.Errorf("verdict = %+v", v)
+	rec.Cancelled = true
+	if v := Judge(&plan.Plan{}, rec); !slices.Equal(codes(v.Reasons), []Code{Cancelled}) || v.Reasons[0].Phase != "" {
+		t.Errorf("cancelled before the start: %+v", v.Reasons)
 	}
 	// Invalid wins over a breach: the numbers of an undelivered run prove nothing.
-	v = Evaluate([]plan.Rule{rule(t, "p99 < 1ms", -1)}, summary(100, 0), load.Result{Canceled: true, Invalid: []string{"cancelled"}})
-	if v.Status != Invalid || len(v.Failed()) != 1 {
+	cancelled := delivered()
+	cancelled.Canceled, cancelled.CanceledIn = true, load.Hold
+	v = judgeOne([]plan.Rule{rule(t, "p99 < 1ms", -1)}, cancelled, summary(100, 0))
+	if v.Status != Invalid || v.Checks[0].Status != Fail || v.Reasons[0].Code != Cancelled || v.Reasons[0].Stage != load.Hold {
 		t.Errorf("verdict = %+v", v)
 	}
 }
 
-func TestStatusString(t *testing.T) {
-	for s, want := range map[Status]string{Pass: "pass", Fail: "fail", Invalid: "invalid"} {
+// What an engine delivered decides whether a phase can be judged at all.
+func TestValidity(t *testing.T) {
+	open := func(d load.Delivery) load.Result {
+		l := delivered()
+		l.Open, l.Delivery = true, d
+		return l
+	}
+	with := func(f func(*load.Result)) load.Result {
+		l := delivered()
+		f(&l)
+		return l
+	}
+	setup := &load.SetupFailure{N: 2, Attempts: 3, Err: `step "login": status 401`}
+	cases := []struct {
+		name string
+		load load.Result
+		want []Code
+	}{
+		{"delivered", delivered(), nil},
+		{"setup failed before the hold", with(func(l *load.Result) { l.SetupFailure, l.HoldStart, l.RunningUsers = setup, time.Time{}, 1 }),
+			[]Code{SetupFailed, PeakNotReached}},
+		{"stopped by an abort rule in the ramp", with(func(l *load.Result) { l.Stopped, l.HoldStart = true, time.Time{} }), nil},
+		{"cancelled in the ramp", with(func(l *load.Result) { l.Canceled, l.HoldStart = true, time.Time{} }), []Code{Cancelled, PeakNotReached}},
+		{"rate 0.5% short", open(load.Delivery{Planned: 1000, Sent: 995}), nil},
+		{"rate 1.1% short", open(load.Delivery{Planned: 1000, Sent: 989}), []Code{RateShort}},
+		{"1% sent late by the generator", open(load.Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 10}), nil},
+		{"1.1% sent late by the generator", open(load.Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 11}), []Code{GeneratorLate}},
+		{"open and cancelled: no delivery judged", func() load.Result {
+			l := open(load.Delivery{Planned: 1000, Sent: 10})
+			l.Canceled = true
+			return l
+		}(), []Code{Cancelled}},
+		{"generator at 90%", with(func(l *load.Result) { l.GeneratorCPU = 0.90 }), nil},
+		{"generator at 95%", with(func(l *load.Result) { l.GeneratorCPU = 0.95 }), []Code{GeneratorBusy}},
+		{"generator at 95%, cancelled", with(func(l *load.Result) { l.GeneratorCPU, l.Canceled = 0.95, true }), []Code{Cancelled}},
+	}
+	for _, tc := range cases {
+		ph := ran("peak", tc.load, summary(100, 0))
+		got := codes(phaseReasons(ph))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: reasons %v, want %v", tc.name, got, tc.want)
+		}
+		if ends := EndsRun(ph); ends != (len(tc.want) > 0 || tc.load.Stopped) {
+			t.Errorf("%s: ends the run %v", tc.name, ends)
+		}
+	}
+	// The figures travel with the reason.
+	rs := phaseReasons(ran("peak", open(load.Delivery{Planned: 1000, Sent: 500, CapReached: true}), summary(1, 0)))
+	if r := rs[0]; r.Count != 500 || r.Of != 1000 || !r.CapReached || r.MaxInFlight != 64 {
+		t.Errorf("rate short: %+v", r)
+	}
+	rs = phaseReasons(ran("peak", with(func(l *load.Result) { l.SetupFailure = setup }), summary(1, 0)))
+	if r := rs[0]; r.Setup != setup || r.Phase != "peak" {
+		t.Errorf("setup failed: %+v", r)
+	}
+}
+
+func TestStatusAndCodeNames(t *testing.T) {
+	for s, want := range map[Status]string{Pass: "pass", Fail: "fail", Invalid: "invalid", NotRun: "not run", Status(9): "invalid"} {
 		if s.String() != want {
 			t.Errorf("%d = %q", s, s.String())
 		}
+	}
+	for c := Unreachable; c <= Unexplained; c++ {
+		if name := c.String(); name == "unknown" || name == "" {
+			t.Errorf("code %d has no name", c)
+		}
+	}
+	if Code(0).String() != "unknown" {
+		t.Error("code 0 named")
 	}
 }

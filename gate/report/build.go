@@ -1,0 +1,242 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
+	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+// Input is what Build renders: the plan, what the run recorded, and the verdict on it.
+type Input struct {
+	Tool     string
+	Plan     *plan.Plan
+	Record   *run.Record
+	Verdict  verdict.Verdict
+	ExitCode int
+}
+
+// Build assembles the neutral model of a run. It decides nothing: every status comes
+// from the verdict, every figure from the record.
+func Build(in Input) (*Result, error) {
+	p, rec, v := in.Plan, in.Record, in.Verdict
+	r := &Result{
+		Version:  ResultVersion,
+		Tool:     in.Tool,
+		Verdict:  v.Status.String(),
+		ExitCode: in.ExitCode,
+		Started:  rec.Start.UTC(),
+		Ended:    rec.End.UTC(),
+		Settings: Settings{
+			Target:         p.RedactedTarget(),
+			TimeoutSeconds: p.Timeout.Seconds(),
+			Insecure:       p.Insecure,
+			ConfigFile:     p.ConfigFile,
+			ThresholdFiles: append([]string{}, p.ThresholdFiles...),
+			MainPhase:      p.Phases[max(p.Main, 0)].Name,
+		},
+		Checks:   []Check{},
+		Verdicts: []GroupVerdict{},
+		Windows:  []Window{},
+	}
+	for _, s := range p.Setup {
+		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: s.Name, Method: s.Method, Setup: true})
+	}
+	for _, t := range p.Tasks {
+		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: t.Name, Method: t.Method, Weight: t.Weight})
+	}
+	enc := &histEncoder{}
+	for i, ph := range rec.Phases {
+		out := Phase{Name: ph.Name, Verdict: v.Phases[i].Status.String(), Load: loadOf(ph.Plan.Load)}
+		if ph.Ran {
+			out.Delivery = deliveryOf(ph)
+		}
+		var err error
+		if out.Hold, err = newStage(enc, ph.Hold); err != nil {
+			return nil, err
+		}
+		if out.Ramp, err = newStage(enc, ph.Ramp); err != nil {
+			return nil, err
+		}
+		r.Phases = append(r.Phases, out)
+	}
+	r.Note = ClosedModelNote
+	if r.Open() {
+		r.Note = OpenModelNote
+	}
+	for _, c := range v.Checks {
+		r.Checks = append(r.Checks, newCheck(c, rec.Phases[c.Rule.Phase].Name))
+	}
+	for _, g := range v.Groups {
+		r.Verdicts = append(r.Verdicts, GroupVerdict{Name: g.Name, Verdict: g.Status.String(), Rules: g.Rules, Failed: g.Failed})
+	}
+	for _, reason := range v.Reasons {
+		r.Reasons = append(r.Reasons, Reason{Code: reason.Code.String(), Phase: reason.Phase, Message: r.reasonText(reason)})
+	}
+	if a := v.Aborted; a != nil {
+		r.Aborted = &Aborted{
+			Rule: a.Rule.Text, File: a.Rule.File, Line: a.Rule.Pos.Line, Phase: rec.Phases[a.Phase].Name, AtSeconds: a.At.Seconds(),
+			Message: fmt.Sprintf("stopped at %s: %s held (last window: %s over %s requests)",
+				Seconds(a.At.Seconds()), a.Rule.Text, FormatValue(a.Rule.Metric.Kind().String(), a.Measured), Count(a.Requests)),
+		}
+	}
+	for _, w := range rec.Windows {
+		out, err := newWindow(enc, p, rec, w)
+		if err != nil {
+			return nil, err
+		}
+		r.Windows = append(r.Windows, out)
+	}
+	return r, nil
+}
+
+// newWindow renders one time window, with its histograms.
+func newWindow(enc *histEncoder, p *plan.Plan, rec *run.Record, w run.Window) (Window, error) {
+	all := windowLatency(w.All)
+	out := Window{
+		Phase:        rec.Phases[w.Phase].Name,
+		StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
+		Requests: w.All.Requests, Errors: w.All.Errors, Throughput: w.Throughput(),
+		P50Ms: all.P50, P99Ms: all.P99, MaxMs: all.Max,
+	}
+	var err error
+	if w.All.Requests > 0 {
+		if out.Histogram, err = enc.encodeCompact(w.All.Latency); err != nil {
+			return out, fmt.Errorf("encode a window's histogram: %w", err)
+		}
+	}
+	for i, e := range w.Endpoints {
+		if e.Requests == 0 || i >= len(p.Endpoints) {
+			continue
+		}
+		l := windowLatency(e)
+		we := WindowEndpoint{
+			Name: p.Endpoints[i].Name, Requests: e.Requests, Errors: e.Errors, Throughput: round(w.RateOf(e.Requests), 3),
+			P50Ms: l.P50, P99Ms: l.P99, MaxMs: l.Max,
+		}
+		if we.Histogram, err = enc.encodeCompact(e.Latency); err != nil {
+			return out, fmt.Errorf("encode a window's histogram of %s: %w", we.Name, err)
+		}
+		out.Endpoints = append(out.Endpoints, we)
+	}
+	return out, nil
+}
+
+// loadOf describes a phase's load.
+func loadOf(l plan.Load) PhaseLoad {
+	out := PhaseLoad{Model: "closed", DurationSeconds: l.Hold.Seconds()}
+	if l.Open {
+		out.Model = "open"
+		out.Rate, out.StartRate, out.MaxInFlight = l.Rate, l.StartRate, l.MaxInFlight
+		out.RampSeconds = l.RateRamp.Seconds()
+	} else {
+		out.Users, out.SpawnRate, out.Think = l.Users, l.SpawnRate, l.Think.String()
+	}
+	return out
+}
+
+// deliveryOf says what load a phase's engine delivered.
+func deliveryOf(ph run.Phase) Delivery {
+	run := ph.Load
+	out := Delivery{
+		PlannedUsers: run.PlannedUsers,
+		PeakUsers:    run.PeakUsers,
+		HoldSeconds:  run.HoldDuration().Seconds(),
+		Canceled:     run.Canceled,
+		GeneratorCPU: round(run.GeneratorCPU, 3),
+	}
+	if ph.Plan.Open {
+		d := run.Delivery
+		out.PlannedRequests, out.SentRequests = d.Planned, d.Sent
+		out.LateRequests, out.GeneratorLate = d.Late, d.GeneratorLate
+		out.PeakInFlight, out.InFlightCapHit = d.PeakInFlight, d.CapReached
+		if hold := run.HoldDuration(); hold > 0 {
+			out.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)
+		}
+	}
+	if !run.HoldStart.IsZero() {
+		out.RampSeconds = run.HoldStart.Sub(run.Start).Seconds()
+	} else if !run.End.IsZero() {
+		out.RampSeconds = run.End.Sub(run.Start).Seconds()
+	}
+	return out
+}
+
+func newStage(enc *histEncoder, s stats.Summary) (Stage, error) {
+	st := Stage{WindowSeconds: s.Window.Seconds(), Endpoints: []Endpoint{}}
+	if s.Service != nil && s.Service.TotalCount() > 0 {
+		svc, lag := latencyOf(s.Service), latencyOf(s.Lag)
+		st.ServiceMs, st.LagMs = &svc, &lag
+	}
+	var err error
+	if st.All, err = newEndpoint(enc, &s.All); err != nil {
+		return st, err
+	}
+	st.All.Name = "all"
+	for i := range s.Endpoints {
+		e, err := newEndpoint(enc, &s.Endpoints[i])
+		if err != nil {
+			return st, err
+		}
+		st.Endpoints = append(st.Endpoints, e)
+	}
+	return st, nil
+}
+
+func newEndpoint(enc *histEncoder, e *stats.Endpoint) (Endpoint, error) {
+	out := Endpoint{
+		Name: e.Name, Setup: e.Setup, Requests: e.Requests, Errors: e.Errors,
+		ErrorRate: e.ErrorRate(), Throughput: e.Throughput, Bytes: e.Bytes,
+	}
+	for k, n := range e.ByKind {
+		if n > 0 && load.Kind(k) != load.OK {
+			if out.ErrorKinds == nil {
+				out.ErrorKinds = map[string]int64{}
+			}
+			out.ErrorKinds[load.Kind(k).String()] = n
+		}
+	}
+	for _, code := range e.StatusCodes() {
+		if out.Status == nil {
+			out.Status = map[string]int64{}
+		}
+		out.Status[strconv.Itoa(code)] = e.Status[code]
+	}
+	if e.Hist == nil {
+		return out, nil
+	}
+	if e.Requests > 0 {
+		out.LatencyMs = latencyOf(e.Hist)
+	}
+	h, err := enc.encode(e.Hist)
+	if err != nil {
+		return out, fmt.Errorf("encode histogram of %s: %w", e.Name, err)
+	}
+	out.Histogram = h
+	return out, nil
+}
+
+// windowLatency summarises a window's latencies, zero when it had no requests.
+func windowLatency(w stats.WindowCounts) Latency {
+	if w.Requests == 0 {
+		return Latency{}
+	}
+	return latencyOf(w.Latency.Histogram())
+}
+
+// latencyOf summarises a histogram of microseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Latency{
+		Min: ms(h.Min()), Mean: math.Round(h.Mean()) / 1000,
+		P50: ms(h.ValueAtPercentile(50)), P90: ms(h.ValueAtPercentile(90)), P95: ms(h.ValueAtPercentile(95)),
+		P99: ms(h.ValueAtPercentile(99)), P999: ms(h.ValueAtPercentile(99.9)), Max: ms(h.Max()),
+	}
+}

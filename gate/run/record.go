@@ -1,0 +1,67 @@
+package run
+
+import (
+	"time"
+
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/stats"
+)
+
+// Record is everything a run measured, and nothing judged: the probe's outcome, what
+// each phase's engine did, its stages' summaries, and the run's time windows. The verdict
+// judges it; the reports render it.
+type Record struct {
+	// Start and End bound the run, probe included.
+	Start, End time.Time
+	// Unreachable says why the target did not answer the probe before any load; "" when
+	// it did.
+	Unreachable string
+	// Cancelled is set when the run's context was cancelled before every phase had run.
+	Cancelled bool
+	// Phases are every phase of the plan, in order, run or not.
+	Phases []Phase
+	// Windows are every phase's time windows, in order.
+	Windows []Window
+	// StoppedAt is the index of the window after which the run was stopped because a
+	// stop rule held (see Options.StopWhen), or -1.
+	StoppedAt int
+}
+
+// Phase is one phase of a run.
+type Phase struct {
+	Name string
+	// Plan is the plan that runs this phase (plan.Plan.ForPhase).
+	Plan *plan.Plan
+	// Ran is set once the phase's engine has run, however it ended.
+	Ran bool
+	// Load is what the engine did: when the stages began and ended, the users or
+	// requests it delivered, setup failures, cancellation, its own CPU.
+	Load load.Result
+	// Hold is the measured window; Ramp the start-up, reported apart.
+	Hold, Ramp stats.Summary
+}
+
+// Window is one interval of a phase: what completed in it, from the start of the run,
+// and what the engine was doing when it closed.
+type Window struct {
+	stats.Window
+	// Phase is the index of the phase in the record.
+	Phase int
+	// Stage is the phase's stage when the window closed; Users the users running then
+	// (open model: requests in flight). A phase's last window, which closes when its
+	// engine has ended, has those of the window before it.
+	Stage load.Stage
+	Users int
+}
+
+// PhaseWindows returns phase i's windows of one stage, in order.
+func (r *Record) PhaseWindows(i int, stage load.Stage) []stats.Window {
+	var out []stats.Window
+	for _, w := range r.Windows {
+		if w.Phase == i && w.Stage == stage {
+			out = append(out, w.Window)
+		}
+	}
+	return out
+}

@@ -1,0 +1,254 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/stats"
+)
+
+// t0 is a run's start, off the 10 s boundaries.
+var t0 = time.Date(2026, 12, 1, 12, 0, 3, 0, time.UTC)
+
+const threePhases = `target: http://127.0.0.1:9
+load:
+  phases:
+    - {name: warm, users: 1, duration: 20s}
+    - {name: peak, users: 4, spawn_rate: 4, duration: 30s}
+    - {name: cool, users: 1, duration: 10s}
+tasks: [{name: a, path: /a}, {name: b, path: /b}]
+`
+
+func testPlan(t *testing.T, doc string) *plan.Plan {
+	t.Helper()
+	cfg, err := config.ParseConfig("perfgate.yaml", []byte(doc), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// everySecond is a request completing on endpoint (i % 2) every second from 0.5 s to
+// end; those before holdAt are the ramp's.
+func everySecond(holdAt, end time.Duration) []event {
+	var out []event
+	for at := 500 * time.Millisecond; at < end; at += time.Second {
+		st := load.Hold
+		if at < holdAt {
+			st = load.Ramp
+		}
+		i := len(out)
+		out = append(out, event{at: at, samples: []load.Sample{{User: i, Endpoint: i % 2, Stage: st, Latency: time.Duration(10+i) * time.Millisecond, Status: 200}}})
+	}
+	return out
+}
+
+// phased scripts the phases of threePhases: warm holds 20 s from the start, peak ramps
+// for 5 s and holds 30 s, cool holds 10 s.
+func phased(clock *fakeClock) *engines {
+	shapes := []struct{ hold, end time.Duration }{{0, 20 * time.Second}, {5 * time.Second, 35 * time.Second}, {0, 10 * time.Second}}
+	return &engines{make: func(i int, p *plan.Plan, rec load.Recorder) *scripted {
+		sh := shapes[i]
+		return &scripted{clock: clock, rec: rec, events: everySecond(sh.hold, sh.end), holdAt: sh.hold, end: sh.end, users: p.Users}
+	}}
+}
+
+func noProbe(context.Context, *plan.Plan) error { return nil }
+
+func TestPhasesAndWindowsOnTheClock(t *testing.T) {
+	p := testPlan(t, threePhases)
+	clock := newFakeClock(t0)
+	eng := phased(clock)
+	var started []string
+	var totals []int64
+	rec := Run(context.Background(), p, Options{
+		Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
+		OnPhase:  func(i int, ph *Phase) { started = append(started, ph.Name) },
+		OnWindow: func(w Window, total stats.Progress) { totals = append(totals, total.Requests) },
+	})
+	if !slices.Equal(started, []string{"warm", "peak", "cool"}) {
+		t.Fatalf("phases started: %v", started)
+	}
+	if rec.Start != t0 || rec.End != t0.Add(65*time.Second) || rec.Unreachable != "" || rec.Cancelled || rec.StoppedAt != -1 {
+		t.Errorf("record: start %v end %v unreachable %q cancelled %v stopped at %d", rec.Start, rec.End, rec.Unreachable, rec.Cancelled, rec.StoppedAt)
+	}
+	for i, ph := range rec.Phases {
+		if !ph.Ran || ph.Name != p.Phases[i].Name || ph.Plan.Phase != i {
+			t.Errorf("phase %d: %+v", i, ph)
+		}
+	}
+	// Windows end on the clock's 10 s boundaries (12:00:10, :20...) and where a phase
+	// ends (12:00:23, 12:00:58 and 12:01:08), whenever the run began.
+	type span struct {
+		phase         int
+		start, length time.Duration
+		requests      int64
+		stage         load.Stage
+	}
+	s := time.Second
+	want := []span{
+		{0, 0, 7 * s, 7, load.Hold}, {0, 7 * s, 10 * s, 10, load.Hold}, {0, 17 * s, 3 * s, 3, load.Hold},
+		{1, 20 * s, 7 * s, 7, load.Hold}, {1, 27 * s, 10 * s, 10, load.Hold}, {1, 37 * s, 10 * s, 10, load.Hold}, {1, 47 * s, 8 * s, 8, load.Hold},
+		{2, 55 * s, 2 * s, 2, load.Hold}, {2, 57 * s, 8 * s, 8, load.Hold},
+	}
+	var got []span
+	for _, w := range rec.Windows {
+		got = append(got, span{w.Phase, w.Start, w.Length, w.All.Requests, w.Stage})
+		// The users running, even in a phase's last window, which closes when its
+		// engine has stopped them.
+		if w.Users != p.Phases[w.Phase].Users {
+			t.Errorf("window at %v: %d users, want %d", w.Start, w.Users, p.Phases[w.Phase].Users)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("windows:\n got %v\nwant %v", got, want)
+	}
+	if !slices.Equal(totals, []int64{7, 17, 20, 7, 17, 27, 35, 2, 10}) {
+		t.Errorf("running totals told with each window: %v", totals)
+	}
+	// Each phase's stages hold what its engine recorded, and its windows add up to them.
+	peak := rec.Phases[1]
+	if peak.Ramp.All.Requests != 5 || peak.Hold.All.Requests != 30 || peak.Hold.Window != 30*time.Second || peak.Ramp.Window != 5*time.Second {
+		t.Errorf("peak: ramp %d in %v, hold %d in %v", peak.Ramp.All.Requests, peak.Ramp.Window, peak.Hold.All.Requests, peak.Hold.Window)
+	}
+	for i, ph := range rec.Phases {
+		var sum int64
+		for _, w := range rec.Windows {
+			if w.Phase == i {
+				sum += w.All.Requests
+			}
+		}
+		if sum != ph.Hold.All.Requests+ph.Ramp.All.Requests {
+			t.Errorf("phase %d: windows hold %d requests, stages %d", i, sum, ph.Hold.All.Requests+ph.Ramp.All.Requests)
+		}
+	}
+	if hw := rec.PhaseWindows(1, load.Hold); len(hw) != 4 || hw[0].Start != 20*s {
+		t.Errorf("peak's hold windows: %+v", hw)
+	}
+}
+
+// A stop rule that holds stops the run at once: the phase is stopped, later phases do
+// not run, and the record says after which window.
+func TestStopWhenStopsTheRun(t *testing.T) {
+	p := testPlan(t, threePhases)
+	clock := newFakeClock(t0)
+	eng := phased(clock)
+	rec := Run(context.Background(), p, Options{
+		Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
+		// The second full window of peak.
+		StopWhen: func(w Window) bool { return w.Phase == 1 && w.All.Requests == 10 },
+	})
+	// The engine notices at its next step, half a second on; what completed until then
+	// is a window of its own.
+	if rec.StoppedAt != 4 || len(rec.Windows) != 6 || rec.Windows[5].Length != 500*time.Millisecond {
+		t.Fatalf("stopped at window %d of %d", rec.StoppedAt, len(rec.Windows))
+	}
+	if peak := rec.Phases[1]; !peak.Ran || !peak.Load.Stopped || peak.Load.Canceled || !errors.Is(eng.made[1].gotCause, load.ErrStopped) {
+		t.Errorf("peak: %+v, cause %v", peak.Load, eng.made[1].gotCause)
+	}
+	if rec.Phases[2].Ran || len(eng.made) != 2 || rec.Cancelled {
+		t.Errorf("cool ran after the stop (%d engines made), or the run says cancelled (%v)", len(eng.made), rec.Cancelled)
+	}
+	if rec.End != t0.Add(37500*time.Millisecond) {
+		t.Errorf("run ended at %v, want at the stop", rec.End.Sub(t0))
+	}
+}
+
+// By default a run ends after a phase whose engine ended early; StopAfter decides
+// otherwise.
+func TestARunEndsAfterAPhaseThatEndedEarly(t *testing.T) {
+	p := testPlan(t, threePhases)
+	clock := newFakeClock(t0)
+	eng := phased(clock)
+	fail := &load.SetupFailure{N: 1, Attempts: 3, Err: "status 401"}
+	mk := eng.make
+	eng.make = func(i int, p *plan.Plan, rec load.Recorder) *scripted {
+		s := mk(i, p, rec)
+		if i == 0 {
+			s.setupFail = fail
+		}
+		return s
+	}
+	rec := Run(context.Background(), p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe})
+	if !rec.Phases[0].Ran || rec.Phases[0].Load.SetupFailure != fail || rec.Phases[1].Ran || len(eng.made) != 1 {
+		t.Errorf("phases: %+v", rec.Phases)
+	}
+	// A StopAfter that lets the run go on.
+	clock = newFakeClock(t0)
+	eng = phased(clock)
+	var asked []string
+	rec = Run(context.Background(), p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
+		StopAfter: func(ph Phase) bool { asked = append(asked, ph.Name); return ph.Name == "peak" }})
+	if !rec.Phases[1].Ran || rec.Phases[2].Ran || !slices.Equal(asked, []string{"warm", "peak"}) {
+		t.Errorf("ran %v %v %v, asked about %v", rec.Phases[0].Ran, rec.Phases[1].Ran, rec.Phases[2].Ran, asked)
+	}
+}
+
+func TestCancelDuringAPhase(t *testing.T) {
+	p := testPlan(t, threePhases)
+	clock := newFakeClock(t0)
+	eng := phased(clock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := Run(ctx, p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
+		OnWindow: func(w Window, _ stats.Progress) {
+			if w.Phase == 1 {
+				cancel() // as a SIGTERM in the middle of peak
+			}
+		}})
+	if peak := rec.Phases[1]; !peak.Load.Canceled || peak.Load.Stopped || !rec.Cancelled || rec.Phases[2].Ran || rec.StoppedAt != -1 {
+		t.Errorf("peak %+v, record cancelled %v", peak.Load, rec.Cancelled)
+	}
+	// What was measured until then is kept.
+	if n := len(rec.Windows); n != 5 || rec.Phases[1].Ramp.All.Requests == 0 {
+		t.Errorf("%d windows, peak's ramp %d requests", n, rec.Phases[1].Ramp.All.Requests)
+	}
+}
+
+func TestUnreachableTargetRunsNoPhase(t *testing.T) {
+	p := testPlan(t, threePhases)
+	made := 0
+	newEngine := func(*plan.Plan, load.Recorder) Engine { made++; return nil }
+	refused := func(context.Context, *plan.Plan) error {
+		return errors.New("cannot reach target http://127.0.0.1:9: connection refused")
+	}
+	clock := newFakeClock(t0)
+	rec := Run(context.Background(), p, Options{Clock: clock, NewEngine: newEngine, Probe: refused})
+	if rec.Unreachable != "cannot reach target http://127.0.0.1:9: connection refused" || rec.Cancelled || made != 0 ||
+		len(rec.Windows) != 0 || len(rec.Phases) != 3 || rec.Phases[0].Ran || rec.End != t0 {
+		t.Errorf("record = %+v, %d engines made", rec, made)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rec := Run(ctx, p, Options{Clock: clock, NewEngine: newEngine, Probe: refused}); !rec.Cancelled {
+		t.Error("a probe cut short by a cancel is not a cancelled run")
+	}
+}
+
+func TestNextBoundary(t *testing.T) {
+	cases := []struct {
+		at    time.Time
+		every time.Duration
+		want  time.Time
+	}{
+		{t0, 10 * time.Second, t0.Add(7 * time.Second)},
+		{t0.Add(7 * time.Second), 10 * time.Second, t0.Add(17 * time.Second)}, // on a boundary: the next one
+		{t0, 3 * time.Second, t0.Add(3 * time.Second)},                        // 12:00:06 is a multiple of 3 s since the epoch
+		{t0.Add(time.Nanosecond), 250 * time.Millisecond, t0.Add(250 * time.Millisecond)},
+	}
+	for _, tc := range cases {
+		if got := nextBoundary(tc.at, tc.every); !got.Equal(tc.want) {
+			t.Errorf("after %v every %v: %v, want %v", tc.at, tc.every, got, tc.want)
+		}
+	}
+}

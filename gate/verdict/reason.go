@@ -1,0 +1,125 @@
+package verdict
+
+import (
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/run"
+)
+
+// Code names why there is no valid verdict.
+type Code int
+
+// Reasons for no valid verdict.
+const (
+	Unreachable    Code = iota + 1 // the target did not answer the probe before any load
+	Cancelled                      // the run was cancelled (SIGINT, SIGTERM)
+	SetupFailed                    // a user's setup failed every attempt
+	PeakNotReached                 // the hold never began: not every user was running
+	RateShort                      // the open model sent too few of the hold's arrivals
+	GeneratorLate                  // the open model's generator sent too many arrivals late by itself
+	GeneratorBusy                  // the generator used nearly all of its processors in the hold
+	NoSamples                      // a rule's scope had no requests
+	TooFewWindows                  // a drift rule had too few time windows to judge
+	NoStart                        // a drift rule had no requests at the start of the hold
+	NoReference                    // the phase a rule compares with had no requests
+	PhaseNotRun                    // a rule's phase never ran
+	Unexplained                    // the run was stopped early, but by no abort rule of the plan
+)
+
+var codeNames = [...]string{
+	Unreachable: "unreachable", Cancelled: "cancelled", SetupFailed: "setup_failed", PeakNotReached: "peak_not_reached",
+	RateShort: "rate_short", GeneratorLate: "generator_late", GeneratorBusy: "generator_busy", NoSamples: "no_samples",
+	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
+	Unexplained: "stopped_unexplained",
+}
+
+// String names the code as result files do: "setup_failed", "rate_short"...
+func (c Code) String() string {
+	if c > 0 && int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return "unknown"
+}
+
+// Limits past which a phase's delivery supports no verdict.
+const (
+	// MinDelivered is the share of the hold's arrivals the open model must send.
+	MinDelivered = 0.99
+	// MaxGeneratorLate is the share of the hold's arrivals the open model's generator may
+	// send more than load.LateLimit late by its own fault (while workers were free).
+	MaxGeneratorLate = 0.01
+	// MaxGeneratorCPU is the share of its processors the generator may use during the
+	// hold: past it, what was measured includes the generator's own queueing.
+	MaxGeneratorCPU = 0.90
+)
+
+// Reason is why a run has no valid verdict, with the figures that show it.
+type Reason struct {
+	Code Code
+	// Phase names the phase it concerns; "" for the run as a whole.
+	Phase string
+	// Check is the index in Verdict.Checks of the rule it concerns, or -1.
+	Check int
+	// Detail is the probe's error (Unreachable).
+	Detail string
+	// Setup is the failure (SetupFailed).
+	Setup *load.SetupFailure
+	// Stage is where the phase was when it was cancelled (Cancelled in a phase).
+	Stage load.Stage
+	// Count of Of: users running of those planned (PeakNotReached), arrivals sent of
+	// those due (RateShort), arrivals sent late of those due (GeneratorLate), windows
+	// judged of those needed (TooFewWindows).
+	Count, Of int64
+	// CapReached is set when max_in_flight held arrivals back (RateShort), MaxInFlight
+	// being its value.
+	CapReached  bool
+	MaxInFlight int
+	// Share is the share of its Processors the generator used (GeneratorBusy).
+	Share      float64
+	Processors int
+}
+
+// phaseReasons says why what a phase delivered supports no verdict, if it does not.
+func phaseReasons(ph run.Phase) []Reason {
+	l := ph.Load
+	mk := func(c Code) Reason { return Reason{Code: c, Phase: ph.Name, Check: -1} }
+	var out []Reason
+	if l.SetupFailure != nil {
+		r := mk(SetupFailed)
+		r.Setup = l.SetupFailure
+		out = append(out, r)
+	}
+	if l.Canceled {
+		r := mk(Cancelled)
+		r.Stage = l.CanceledIn
+		out = append(out, r)
+	}
+	if l.HoldStart.IsZero() && !l.Stopped {
+		r := mk(PeakNotReached)
+		r.Count, r.Of = int64(l.RunningUsers), int64(l.PlannedUsers)
+		out = append(out, r)
+	}
+	if l.Open && !l.Canceled && !l.Stopped {
+		d := l.Delivery
+		if d.Planned > 0 && float64(d.Sent) < MinDelivered*float64(d.Planned) {
+			r := mk(RateShort)
+			r.Count, r.Of, r.CapReached, r.MaxInFlight = d.Sent, d.Planned, d.CapReached, ph.Plan.MaxInFlight
+			out = append(out, r)
+		}
+		if d.Planned > 0 && float64(d.GeneratorLate) > MaxGeneratorLate*float64(d.Planned) {
+			r := mk(GeneratorLate)
+			r.Count, r.Of = d.GeneratorLate, d.Planned
+			out = append(out, r)
+		}
+	}
+	if l.GeneratorCPU > MaxGeneratorCPU && !l.Canceled {
+		r := mk(GeneratorBusy)
+		r.Share, r.Processors = l.GeneratorCPU, l.Processors
+		out = append(out, r)
+	}
+	return out
+}
+
+// EndsRun reports whether a run ends after this phase (see run.Options.StopAfter): it was
+// stopped by an abort rule, or what it delivered supports no verdict, so that later
+// phases would measure a run that is already over.
+func EndsRun(ph run.Phase) bool { return ph.Load.Stopped || len(phaseReasons(ph)) > 0 }
