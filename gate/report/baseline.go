@@ -26,7 +26,7 @@ func Baseline(r *Result, now time.Time) (*baseline.File, error) {
 	f.Fingerprint, f.All, f.Endpoints = main.Fingerprint, main.All, main.Endpoints
 	// The file's own figures are the main phase's; a run with several phases records
 	// each of them too, so that rules under phases: compare with their own.
-	if len(r.Phases) > 1 {
+	if r.phased() {
 		for _, ph := range r.Phases {
 			if ph.Verdict != "not run" {
 				f.Phases = append(f.Phases, phaseOf(ph.Name, ph.Load, ph.Hold))

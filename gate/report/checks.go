@@ -146,7 +146,7 @@ func (r *Result) reasonText(why verdict.Reason) string {
 	default:
 		msg = why.Code.String()
 	}
-	if len(r.Phases) > 1 {
+	if r.phased() {
 		msg = why.Phase + ": " + msg
 	}
 	return msg

@@ -160,7 +160,7 @@ func kindList(m map[string]int64) string {
 // writePhases prints one line per phase of a run with several: its load, what its
 // hold measured over all requests, and its verdict.
 func writePhases(w io.Writer, r *Result) {
-	if len(r.Phases) < 2 {
+	if !r.phased() {
 		return
 	}
 	fmt.Fprintf(w, "\nPhases (the table above is %s):\n", r.main().Name)
@@ -212,7 +212,7 @@ func writeVerdict(w io.Writer, r *Result) {
 	if r.Aborted != nil {
 		fmt.Fprintf(w, "\nStopped early: %s (%s:%d).\n", r.Aborted.Message, r.Aborted.File, r.Aborted.Line)
 	}
-	if len(r.Verdicts) > 1 {
+	if r.askedSeveral() {
 		fmt.Fprintln(w, "\nVerdicts:")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, g := range r.Verdicts {

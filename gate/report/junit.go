@@ -68,7 +68,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	suite.AddTestcase(delivered)
 
 	// With several phases, each has a testcase of its own for its delivery.
-	if len(r.Phases) > 1 {
+	if r.phased() {
 		for _, ph := range r.Phases {
 			tc := junit.Testcase{
 				Name:      clean(fmt.Sprintf("phase %s delivered: %s for %s", ph.Name, phaseLoadLine(ph.Load), Seconds(ph.Load.DurationSeconds))),
@@ -88,7 +88,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	var order []string
 	for _, c := range r.Checks {
 		tc := checkCase(r, c, m.Delivery.HoldSeconds)
-		if len(r.Verdicts) < 2 {
+		if !r.askedSeveral() {
 			suite.AddTestcase(tc)
 			continue
 		}

@@ -35,7 +35,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	if len(r.Verdicts) > 1 {
+	if r.askedSeveral() {
 		fmt.Fprintf(bw, "### Verdicts\n\n| question | verdict | rules |\n|---|---|--:|\n")
 		icon := map[string]string{"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid", "not run": "⏭️ not run"}
 		for _, g := range r.Verdicts {
@@ -47,7 +47,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	if len(r.Phases) > 1 {
+	if r.phased() {
 		fmt.Fprintf(bw, "### Phases\n\n| phase | load | hold | requests | p50 | p95 | p99 | errors | verdict |\n|---|---|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, ph := range r.Phases {
 			a := ph.Hold.All
@@ -68,7 +68,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		writeCheckTable(bw, r, breached)
 	}
 
-	if len(r.Phases) > 1 {
+	if r.phased() {
 		fmt.Fprintf(bw, "### Endpoints (%s phase)\n\n", mdText(m.Name))
 	} else {
 		fmt.Fprintf(bw, "### Endpoints (measured window)\n\n")

@@ -278,10 +278,19 @@ func (r *Result) main() *Phase {
 // Open reports whether the main phase used the open model.
 func (r *Result) Open() bool { return r.main().Load.Open() }
 
+// The reports show what tells one phase, or one question, from another only where there
+// are several: a run of one phase reads as before phases existed.
+
+// phased reports whether the run has several phases to tell apart.
+func (r *Result) phased() bool { return len(r.Phases) > 1 }
+
+// askedSeveral reports whether the run answers several questions (Verdicts).
+func (r *Result) askedSeveral() bool { return len(r.Verdicts) > 1 }
+
 // where is a check's scope, qualified by its phase where the run has several to tell
 // apart: "recovery: all". An abort rule watches the whole run.
 func (r *Result) where(c Check) string {
-	if len(r.Phases) < 2 || c.Group == groupAbort || c.Phase == "" {
+	if !r.phased() || c.Group == groupAbort || c.Phase == "" {
 		return c.Scope
 	}
 	return c.Phase + ": " + c.Scope
