@@ -17,6 +17,7 @@ import (
 
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/run"
 )
 
 // Exit codes: a contract, documented in the README. Do not renumber.
@@ -24,7 +25,7 @@ const (
 	ExitPass    = 0 // every threshold passed
 	ExitFail    = 1 // at least one threshold was breached: a regression
 	ExitUsage   = 2 // bad usage or an invalid config or thresholds file; nothing was sent
-	ExitInvalid = 3 // no valid verdict: unreachable target, failed setup, load not delivered, no samples, cancelled
+	ExitInvalid = 3 // no valid verdict: unreachable target, failed setup, load not delivered, no samples, cancelled, reports not written
 )
 
 // Version is stamped at build time with -ldflags "-X github.com/perfgate/perfgate/gate/cli.Version=v1.2.3".
@@ -37,6 +38,9 @@ type Command struct {
 	Env config.Env
 	// Environ lists the environment, for masking secrets in GitHub Actions logs.
 	Environ func() []string
+
+	// runWith, in tests, gives runs a clock, an engine and a probe of their own.
+	runWith run.Options
 }
 
 // Main runs perfgate with the process's streams, environment and signals.
@@ -74,7 +78,8 @@ Exit codes:
   1  the gate failed: at least one threshold was breached
   2  bad usage, or an invalid config or thresholds file; nothing was sent
   3  no valid verdict: target unreachable, setup failed, load not delivered,
-     a thresholded metric had no samples, or the run was cancelled
+     the generator was the bottleneck, a thresholded metric had no samples,
+     the run was cancelled, or a report could not be written
 `
 
 // Run dispatches to a subcommand and returns the exit code.

@@ -81,7 +81,7 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 			"config (shown in the README).")
 	addRunFlags(fs, &f, "")
 	fs.BoolVar(&regress, "regress", false, "make the sample API slow and flaky, as a regressed release would be")
-	fs.Var(&leak, "leak", "make the sample API slower by this much for every second it runs, as a leak would (e.g. 3ms)")
+	fs.Var(&leak, "leak", "make the sample API slower by `D` for every second it runs, as a leak would (e.g. 3ms)")
 	fs.BoolVar(&fallOver, "fall-over", false, "make the sample API fall over (stay slow and failing) once it is over capacity")
 	if code, done := c.parse(fs, args); done {
 		return code
@@ -156,12 +156,12 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 			"GET /api/products and GET /api/products/{id} (bearer token required).")
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address`")
 	latency.d, jitter.d = demo.Healthy.Latency, demo.Healthy.Jitter
-	fs.Var(&latency, "latency", "latency added to every response")
-	fs.Var(&jitter, "jitter", "random extra latency, up to this much")
-	fs.Var(&errRate, "error-rate", "fraction of /api/ requests answered with 500, e.g. 0.05 or 5%")
+	fs.Var(&latency, "latency", "latency `D` added to every response")
+	fs.Var(&jitter, "jitter", "random extra latency, up to `D`")
+	fs.Var(&errRate, "error-rate", "`fraction` of /api/ requests answered with 500, e.g. 0.05 or 5%")
 	fs.Float64Var(&capacity, "capacity", 0, "requests per second served well; above, shed the excess with 503 and slow down (0: no limit)")
 	fs.BoolVar(&fallOver, "fall-over", false, "once over --capacity, stay slow and failing instead of recovering")
-	fs.Var(&leak, "leak", "extra latency for every second the API runs, as a leak would (e.g. 3ms)")
+	fs.Var(&leak, "leak", "extra latency `D` for every second the API runs, as a leak would (e.g. 3ms)")
 	fs.BoolVar(&regress, "regress", false, "behave like a regressed release (overrides the other behaviour flags)")
 	if code, done := c.parse(fs, args); done {
 		return code

@@ -126,25 +126,22 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}
 		defer stopProfile()
 	}
-	watch := verdict.NewWatch(p.Aborts)
-	rec := run.Run(ctx, p, run.Options{
-		Every:         f.progress.d,
-		EngineOptions: engineOpts,
-		StopWhen:      watch.Stops,
-		StopAfter:     verdict.EndsRun,
-		OnPhase: func(i int, ph *run.Phase) {
-			if several {
-				fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)
-			}
-		},
-		OnWindow: func(w run.Window, total stats.Progress) {
-			l := p.Phases[w.Phase].Load
-			_ = report.WriteProgress(out, report.ProgressLine{
-				Open: l.Open, Elapsed: w.Start + w.Length, Stage: w.Stage.String(), Active: w.Users, Users: l.Users,
-				Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
-			})
-		},
-	})
+	opts := c.runWith
+	opts.Every, opts.EngineOptions = f.progress.d, engineOpts
+	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
+	opts.OnPhase = func(i int, ph *run.Phase) {
+		if several {
+			fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)
+		}
+	}
+	opts.OnWindow = func(w run.Window, total stats.Progress) {
+		l := p.Phases[w.Phase].Load
+		_ = report.WriteProgress(out, report.ProgressLine{
+			Open: l.Open, Elapsed: w.Start + w.Length, Stage: w.Stage.String(), Active: w.Users, Users: l.Users,
+			Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
+		})
+	}
+	rec := run.Run(ctx, p, opts)
 
 	v := verdict.Judge(p, rec)
 	if v.Aborted != nil {

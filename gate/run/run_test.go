@@ -1,4 +1,4 @@
-package run
+package run_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
+	"github.com/perfgate/perfgate/gate/run/runtest"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
@@ -40,26 +42,26 @@ func testPlan(t *testing.T, doc string) *plan.Plan {
 
 // everySecond is a request completing on endpoint (i % 2) every second from 0.5 s to
 // end; those before holdAt are the ramp's.
-func everySecond(holdAt, end time.Duration) []event {
-	var out []event
+func everySecond(holdAt, end time.Duration) []runtest.Event {
+	var out []runtest.Event
 	for at := 500 * time.Millisecond; at < end; at += time.Second {
 		st := load.Hold
 		if at < holdAt {
 			st = load.Ramp
 		}
 		i := len(out)
-		out = append(out, event{at: at, samples: []load.Sample{{User: i, Endpoint: i % 2, Stage: st, Latency: time.Duration(10+i) * time.Millisecond, Status: 200}}})
+		out = append(out, runtest.Event{At: at, Samples: []load.Sample{{User: i, Endpoint: i % 2, Stage: st, Latency: time.Duration(10+i) * time.Millisecond, Status: 200}}})
 	}
 	return out
 }
 
 // phased scripts the phases of threePhases: warm holds 20 s from the start, peak ramps
 // for 5 s and holds 30 s, cool holds 10 s.
-func phased(clock *fakeClock) *engines {
+func phased(clock *runtest.Clock) *runtest.Engines {
 	shapes := []struct{ hold, end time.Duration }{{0, 20 * time.Second}, {5 * time.Second, 35 * time.Second}, {0, 10 * time.Second}}
-	return &engines{make: func(i int, p *plan.Plan, rec load.Recorder) *scripted {
+	return &runtest.Engines{Make: func(i int, p *plan.Plan, rec load.Recorder) *runtest.Engine {
 		sh := shapes[i]
-		return &scripted{clock: clock, rec: rec, events: everySecond(sh.hold, sh.end), holdAt: sh.hold, end: sh.end, users: p.Users}
+		return &runtest.Engine{Clock: clock, Rec: rec, Events: everySecond(sh.hold, sh.end), HoldAt: sh.hold, End: sh.end, Users: p.Users}
 	}}
 }
 
@@ -67,14 +69,14 @@ func noProbe(context.Context, *plan.Plan) error { return nil }
 
 func TestPhasesAndWindowsOnTheClock(t *testing.T) {
 	p := testPlan(t, threePhases)
-	clock := newFakeClock(t0)
+	clock := runtest.NewClock(t0)
 	eng := phased(clock)
 	var started []string
 	var totals []int64
-	rec := Run(context.Background(), p, Options{
-		Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
-		OnPhase:  func(i int, ph *Phase) { started = append(started, ph.Name) },
-		OnWindow: func(w Window, total stats.Progress) { totals = append(totals, total.Requests) },
+	rec := run.Run(context.Background(), p, run.Options{
+		Clock: clock, NewEngine: eng.New, Probe: noProbe,
+		OnPhase:  func(i int, ph *run.Phase) { started = append(started, ph.Name) },
+		OnWindow: func(w run.Window, total stats.Progress) { totals = append(totals, total.Requests) },
 	})
 	if !slices.Equal(started, []string{"warm", "peak", "cool"}) {
 		t.Fatalf("phases started: %v", started)
@@ -141,23 +143,23 @@ func TestPhasesAndWindowsOnTheClock(t *testing.T) {
 // not run, and the record says after which window.
 func TestStopWhenStopsTheRun(t *testing.T) {
 	p := testPlan(t, threePhases)
-	clock := newFakeClock(t0)
+	clock := runtest.NewClock(t0)
 	eng := phased(clock)
-	rec := Run(context.Background(), p, Options{
-		Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
+	rec := run.Run(context.Background(), p, run.Options{
+		Clock: clock, NewEngine: eng.New, Probe: noProbe,
 		// The second full window of peak.
-		StopWhen: func(w Window) bool { return w.Phase == 1 && w.All.Requests == 10 },
+		StopWhen: func(w run.Window) bool { return w.Phase == 1 && w.All.Requests == 10 },
 	})
 	// The engine notices at its next step, half a second on; what completed until then
 	// is a window of its own.
 	if rec.StoppedAt != 4 || len(rec.Windows) != 6 || rec.Windows[5].Length != 500*time.Millisecond {
 		t.Fatalf("stopped at window %d of %d", rec.StoppedAt, len(rec.Windows))
 	}
-	if peak := rec.Phases[1]; !peak.Ran || !peak.Load.Stopped || peak.Load.Canceled || !errors.Is(eng.made[1].gotCause, load.ErrStopped) {
-		t.Errorf("peak: %+v, cause %v", peak.Load, eng.made[1].gotCause)
+	if peak := rec.Phases[1]; !peak.Ran || !peak.Load.Stopped || peak.Load.Canceled || !errors.Is(eng.Made[1].Cause, load.ErrStopped) {
+		t.Errorf("peak: %+v, cause %v", peak.Load, eng.Made[1].Cause)
 	}
-	if rec.Phases[2].Ran || len(eng.made) != 2 || rec.Cancelled {
-		t.Errorf("cool ran after the stop (%d engines made), or the run says cancelled (%v)", len(eng.made), rec.Cancelled)
+	if rec.Phases[2].Ran || len(eng.Made) != 2 || rec.Cancelled {
+		t.Errorf("cool ran after the stop (%d engines made), or the run says cancelled (%v)", len(eng.Made), rec.Cancelled)
 	}
 	if rec.End != t0.Add(37500*time.Millisecond) {
 		t.Errorf("run ended at %v, want at the stop", rec.End.Sub(t0))
@@ -168,27 +170,27 @@ func TestStopWhenStopsTheRun(t *testing.T) {
 // otherwise.
 func TestARunEndsAfterAPhaseThatEndedEarly(t *testing.T) {
 	p := testPlan(t, threePhases)
-	clock := newFakeClock(t0)
+	clock := runtest.NewClock(t0)
 	eng := phased(clock)
 	fail := &load.SetupFailure{N: 1, Attempts: 3, Err: "status 401"}
-	mk := eng.make
-	eng.make = func(i int, p *plan.Plan, rec load.Recorder) *scripted {
+	mk := eng.Make
+	eng.Make = func(i int, p *plan.Plan, rec load.Recorder) *runtest.Engine {
 		s := mk(i, p, rec)
 		if i == 0 {
-			s.setupFail = fail
+			s.SetupFail = fail
 		}
 		return s
 	}
-	rec := Run(context.Background(), p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe})
-	if !rec.Phases[0].Ran || rec.Phases[0].Load.SetupFailure != fail || rec.Phases[1].Ran || len(eng.made) != 1 {
+	rec := run.Run(context.Background(), p, run.Options{Clock: clock, NewEngine: eng.New, Probe: noProbe})
+	if !rec.Phases[0].Ran || rec.Phases[0].Load.SetupFailure != fail || rec.Phases[1].Ran || len(eng.Made) != 1 {
 		t.Errorf("phases: %+v", rec.Phases)
 	}
 	// A StopAfter that lets the run go on.
-	clock = newFakeClock(t0)
+	clock = runtest.NewClock(t0)
 	eng = phased(clock)
 	var asked []string
-	rec = Run(context.Background(), p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
-		StopAfter: func(ph Phase) bool { asked = append(asked, ph.Name); return ph.Name == "peak" }})
+	rec = run.Run(context.Background(), p, run.Options{Clock: clock, NewEngine: eng.New, Probe: noProbe,
+		StopAfter: func(ph run.Phase) bool { asked = append(asked, ph.Name); return ph.Name == "peak" }})
 	if !rec.Phases[1].Ran || rec.Phases[2].Ran || !slices.Equal(asked, []string{"warm", "peak"}) {
 		t.Errorf("ran %v %v %v, asked about %v", rec.Phases[0].Ran, rec.Phases[1].Ran, rec.Phases[2].Ran, asked)
 	}
@@ -196,12 +198,12 @@ func TestARunEndsAfterAPhaseThatEndedEarly(t *testing.T) {
 
 func TestCancelDuringAPhase(t *testing.T) {
 	p := testPlan(t, threePhases)
-	clock := newFakeClock(t0)
+	clock := runtest.NewClock(t0)
 	eng := phased(clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := Run(ctx, p, Options{Clock: clock, NewEngine: eng.newEngine, Probe: noProbe,
-		OnWindow: func(w Window, _ stats.Progress) {
+	rec := run.Run(ctx, p, run.Options{Clock: clock, NewEngine: eng.New, Probe: noProbe,
+		OnWindow: func(w run.Window, _ stats.Progress) {
 			if w.Phase == 1 {
 				cancel() // as a SIGTERM in the middle of peak
 			}
@@ -218,37 +220,19 @@ func TestCancelDuringAPhase(t *testing.T) {
 func TestUnreachableTargetRunsNoPhase(t *testing.T) {
 	p := testPlan(t, threePhases)
 	made := 0
-	newEngine := func(*plan.Plan, load.Recorder) Engine { made++; return nil }
+	newEngine := func(*plan.Plan, load.Recorder) run.Engine { made++; return nil }
 	refused := func(context.Context, *plan.Plan) error {
 		return errors.New("cannot reach target http://127.0.0.1:9: connection refused")
 	}
-	clock := newFakeClock(t0)
-	rec := Run(context.Background(), p, Options{Clock: clock, NewEngine: newEngine, Probe: refused})
+	clock := runtest.NewClock(t0)
+	rec := run.Run(context.Background(), p, run.Options{Clock: clock, NewEngine: newEngine, Probe: refused})
 	if rec.Unreachable != "cannot reach target http://127.0.0.1:9: connection refused" || rec.Cancelled || made != 0 ||
 		len(rec.Windows) != 0 || len(rec.Phases) != 3 || rec.Phases[0].Ran || rec.End != t0 {
 		t.Errorf("record = %+v, %d engines made", rec, made)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if rec := Run(ctx, p, Options{Clock: clock, NewEngine: newEngine, Probe: refused}); !rec.Cancelled {
+	if rec := run.Run(ctx, p, run.Options{Clock: clock, NewEngine: newEngine, Probe: refused}); !rec.Cancelled {
 		t.Error("a probe cut short by a cancel is not a cancelled run")
-	}
-}
-
-func TestNextBoundary(t *testing.T) {
-	cases := []struct {
-		at    time.Time
-		every time.Duration
-		want  time.Time
-	}{
-		{t0, 10 * time.Second, t0.Add(7 * time.Second)},
-		{t0.Add(7 * time.Second), 10 * time.Second, t0.Add(17 * time.Second)}, // on a boundary: the next one
-		{t0, 3 * time.Second, t0.Add(3 * time.Second)},                        // 12:00:06 is a multiple of 3 s since the epoch
-		{t0.Add(time.Nanosecond), 250 * time.Millisecond, t0.Add(250 * time.Millisecond)},
-	}
-	for _, tc := range cases {
-		if got := nextBoundary(tc.at, tc.every); !got.Equal(tc.want) {
-			t.Errorf("after %v every %v: %v, want %v", tc.at, tc.every, got, tc.want)
-		}
 	}
 }
