@@ -34,7 +34,7 @@ rss() {
 }
 a=$(rss "$short")
 b=$(rss "$long")
-reqs=$(jq '.hold.all.requests' "$work/result-$long.json")
+reqs=$(jq '.phases[0].hold.all.requests' "$work/result-$long.json")
 echo "peak RSS: ${short}s ${a} KB, ${long}s ${b} KB ($reqs requests in the long hold); ratio $(echo "scale=3; $b / $a" | bc)"
 if [ "$b" -gt $((a * 110 / 100)) ]; then
   echo "memory grows with duration: more than 10% between ${short}s and ${long}s"; exit 1

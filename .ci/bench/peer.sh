@@ -32,14 +32,15 @@ echo 'all: [requests >= 0]' > "$RUN/thresholds.yaml"
 # The verdict does not matter here (a stall may make the run invalid): the numbers do.
 "$bin" run -c "$RUN/perfgate.yaml" --json "$RUN/perfgate-result.json" --junit "" --progress 1h || true
 
-jq '{
-  requests: (.hold.all.requests + .ramp.all.requests),
-  errors: (.hold.all.errors + .ramp.all.errors),
-  rps: .hold.all.throughput,
-  mean_ms: .hold.all.latency_ms.mean,
-  p50_ms: .hold.all.latency_ms.p50,
-  p90_ms: .hold.all.latency_ms.p90,
-  p99_ms: .hold.all.latency_ms.p99,
-  p999_ms: .hold.all.latency_ms.p99_9,
-  max_ms: .hold.all.latency_ms.max
+# The run has one phase; the result keeps it under phases.
+jq '.settings.main_phase as $main | (.phases[] | select(.name == $main)) as $p | {
+  requests: ($p.hold.all.requests + $p.ramp.all.requests),
+  errors: ($p.hold.all.errors + $p.ramp.all.errors),
+  rps: $p.hold.all.throughput,
+  mean_ms: $p.hold.all.latency_ms.mean,
+  p50_ms: $p.hold.all.latency_ms.p50,
+  p90_ms: $p.hold.all.latency_ms.p90,
+  p99_ms: $p.hold.all.latency_ms.p99,
+  p999_ms: $p.hold.all.latency_ms.p99_9,
+  max_ms: $p.hold.all.latency_ms.max
 }' "$RUN/perfgate-result.json" > "$RUN/result.json"
