@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // The fast path: plain-HTTP/1.1 keep-alive requests written and read by hand on a
@@ -16,15 +18,9 @@ import (
 // stdlib client asked for) goes through net/http instead. Both paths send the same
 // request, follow no redirect, ask for no compression, and count body bytes as received.
 
-const (
-	// Most responses of a load test are small: a user starts with a small buffer, and
-	// one that meets a large body gets a larger one, to read it in fewer syscalls.
-	fastReadBuf    = 4 << 10
-	bodyReadBuf    = 64 << 10
-	maxHeaderBytes = 1 << 20
-)
-
-var errMalformed = errors.New("malformed HTTP response")
+// bodyReadBuf is the read buffer of a connection that meets a large body (see
+// wire.ReadBufSize).
+const bodyReadBuf = 64 << 10
 
 // fastClient is one user's connection to the target.
 type fastClient struct {
@@ -35,14 +31,14 @@ type fastClient struct {
 	buf     []byte      // read buffer; buf[r:w] is unread
 	r, w    int
 	used    bool // conn has carried a response before: it may have been closed idle
-	parser  respParser
+	parser  wire.ResponseParser
 }
 
 func newFastClient(addr string, timeout time.Duration) *fastClient {
 	return &fastClient{
 		addr:   addr,
 		dialer: net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second},
-		buf:    make([]byte, fastReadBuf),
+		buf:    make([]byte, wire.ReadBufSize),
 	}
 }
 
@@ -112,24 +108,24 @@ func (c *fastClient) exchange(req []byte, head bool, body *bytes.Buffer) (res fa
 	}
 	c.r, c.w = 0, 0
 	p := &c.parser
-	p.reset(head, body)
+	p.Reset(head, body)
 	for {
-		n, err := p.feed(c.buf[c.r:c.w])
+		n, err := p.Feed(c.buf[c.r:c.w])
 		c.r += n
 		if err != nil {
 			return res, true, err
 		}
-		if p.done() {
+		if p.Done() {
 			break
 		}
-		if p.state != parseHeader && p.remaining > int64(len(c.buf)) && len(c.buf) < bodyReadBuf {
+		if p.Remaining() > int64(len(c.buf)) && len(c.buf) < bodyReadBuf {
 			grown := make([]byte, bodyReadBuf) // a large body: fewer, larger reads
 			c.w = copy(grown, c.buf[c.r:c.w])
 			c.r, c.buf = 0, grown
 		}
 		if err := c.fill(); err != nil {
 			if err == io.EOF {
-				if err = p.eof(gotBytes); err == nil {
+				if err = p.EOF(gotBytes); err == nil {
 					break
 				}
 			}
@@ -137,10 +133,10 @@ func (c *fastClient) exchange(req []byte, head bool, body *bytes.Buffer) (res fa
 		}
 		gotBytes = true
 	}
-	if p.closeAfter {
+	if p.CloseAfter() {
 		c.close()
 	}
-	return fastResult{status: p.status, bytes: p.bytes}, true, nil
+	return fastResult{status: p.Status(), bytes: p.BodyBytes()}, true, nil
 }
 
 // fill reads more into the buffer, compacting or growing it as needed.
@@ -154,8 +150,8 @@ func (c *fastClient) fill() error {
 			c.w -= c.r
 			c.r = 0
 		} else {
-			if len(c.buf) >= maxHeaderBytes {
-				return errors.New("response headers are larger than 1 MB")
+			if len(c.buf) >= wire.MaxHeaderBytes {
+				return wire.ErrHeadersTooLarge
 			}
 			grown := make([]byte, 2*len(c.buf))
 			copy(grown, c.buf[:c.w])
@@ -171,32 +167,4 @@ func (c *fastClient) fill() error {
 		err = io.ErrNoProgress
 	}
 	return err
-}
-
-func atoi3(b []byte) int {
-	n := 0
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			return -1
-		}
-		n = n*10 + int(ch-'0')
-	}
-	return n
-}
-
-// equalFold compares an ASCII header name with a lower-case one.
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		ch := b[i]
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != lower[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
@@ -74,7 +75,7 @@ type loopUser struct {
 	buf      []byte
 	r, w     int
 	rx       int64 // when the kernel received the response's last bytes read (see stampReader)
-	parser   respParser
+	parser   wire.ResponseParser
 	stopped  bool
 }
 
@@ -189,7 +190,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 			if stopping {
 				continue
 			}
-			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, fastReadBuf)}
+			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, wire.ReadBufSize)}
 			l.users = append(l.users, u)
 			l.e.becameActive()
 			l.next(ctx, u, time.Now())
@@ -218,7 +219,7 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(u.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
 	u.retried, u.got = false, false
-	u.parser.reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
+	u.parser.Reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
 	l.busy++
 	u.start = now
 	u.deadline = now.Add(u.task.Timeout)
@@ -283,7 +284,7 @@ func (l *eventLoop) register(u *loopUser, fd int) error {
 // send writes the request (all of it, on any but a congested socket).
 func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.sent, u.got, u.r, u.w, u.rx = 0, false, 0, 0, 0
-	u.parser.reset(u.task.Method == "HEAD", nil)
+	u.parser.Reset(u.task.Method == "HEAD", nil)
 	for u.sent < len(u.req) {
 		n, err := rawIO(syscall.SYS_WRITE, u.fd, u.req[u.sent:])
 		if err == syscall.EAGAIN {
@@ -337,7 +338,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			return
 		}
 		if n == 0 {
-			if err := u.parser.eof(u.got); err != nil {
+			if err := u.parser.EOF(u.got); err != nil {
 				l.fail(ctx, u, err)
 				return
 			}
@@ -346,7 +347,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		}
 		u.got = true
 		u.w += n
-		used, err := u.parser.feed(u.buf[u.r:u.w])
+		used, err := u.parser.Feed(u.buf[u.r:u.w])
 		u.r += used
 		if err != nil {
 			l.fail(ctx, u, err)
@@ -355,7 +356,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		if u.r == u.w {
 			u.r, u.w = 0, 0
 		}
-		if u.parser.done() {
+		if u.parser.Done() {
 			// A close that came with the response raises no further edge: drop the
 			// connection now, not when a request meets it.
 			l.complete(ctx, u, events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP) != 0)
@@ -380,10 +381,10 @@ func (l *eventLoop) read(u *loopUser) (int, error) {
 // as the response asked) drops the connection.
 func (l *eventLoop) complete(ctx context.Context, u *loopUser, closed bool) {
 	u.used = true
-	if closed || u.parser.closeAfter {
+	if closed || u.parser.CloseAfter() {
 		l.drop(u)
 	}
-	l.finish(ctx, u, nil, u.parser.status)
+	l.finish(ctx, u, nil, u.parser.Status())
 }
 
 // fail ends a request with err: a reused connection that failed before any byte of the
@@ -396,7 +397,7 @@ func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
 		l.dial(ctx, u)
 		return
 	}
-	l.finish(ctx, u, err, u.parser.status)
+	l.finish(ctx, u, err, u.parser.Status())
 }
 
 // finish records the request's sample and starts the user's next request.
@@ -419,7 +420,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	offset := u.start.Sub(l.e.start)
 	s := Sample{
 		User: u.id, Endpoint: u.task.Endpoint, Offset: offset,
-		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.bytes,
+		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.BodyBytes(),
 	}
 	if l.open != nil {
 		l.openDone(u, s) // which places it in the schedule

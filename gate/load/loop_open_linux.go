@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // The open model on the event loop: the schedule's timer, the connections and the
@@ -147,7 +149,7 @@ func (l *eventLoop) openShare(s Schedule, k, stride int64) error {
 
 // newConn adds a connection slot to the loop, without a connection yet.
 func (l *eventLoop) newConn() *loopUser {
-	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1, buf: make([]byte, fastReadBuf)}
+	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1, buf: make([]byte, wire.ReadBufSize)}
 	l.users = append(l.users, u)
 	return u
 }
@@ -337,7 +339,7 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(l.open.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
 	u.retried, u.got = false, false
-	u.parser.reset(u.task.Method == "HEAD", nil)
+	u.parser.Reset(u.task.Method == "HEAD", nil)
 	u.arrival = a
 	l.busy++
 	u.start = time.Now()

@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
-// maxCheckedBody bounds how much of a response is kept for extraction and body checks;
-// the rest is read, counted and discarded so that a huge response costs no memory.
-const maxCheckedBody = 1 << 20
+// maxCheckedBody bounds how much of a response is kept for extraction and body checks
+// on the net/http path: as much as the fast path keeps (see wire.MaxKeptBody).
+const maxCheckedBody = wire.MaxKeptBody
 
 // userAgent is sent unless a request sets its own.
 var userAgent = []string{"perfgate"}
@@ -168,7 +169,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 		if err != nil {
 			kind = classify(err)
 			reason = describe(kind, err)
-			if kind == Transport && errors.Is(err, errMalformed) {
+			if kind == Transport && errors.Is(err, wire.ErrMalformed) {
 				reason = err.Error()
 			}
 		}
