@@ -9,6 +9,10 @@ import (
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
+// The fast path: plain-HTTP/1.1 keep-alive requests written and read by hand (package
+// wire says why) on a connection that belongs to one user. Anything unusual (HTTPS, a
+// proxy, the stdlib client asked for) goes through net/http instead.
+
 // fastEligible decides whether the fast path can serve the plan's target: plain HTTP,
 // not through a proxy. It returns the address to dial, or "".
 func fastEligible(p *plan.Plan) string {

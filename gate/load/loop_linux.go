@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -398,6 +399,11 @@ func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
 		return
 	}
 	l.finish(ctx, u, err, u.parser.Status())
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // finish records the request's sample and starts the user's next request.

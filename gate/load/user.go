@@ -29,7 +29,7 @@ type user struct {
 	e      *Engine
 	id     int
 	client *http.Client // the net/http path
-	fast   *fastClient  // the fast path, when the target allows it
+	fast   *wire.Client // the fast path, when the target allows it
 	wbuf   []byte       // the fast path's request buffer
 	vars   []string
 	rng    *rand.Rand
@@ -46,8 +46,8 @@ func (e *Engine) newUser(id int) (u *user, close func()) {
 		rng:  rand.New(rand.NewPCG(e.seed, uint64(id))),
 	}
 	if e.fastAddr != "" {
-		u.fast = newFastClient(e.fastAddr, e.plan.Timeout)
-		return u, u.fast.close
+		u.fast = wire.NewClient(e.fastAddr, e.plan.Timeout)
+		return u, u.fast.Close
 	}
 	tr := newTransport(e.plan)
 	u.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
@@ -164,8 +164,8 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 			body = &u.buf
 		}
 		start = time.Now()
-		res, err := u.fast.roundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
-		kind, status, n = OK, res.status, res.bytes
+		res, err := u.fast.RoundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
+		kind, status, n = OK, res.Status, res.Bytes
 		if err != nil {
 			kind = classify(err)
 			reason = describe(kind, err)

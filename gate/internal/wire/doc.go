@@ -1,9 +1,14 @@
-// Package wire is the load generator's HTTP/1.1 on the wire: an incremental parser of
-// responses that allocates nothing.
+// Package wire is the load generator's HTTP/1.1 on the wire: an incremental response
+// parser that allocates nothing (ResponseParser), and the blocking keep-alive client
+// built on it (Client). The engine's users use the client; its event loops do their own
+// reads and feed the parser.
 //
 // It exists because net/http costs several times the CPU per request (contexts, header
 // maps, a goroutine per connection, buffered copies); a load generator that spends its
-// CPU on itself measures itself. The engine uses this package for plain-HTTP/1.1
-// keep-alive targets and net/http for anything unusual. It imports nothing of perfgate's:
-// the engine maps a plan onto its plain values.
+// CPU on itself measures itself. The engine sends plain-HTTP/1.1 keep-alive requests
+// this way, and anything unusual (HTTPS, a proxy, the stdlib client asked for) through
+// net/http; both paths send the same request, follow no redirect, ask for no
+// compression, and count body bytes as received.
+//
+// It imports nothing of perfgate's: the engine maps its plan onto plain values.
 package wire

@@ -7,6 +7,7 @@ const (
 	// test are small: a connection starts with a small buffer, and one that meets a large
 	// body gets a larger one, to read it in fewer syscalls.
 	ReadBufSize = 4 << 10
+	bodyReadBuf = 64 << 10
 
 	// MaxHeaderBytes bounds a response's status line and headers.
 	MaxHeaderBytes = 1 << 20

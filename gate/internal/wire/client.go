@@ -1,4 +1,4 @@
-package load
+package wire
 
 import (
 	"bytes"
@@ -7,23 +7,13 @@ import (
 	"io"
 	"net"
 	"time"
-
-	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
-// The fast path: plain-HTTP/1.1 keep-alive requests written and read by hand on a
-// connection that belongs to one user. net/http costs several times the CPU per request
-// (contexts, header maps, a goroutine per connection, buffered copies); a load generator
-// that spends its CPU on itself measures itself. Anything unusual (HTTPS, a proxy, the
-// stdlib client asked for) goes through net/http instead. Both paths send the same
-// request, follow no redirect, ask for no compression, and count body bytes as received.
-
-// bodyReadBuf is the read buffer of a connection that meets a large body (see
-// wire.ReadBufSize).
-const bodyReadBuf = 64 << 10
-
-// fastClient is one user's connection to the target.
-type fastClient struct {
+// Client is one user's connection to the target: plain-HTTP/1.1 keep-alive requests
+// written and read by hand, one at a time, each call blocking until its response is
+// read. It follows no redirect, asks for no compression, and counts body bytes as
+// received. It is not safe for concurrent use.
+type Client struct {
 	addr    string // host:port to dial
 	dialer  net.Dialer
 	conn    net.Conn
@@ -31,19 +21,21 @@ type fastClient struct {
 	buf     []byte      // read buffer; buf[r:w] is unread
 	r, w    int
 	used    bool // conn has carried a response before: it may have been closed idle
-	parser  wire.ResponseParser
+	parser  ResponseParser
 }
 
-func newFastClient(addr string, timeout time.Duration) *fastClient {
-	return &fastClient{
+// NewClient returns a client that dials addr (host:port) when it first needs a
+// connection, giving up on a dial after timeout.
+func NewClient(addr string, timeout time.Duration) *Client {
+	return &Client{
 		addr:   addr,
 		dialer: net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second},
-		buf:    make([]byte, wire.ReadBufSize),
+		buf:    make([]byte, ReadBufSize),
 	}
 }
 
-// close drops the connection.
-func (c *fastClient) close() {
+// Close drops the connection; the next round trip dials a new one.
+func (c *Client) Close() {
 	if c.conn != nil {
 		c.stopped()
 		c.conn.Close()
@@ -52,7 +44,7 @@ func (c *fastClient) close() {
 	c.r, c.w, c.used = 0, 0, false
 }
 
-func (c *fastClient) connect(ctx context.Context) error {
+func (c *Client) connect(ctx context.Context) error {
 	conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
@@ -63,23 +55,25 @@ func (c *fastClient) connect(ctx context.Context) error {
 	return nil
 }
 
-// fastResult is what a round trip gives back.
-type fastResult struct {
-	status int
-	bytes  int64
+// Result is what a round trip gives back: the response's status, 0 when none arrived,
+// and how many body bytes arrived.
+type Result struct {
+	Status int
+	Bytes  int64
 }
 
-// roundTrip writes req (a whole serialised request) and reads the response. The first
-// keep bytes of the body are appended to body (when body is not nil); the rest is
-// counted and dropped. A request on a reused connection that fails before any byte of
-// the response arrived is sent once more on a new one, if idempotent: the server may
-// have closed the idle connection as we wrote.
-func (c *fastClient) roundTrip(ctx context.Context, req []byte, idempotent, head bool, timeout time.Duration, body *bytes.Buffer) (fastResult, error) {
+// RoundTrip writes req (a whole serialised request) and reads the response, all within
+// timeout; head says req is a HEAD request. The first MaxKeptBody bytes of the body are
+// appended to body (when body is not nil); the rest is counted and dropped. A request on
+// a reused connection that fails before any byte of the response arrived is sent once
+// more on a new one, if idempotent: the server may have closed the idle connection as we
+// wrote.
+func (c *Client) RoundTrip(ctx context.Context, req []byte, idempotent, head bool, timeout time.Duration, body *bytes.Buffer) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		reused := c.conn != nil && c.used
 		if c.conn == nil {
 			if err := c.connect(ctx); err != nil {
-				return fastResult{}, err
+				return Result{}, err
 			}
 		}
 		_ = c.conn.SetDeadline(time.Now().Add(timeout))
@@ -88,7 +82,7 @@ func (c *fastClient) roundTrip(ctx context.Context, req []byte, idempotent, head
 			c.used = true
 			return res, nil
 		}
-		c.close()
+		c.Close()
 		if !reused || gotBytes || !idempotent || attempt > 0 || ctx.Err() != nil || isTimeout(err) {
 			return res, err
 		}
@@ -102,7 +96,7 @@ func isTimeout(err error) bool {
 
 // exchange is one write and one response. gotBytes says whether any of the response
 // arrived, which rules out a retry.
-func (c *fastClient) exchange(req []byte, head bool, body *bytes.Buffer) (res fastResult, gotBytes bool, err error) {
+func (c *Client) exchange(req []byte, head bool, body *bytes.Buffer) (res Result, gotBytes bool, err error) {
 	if _, err := c.conn.Write(req); err != nil {
 		return res, false, err
 	}
@@ -134,13 +128,13 @@ func (c *fastClient) exchange(req []byte, head bool, body *bytes.Buffer) (res fa
 		gotBytes = true
 	}
 	if p.CloseAfter() {
-		c.close()
+		c.Close()
 	}
-	return fastResult{status: p.Status(), bytes: p.BodyBytes()}, true, nil
+	return Result{Status: p.Status(), Bytes: p.BodyBytes()}, true, nil
 }
 
 // fill reads more into the buffer, compacting or growing it as needed.
-func (c *fastClient) fill() error {
+func (c *Client) fill() error {
 	if c.r > 0 && c.r == c.w {
 		c.r, c.w = 0, 0
 	}
@@ -150,8 +144,8 @@ func (c *fastClient) fill() error {
 			c.w -= c.r
 			c.r = 0
 		} else {
-			if len(c.buf) >= wire.MaxHeaderBytes {
-				return wire.ErrHeadersTooLarge
+			if len(c.buf) >= MaxHeaderBytes {
+				return ErrHeadersTooLarge
 			}
 			grown := make([]byte, 2*len(c.buf))
 			copy(grown, c.buf[:c.w])
