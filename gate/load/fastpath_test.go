@@ -177,3 +177,46 @@ func TestFastAndStdlibAgree(t *testing.T) {
 		t.Errorf("request = %+v", results[0])
 	}
 }
+
+// The fast path writes a plan's request as net/http would: the URL's host unless the
+// request sets Host, the headers in the plan's order, perfgate's User-Agent unless the
+// request sets one, and a Content-Length for a body or a method that expects one.
+func TestFastRequestBytes(t *testing.T) {
+	doc := "target: http://127.0.0.1:8080/base\n" + `setup:
+  - {name: login, method: POST, path: /login, body: 'user={{user}}', extract: {token: $.t}}
+tasks:
+  - {path: '/a?q=1', headers: {Accept: text/plain, Host: 'h.{{token}}.example'}}
+  - {method: POST, path: '/items/{{token}}', headers: {User-Agent: 'ua/{{token}}', Authorization: 'Bearer {{token}}'}, json: {k: '{{token}}'}}
+  - {method: PUT, path: /empty}
+  - {method: DELETE, path: /gone}
+  - {method: HEAD, path: /, headers: {Host: ''}}
+`
+	doc = strings.Replace(doc, "'user={{user}}'", "'user=u'", 1)
+	p := mustPlan(t, doc)
+	e := New(p, discard{})
+	vars := make([]string, len(p.Vars))
+	for i, name := range p.Vars {
+		if name == "token" {
+			vars[i] = "t0k"
+		}
+	}
+	want := []string{
+		"GET /base/a?q=1 HTTP/1.1\r\nHost: h.t0k.example\r\nAccept: text/plain\r\nUser-Agent: perfgate\r\n\r\n",
+		"POST /base/items/t0k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Bearer t0k\r\nContent-Type: application/json\r\nUser-Agent: ua/t0k\r\nContent-Length: 11\r\n\r\n{\"k\":\"t0k\"}",
+		"PUT /base/empty HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\nContent-Length: 0\r\n\r\n",
+		"DELETE /base/gone HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\n\r\n",
+		"HEAD /base/ HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\n\r\n",
+	}
+	wantIdem := []bool{true, false, true, true, true}
+	var buf requestBuf // shared, as a user's is
+	login, _, err := e.fastRequest(&p.Setup[0], vars, &buf)
+	if err != nil || string(login) != "POST /base/login HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\nContent-Length: 6\r\n\r\nuser=u" {
+		t.Errorf("setup step: %q, %v", login, err)
+	}
+	for i := range p.Tasks {
+		got, idem, err := e.fastRequest(&p.Tasks[i], vars, &buf)
+		if err != nil || string(got) != want[i] || idem != wantIdem[i] {
+			t.Errorf("task %d: %q (idempotent %v), %v\nwant %q (idempotent %v)", i, got, idem, err, want[i], wantIdem[i])
+		}
+	}
+}

@@ -393,7 +393,7 @@ func (l *eventLoop) complete(ctx context.Context, u *loopUser, closed bool) {
 func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
 	reused := u.used
 	l.drop(u)
-	if reused && !u.got && !u.retried && idempotent(u.task.Method) && ctx.Err() == nil && !isTimeout(err) {
+	if reused && !u.got && !u.retried && wire.Idempotent(u.task.Method) && ctx.Err() == nil && !isTimeout(err) {
 		u.retried = true
 		l.dial(ctx, u)
 		return

@@ -21,8 +21,11 @@ import (
 // on the net/http path: as much as the fast path keeps (see wire.MaxKeptBody).
 const maxCheckedBody = wire.MaxKeptBody
 
-// userAgent is sent unless a request sets its own.
-var userAgent = []string{"perfgate"}
+// defaultUserAgent is sent unless a request sets its own; userAgent is it as net/http
+// takes it.
+const defaultUserAgent = "perfgate"
+
+var userAgent = []string{defaultUserAgent}
 
 // user is one virtual user: its own connections, variables and random stream.
 type user struct {
@@ -30,7 +33,7 @@ type user struct {
 	id     int
 	client *http.Client // the net/http path
 	fast   *wire.Client // the fast path, when the target allows it
-	wbuf   []byte       // the fast path's request buffer
+	wbuf   requestBuf   // the fast path's request buffer
 	vars   []string
 	rng    *rand.Rand
 	buf    bytes.Buffer // a body kept for checks and extraction

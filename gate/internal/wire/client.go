@@ -62,12 +62,12 @@ type Result struct {
 	Bytes  int64
 }
 
-// RoundTrip writes req (a whole serialised request) and reads the response, all within
-// timeout; head says req is a HEAD request. The first MaxKeptBody bytes of the body are
-// appended to body (when body is not nil); the rest is counted and dropped. A request on
-// a reused connection that fails before any byte of the response arrived is sent once
-// more on a new one, if idempotent: the server may have closed the idle connection as we
-// wrote.
+// RoundTrip writes req (a whole request, as AppendRequest writes it) and reads the
+// response, all within timeout; head says req is a HEAD request. The first MaxKeptBody
+// bytes of the body are appended to body (when body is not nil); the rest is counted and
+// dropped. A request on a reused connection that fails before any byte of the response
+// arrived is sent once more on a new one, if idempotent: the server may have closed the
+// idle connection as we wrote.
 func (c *Client) RoundTrip(ctx context.Context, req []byte, idempotent, head bool, timeout time.Duration, body *bytes.Buffer) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		reused := c.conn != nil && c.used

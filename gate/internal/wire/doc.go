@@ -1,7 +1,8 @@
-// Package wire is the load generator's HTTP/1.1 on the wire: an incremental response
-// parser that allocates nothing (ResponseParser), and the blocking keep-alive client
-// built on it (Client). The engine's users use the client; its event loops do their own
-// reads and feed the parser.
+// Package wire is the load generator's HTTP/1.1 on the wire: requests written by hand
+// (AppendRequest), an incremental response parser that allocates nothing
+// (ResponseParser), and the blocking keep-alive client that sends the one and reads with
+// the other (Client). The engine's users use the client; its event loops write the
+// requests and feed the parser themselves.
 //
 // It exists because net/http costs several times the CPU per request (contexts, header
 // maps, a goroutine per connection, buffered copies); a load generator that spends its
