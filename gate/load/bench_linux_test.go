@@ -2,10 +2,11 @@ package load
 
 import (
 	"context"
-	"net"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/poller"
 )
 
 // countdown is a Recorder that stops a benchmark's event loop after n samples. The loop
@@ -46,75 +47,6 @@ func BenchmarkEventLoopRequest(b *testing.B) {
 	l.run(context.Background(), stop)
 }
 
-// loopbackFDs returns both ends of a loopback TCP connection as non-blocking descriptors
-// of their own.
-func loopbackFDs(b *testing.B) (client, server int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if client, err = dupFD(c); err != nil {
-		b.Fatal(err)
-	}
-	if server, err = dupFD(s); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { syscall.Close(client); syscall.Close(server) })
-	return client, server
-}
-
-// BenchmarkRead is a 100-byte response written on loopback and read, plainly and with
-// its kernel receive stamp: what the stamp adds to a read.
-func BenchmarkRead(b *testing.B) {
-	msg := make([]byte, 100)
-	buf := make([]byte, 4096)
-	for _, stamped := range []bool{false, true} {
-		name := "plain"
-		if stamped {
-			name = "stamped"
-		}
-		b.Run(name, func(b *testing.B) {
-			client, server := loopbackFDs(b)
-			var r stampReader
-			if stamped {
-				if err := enableRxStamps(client); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := rawIO(syscall.SYS_WRITE, server, msg); err != nil {
-					b.Fatal(err)
-				}
-				for got := 0; got < len(msg); {
-					var n int
-					var err error
-					if stamped {
-						n, _, err = r.read(client, buf)
-					} else {
-						n, err = rawIO(syscall.SYS_READ, client, buf)
-					}
-					if err != nil && err != syscall.EAGAIN {
-						b.Fatal(err)
-					}
-					got += n
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkWake is one wake-up of an event loop: its eventfd written, epoll's wait
 // returning it, and the eventfd read.
 func BenchmarkWake(b *testing.B) {
@@ -133,7 +65,7 @@ func BenchmarkWake(b *testing.B) {
 		if err != nil || n != 1 || events[0].Fd != wakeSlot {
 			b.Fatalf("%d events, %v", n, err)
 		}
-		if _, err := rawIO(syscall.SYS_READ, l.wakeFD, buf[:]); err != nil {
+		if _, err := poller.Read(l.wakeFD, buf[:]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/perfgate/perfgate/gate/internal/poller"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
@@ -75,7 +76,7 @@ type loopUser struct {
 	retried  bool
 	buf      []byte
 	r, w     int
-	rx       int64 // when the kernel received the response's last bytes read (see stampReader)
+	rx       int64 // when the kernel received the response's last bytes read (see poller.StampReader)
 	parser   wire.ResponseParser
 	stopped  bool
 }
@@ -97,9 +98,10 @@ type eventLoop struct {
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
-	busy    int          // users with a request in flight or a connection being dialled
-	open    *openLoop    // the open model's state; nil for the closed model
-	stamps  *stampReader // reads with the kernel's receive time; nil to read plainly
+	busy    int                 // users with a request in flight or a connection being dialled
+	open    *openLoop           // the open model's state; nil for the closed model
+	stamps  *poller.StampReader // reads with the kernel's receive time; nil to read plainly
+	stamped bool                // the last read that returned data had a stamp (see deferResponses)
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
@@ -172,14 +174,14 @@ func (l *eventLoop) wake() {
 	defer l.wakeMu.RUnlock()
 	if l.wakeFD >= 0 {
 		one := uint64(1) // added to the eventfd's counter, in the machine's byte order
-		_, _ = rawIO(syscall.SYS_WRITE, l.wakeFD, unsafe.Slice((*byte)(unsafe.Pointer(&one)), 8))
+		_, _ = poller.Write(l.wakeFD, unsafe.Slice((*byte)(unsafe.Pointer(&one)), 8))
 	}
 }
 
 // woken clears the wake-up and takes what was handed over.
 func (l *eventLoop) woken(ctx context.Context, stopping bool) {
 	var buf [8]byte
-	_, _ = rawIO(syscall.SYS_READ, l.wakeFD, buf[:])
+	_, _ = poller.Read(l.wakeFD, buf[:])
 	l.admit(ctx, stopping)
 }
 
@@ -241,37 +243,19 @@ func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 			l.dialed <- dialResult{u: u, err: err}
 			return
 		}
-		fd, err := dupFD(c)
+		fd, err := poller.DupFD(c)
 		c.Close()
 		l.dialed <- dialResult{u: u, fd: fd, err: err}
 	}()
-}
-
-// dupFD takes a copy of a connection's socket for the loop's own epoll; the copy shares
-// the socket's non-blocking mode.
-func dupFD(c net.Conn) (int, error) {
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var dupErr error
-	if err := raw.Control(func(s uintptr) { fd, dupErr = syscall.Dup(int(s)) }); err != nil {
-		return -1, err
-	}
-	if dupErr != nil {
-		return -1, dupErr
-	}
-	syscall.CloseOnExec(fd)
-	return fd, nil
 }
 
 // register gives u the connection fd and adds it to the loop's epoll set; on failure fd
 // is closed.
 func (l *eventLoop) register(u *loopUser, fd int) error {
 	if l.stamps != nil {
-		// Best effort: a kernel that will not stamp leaves the batch time (see arrivedAt).
-		_ = enableRxStamps(fd)
+		// Best effort: a kernel that will not stamp leaves the batch time (see
+		// poller.ArrivedAt).
+		_ = poller.EnableRxStamps(fd)
 	}
 	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
 	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
@@ -287,7 +271,7 @@ func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.sent, u.got, u.r, u.w, u.rx = 0, false, 0, 0, 0
 	u.parser.Reset(u.task.Method == "HEAD", nil)
 	for u.sent < len(u.req) {
-		n, err := rawIO(syscall.SYS_WRITE, u.fd, u.req[u.sent:])
+		n, err := poller.Write(u.fd, u.req[u.sent:])
 		if err == syscall.EAGAIN {
 			ev := syscall.EpollEvent{Events: connEvents | syscall.EPOLLOUT, Fd: int32(u.slot)}
 			_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
@@ -369,12 +353,13 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 // read reads what u's connection holds into its buffer.
 func (l *eventLoop) read(u *loopUser) (int, error) {
 	if l.stamps == nil {
-		return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
+		return poller.Read(u.fd, u.buf[u.w:])
 	}
-	n, stamp, err := l.stamps.read(u.fd, u.buf[u.w:])
+	n, stamp, err := l.stamps.Read(u.fd, u.buf[u.w:])
 	if stamp != 0 {
 		u.rx = stamp
 	}
+	l.stamped = l.stamps.Stamped()
 	return n, err
 }
 
@@ -414,7 +399,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	}
 	now := time.Now()
 	if l.open != nil && !l.open.now.IsZero() {
-		now = arrivedAt(u.rx, u.start, l.open.now) // not when epoll reported it, if the kernel says
+		now = poller.ArrivedAt(u.rx, u.start, l.open.now) // not when epoll reported it, if the kernel says
 	}
 	service := now.Sub(u.start)
 	kind := OK
@@ -465,20 +450,6 @@ func (l *eventLoop) expire(ctx context.Context, now time.Time) {
 			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
 		}
 	}
-}
-
-// rawIO reads or writes a non-blocking socket. Such a call never blocks, so it needs
-// none of the runtime's bookkeeping for a system call that might (the syscall package's
-// Read and Write do it on every call).
-func rawIO(trap uintptr, fd int, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	n, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
 
 // drop closes a user's connection.

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/perfgate/perfgate/gate/internal/poller"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
@@ -15,8 +16,8 @@ import (
 // responses share one epoll instance, so that a due request is written by the thread
 // the timer woke, without a hand-off to another goroutine on either side. On loopback
 // that is 10-20 us less of the generator in the median latency, and a fifth less of its
-// CPU. A response is timed by the kernel's receive stamp (see stampReader), so a loop
-// descheduled while it arrives does not add the wait to the target's latency.
+// CPU. A response is timed by the kernel's receive stamp (see poller.StampReader), so a
+// loop descheduled while it arrives does not add the wait to the target's latency.
 //
 // Because the stamp, not the read, times a response, a loop whose next arrival is near
 // does not wake for responses: it sleeps until that arrival and reads what came meanwhile
@@ -143,7 +144,7 @@ func (l *eventLoop) openShare(s Schedule, k, stride int64) error {
 		sched: s, next: k, stride: stride, total: s.Total(), tfd: int(fd),
 		rng: rand.New(rand.NewPCG(l.e.seed, uint64(k))),
 	}
-	l.stamps = &stampReader{}
+	l.stamps = &poller.StampReader{}
 	return nil
 }
 
@@ -163,7 +164,7 @@ func (l *eventLoop) warm(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	fd, err := dupFD(c)
+	fd, err := poller.DupFD(c)
 	c.Close()
 	if err == nil {
 		_ = l.register(u, fd) // a connection that failed here is dialled when needed
@@ -254,7 +255,7 @@ const deferLimit = time.Millisecond
 // would hold back a queued arrival, whose wait counts as latency).
 func (l *eventLoop) deferResponses() bool {
 	o := l.open
-	return l.stamps.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
+	return l.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
 		l.e.peak.Load() < int64(l.e.plan.MaxInFlight) && time.Until(o.due) <= deferLimit
 }
 
@@ -277,7 +278,7 @@ func (l *eventLoop) sleepUntilDue() {
 func (l *eventLoop) arrivals(ctx context.Context) {
 	o := l.open
 	var buf [8]byte
-	_, _ = rawIO(syscall.SYS_READ, o.tfd, buf[:])
+	_, _ = poller.Read(o.tfd, buf[:])
 	now := time.Since(l.e.start)
 	for o.next < o.total {
 		due := o.sched.At(o.next)
