@@ -2,11 +2,8 @@ package load
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/perfgate/perfgate/gate/internal/poller"
 )
 
 // countdown is a Recorder that stops a benchmark's event loop after n samples. The loop
@@ -45,28 +42,4 @@ func BenchmarkEventLoopRequest(b *testing.B) {
 	l.pending <- 0
 	l.wake()
 	l.run(context.Background(), stop)
-}
-
-// BenchmarkWake is one wake-up of an event loop: its eventfd written, epoll's wait
-// returning it, and the eventfd read.
-func BenchmarkWake(b *testing.B) {
-	e := New(mustPlan(b, "target: http://127.0.0.1:9\nload: {users: 1}\ntasks: [{path: /}]\n"), discard{})
-	l, err := e.newEventLoop()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.closeAll()
-	events := make([]syscall.EpollEvent, 8)
-	var buf [8]byte
-	b.ReportAllocs()
-	for b.Loop() {
-		l.wake()
-		n, err := syscall.EpollWait(l.ep, events, 5)
-		if err != nil || n != 1 || events[0].Fd != wakeSlot {
-			b.Fatalf("%d events, %v", n, err)
-		}
-		if _, err := poller.Read(l.wakeFD, buf[:]); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -7,10 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/perfgate/perfgate/gate/internal/poller"
 	"github.com/perfgate/perfgate/gate/internal/wire"
@@ -36,10 +33,7 @@ const wakeSlot = -2
 // connEvents is what a loop asks of a connection: readable, or closed by the peer, once
 // per change (edge-triggered: a level-triggered entry would be polled again on every
 // wait after it fired, which costs a socket poll per response).
-const connEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
-
-// epollET is EPOLLET as an event mask (the syscall package declares it negative).
-const epollET = 1 << 31
+const connEvents = poller.Readable | poller.PeerClosed | poller.EdgeTriggered
 
 // loopEligible reports whether the event loop can run the plan: the fast path, no setup
 // (so no per-user variables), no think time in the closed model, and requests that are
@@ -90,11 +84,10 @@ type dialResult struct {
 
 type eventLoop struct {
 	e       *Engine
-	ep      int
-	wakeMu  sync.RWMutex // held to write wakeFD, and to close it
-	wakeFD  int          // an eventfd in ep; -1 once closed
-	users   []*loopUser  // by slot; the epoll data is the slot
-	pending chan int     // users to start
+	ep      *poller.Epoll
+	waker   *poller.Waker // in ep, as wakeSlot
+	users   []*loopUser   // by slot; the epoll data is the slot
+	pending chan int      // users to start
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
@@ -105,23 +98,22 @@ type eventLoop struct {
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
-	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	ep, err := poller.NewEpoll()
 	if err != nil {
 		return nil, err
 	}
-	efd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		syscall.Close(ep)
-		return nil, errno
+	waker, err := poller.NewWaker()
+	if err != nil {
+		ep.Close()
+		return nil, err
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeSlot}
-	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, int(efd), &ev); err != nil {
-		syscall.Close(int(efd))
-		syscall.Close(ep)
+	if err := ep.Add(waker.FD(), poller.Readable, wakeSlot); err != nil {
+		waker.Close()
+		ep.Close()
 		return nil, err
 	}
 	return &eventLoop{
-		e: e, ep: ep, wakeFD: int(efd),
+		e: e, ep: ep, waker: waker,
 		pending: make(chan int, e.plan.Users),
 		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
@@ -132,7 +124,7 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 // run serves the loop's users until stop (when requests in flight finish) or ctx.
 func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 	defer l.closeAll()
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]poller.Event, 256)
 	stopping := false
 	nextCheck := time.Now().Add(loopTick)
 	for {
@@ -153,35 +145,27 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		l.admit(ctx, stopping)
-		n, err := syscall.EpollWait(l.ep, events, int(loopTick/time.Millisecond))
-		if err != nil && err != syscall.EINTR {
+		n, err := l.ep.Wait(events, loopTick)
+		if err != nil {
 			return
 		}
 		for i := 0; i < n; i++ {
-			if events[i].Fd == wakeSlot {
+			if events[i].Slot() == wakeSlot {
 				l.woken(ctx, stopping)
 				continue
 			}
-			l.ready(ctx, l.users[events[i].Fd], events[i].Events)
+			l.ready(ctx, l.users[events[i].Slot()], events[i].Events())
 		}
 		l.periodic(ctx, &nextCheck)
 	}
 }
 
 // wake ends the loop's wait, from any goroutine.
-func (l *eventLoop) wake() {
-	l.wakeMu.RLock()
-	defer l.wakeMu.RUnlock()
-	if l.wakeFD >= 0 {
-		one := uint64(1) // added to the eventfd's counter, in the machine's byte order
-		_, _ = poller.Write(l.wakeFD, unsafe.Slice((*byte)(unsafe.Pointer(&one)), 8))
-	}
-}
+func (l *eventLoop) wake() { l.waker.Wake() }
 
 // woken clears the wake-up and takes what was handed over.
 func (l *eventLoop) woken(ctx context.Context, stopping bool) {
-	var buf [8]byte
-	_, _ = poller.Read(l.wakeFD, buf[:])
+	l.waker.Clear()
 	l.admit(ctx, stopping)
 }
 
@@ -257,9 +241,8 @@ func (l *eventLoop) register(u *loopUser, fd int) error {
 		// poller.ArrivedAt).
 		_ = poller.EnableRxStamps(fd)
 	}
-	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
-	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		syscall.Close(fd)
+	if err := l.ep.Add(fd, connEvents, u.slot); err != nil {
+		poller.Close(fd)
 		return err
 	}
 	u.fd = fd
@@ -272,9 +255,8 @@ func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.parser.Reset(u.task.Method == "HEAD", nil)
 	for u.sent < len(u.req) {
 		n, err := poller.Write(u.fd, u.req[u.sent:])
-		if err == syscall.EAGAIN {
-			ev := syscall.EpollEvent{Events: connEvents | syscall.EPOLLOUT, Fd: int32(u.slot)}
-			_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+		if err == poller.ErrWouldBlock {
+			_ = l.ep.Modify(u.fd, connEvents|poller.Writable, u.slot)
 			return
 		}
 		if err != nil {
@@ -294,13 +276,12 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		l.drop(u)
 		return
 	}
-	if events&syscall.EPOLLOUT != 0 && u.sent < len(u.req) {
-		ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
-		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+	if events&poller.Writable != 0 && u.sent < len(u.req) {
+		_ = l.ep.Modify(u.fd, connEvents, u.slot)
 		l.send(ctx, u)
 		return
 	}
-	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+	if events&(poller.Readable|poller.PeerClosed|poller.Hangup|poller.Error) == 0 {
 		return
 	}
 	for { // edge-triggered: read until the response is whole or the socket is empty
@@ -315,7 +296,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			}
 		}
 		n, err := l.read(u)
-		if err == syscall.EAGAIN {
+		if err == poller.ErrWouldBlock {
 			return
 		}
 		if err != nil {
@@ -344,7 +325,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		if u.parser.Done() {
 			// A close that came with the response raises no further edge: drop the
 			// connection now, not when a request meets it.
-			l.complete(ctx, u, events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP) != 0)
+			l.complete(ctx, u, events&(poller.PeerClosed|poller.Hangup) != 0)
 			return
 		}
 	}
@@ -455,8 +436,8 @@ func (l *eventLoop) expire(ctx context.Context, now time.Time) {
 // drop closes a user's connection.
 func (l *eventLoop) drop(u *loopUser) {
 	if u.fd >= 0 {
-		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_DEL, u.fd, nil)
-		syscall.Close(u.fd)
+		_ = l.ep.Delete(u.fd)
+		poller.Close(u.fd)
 		u.fd = -1
 	}
 	u.used = false
@@ -473,22 +454,13 @@ func (l *eventLoop) closeAll() {
 			d := <-l.dialed
 			d.u.dialing = false
 			if d.err == nil {
-				syscall.Close(d.fd)
+				poller.Close(d.fd)
 			}
 		}
 	}
-	l.wakeMu.Lock()
-	if l.wakeFD >= 0 {
-		syscall.Close(l.wakeFD)
-		l.wakeFD = -1
+	l.waker.Close()
+	if l.open != nil {
+		l.open.timer.Close()
 	}
-	l.wakeMu.Unlock()
-	if l.open != nil && l.open.tfd >= 0 {
-		syscall.Close(l.open.tfd)
-		l.open.tfd = -1
-	}
-	if l.ep >= 0 {
-		syscall.Close(l.ep)
-		l.ep = -1
-	}
+	l.ep.Close()
 }

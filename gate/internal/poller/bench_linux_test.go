@@ -3,6 +3,7 @@ package poller
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 // loopbackFDs returns both ends of a loopback TCP connection as non-blocking descriptors
@@ -71,5 +72,34 @@ func BenchmarkRead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkWake is one wake-up of an event loop: its eventfd written, epoll's wait
+// returning it, and the eventfd read.
+func BenchmarkWake(b *testing.B) {
+	ep, err := NewEpoll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ep.Close()
+	w, err := NewWaker()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	const wakeSlot = -2
+	if err := ep.Add(w.FD(), Readable, wakeSlot); err != nil {
+		b.Fatal(err)
+	}
+	events := make([]Event, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Wake()
+		n, err := ep.Wait(events, 5*time.Millisecond)
+		if err != nil || n != 1 || events[0].Slot() != wakeSlot {
+			b.Fatalf("%d events, %v", n, err)
+		}
+		w.Clear()
 	}
 }
