@@ -9,7 +9,9 @@
 //     work, or a dial that ended) can end the set's wait at once rather than at its
 //     next tick.
 //   - Timer is a timerfd, which wakes a wait to the microsecond where Go's timers wake
-//     in whole milliseconds.
+//     in whole milliseconds; NewSleeper gives a goroutine the same precision in a
+//     blocking sleep (a timerfd the runtime's own poller watches), and falls back to a
+//     Go timer elsewhere.
 //   - WaitReadable is a ppoll on a few files, for a wait that must end for a timer or a
 //     waker but not for the connections of the same epoll set.
 //   - StampReader reads a socket with the kernel's receive time of the data
