@@ -24,5 +24,6 @@
 //   - DupFD copies a dialled connection's socket, so that a loop's own epoll set can
 //     watch it while net.Dialer does the dialling.
 //
-// It imports nothing of perfgate's.
+// Elsewhere than Linux every primitive but the sleeper reports ErrNotSupported, and the
+// engine runs without event loops. The package imports nothing of perfgate's.
 package poller
