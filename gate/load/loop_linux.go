@@ -355,7 +355,7 @@ func (l *eventLoop) complete(ctx context.Context, u *loopUser, closed bool) {
 }
 
 // fail ends a request with err: a reused connection that failed before any byte of the
-// response is tried once more on a new one, as the fast client does.
+// response is tried once more on a new one, as wire.Client does.
 func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
 	reused := u.used
 	l.drop(u)
