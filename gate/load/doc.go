@@ -8,5 +8,8 @@
 // the plan's duration; samples carry the stage (ramp or hold) they started in. When the
 // hold ends no new request starts, and requests in flight finish within their timeout.
 //
-// The engine knows nothing of histograms or reports: it measures and hands on.
+// The engine knows nothing of histograms or reports: it measures and hands on. HTTP/1.1
+// on the wire (the request writer, the response parser, the keep-alive client) is
+// gate/internal/wire's, and the Linux primitives its event loops are built on (epoll,
+// eventfd, timerfd, receive stamps) are gate/internal/poller's; the engine schedules.
 package load

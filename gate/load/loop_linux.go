@@ -2,15 +2,15 @@ package load
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
-	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
+	"github.com/perfgate/perfgate/gate/internal/poller"
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
@@ -33,10 +33,7 @@ const wakeSlot = -2
 // connEvents is what a loop asks of a connection: readable, or closed by the peer, once
 // per change (edge-triggered: a level-triggered entry would be polled again on every
 // wait after it fired, which costs a socket poll per response).
-const connEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
-
-// epollET is EPOLLET as an event mask (the syscall package declares it negative).
-const epollET = 1 << 31
+const connEvents = poller.Readable | poller.PeerClosed | poller.EdgeTriggered
 
 // loopEligible reports whether the event loop can run the plan: the fast path, no setup
 // (so no per-user variables), no think time in the closed model, and requests that are
@@ -73,8 +70,8 @@ type loopUser struct {
 	retried  bool
 	buf      []byte
 	r, w     int
-	rx       int64 // when the kernel received the response's last bytes read (see stampReader)
-	parser   respParser
+	rx       int64 // when the kernel received the response's last bytes read (see poller.StampReader)
+	parser   wire.ResponseParser
 	stopped  bool
 }
 
@@ -87,37 +84,36 @@ type dialResult struct {
 
 type eventLoop struct {
 	e       *Engine
-	ep      int
-	wakeMu  sync.RWMutex // held to write wakeFD, and to close it
-	wakeFD  int          // an eventfd in ep; -1 once closed
-	users   []*loopUser  // by slot; the epoll data is the slot
-	pending chan int     // users to start
+	ep      *poller.Epoll
+	waker   *poller.Waker // in ep, as wakeSlot
+	users   []*loopUser   // by slot; the epoll data is the slot
+	pending chan int      // users to start
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
-	busy    int          // users with a request in flight or a connection being dialled
-	open    *openLoop    // the open model's state; nil for the closed model
-	stamps  *stampReader // reads with the kernel's receive time; nil to read plainly
+	busy    int                 // users with a request in flight or a connection being dialled
+	open    *openLoop           // the open model's state; nil for the closed model
+	stamps  *poller.StampReader // reads with the kernel's receive time; nil to read plainly
+	stamped bool                // the last read that returned data had a stamp (see deferResponses)
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
-	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	ep, err := poller.NewEpoll()
 	if err != nil {
 		return nil, err
 	}
-	efd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		syscall.Close(ep)
-		return nil, errno
+	waker, err := poller.NewWaker()
+	if err != nil {
+		ep.Close()
+		return nil, err
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeSlot}
-	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, int(efd), &ev); err != nil {
-		syscall.Close(int(efd))
-		syscall.Close(ep)
+	if err := ep.Add(waker.FD(), poller.Readable, wakeSlot); err != nil {
+		waker.Close()
+		ep.Close()
 		return nil, err
 	}
 	return &eventLoop{
-		e: e, ep: ep, wakeFD: int(efd),
+		e: e, ep: ep, waker: waker,
 		pending: make(chan int, e.plan.Users),
 		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
@@ -128,7 +124,7 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 // run serves the loop's users until stop (when requests in flight finish) or ctx.
 func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 	defer l.closeAll()
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]poller.Event, 256)
 	stopping := false
 	nextCheck := time.Now().Add(loopTick)
 	for {
@@ -149,35 +145,27 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		l.admit(ctx, stopping)
-		n, err := syscall.EpollWait(l.ep, events, int(loopTick/time.Millisecond))
-		if err != nil && err != syscall.EINTR {
+		n, err := l.ep.Wait(events, loopTick)
+		if err != nil {
 			return
 		}
 		for i := 0; i < n; i++ {
-			if events[i].Fd == wakeSlot {
+			if events[i].Slot() == wakeSlot {
 				l.woken(ctx, stopping)
 				continue
 			}
-			l.ready(ctx, l.users[events[i].Fd], events[i].Events)
+			l.ready(ctx, l.users[events[i].Slot()], events[i].Events())
 		}
 		l.periodic(ctx, &nextCheck)
 	}
 }
 
 // wake ends the loop's wait, from any goroutine.
-func (l *eventLoop) wake() {
-	l.wakeMu.RLock()
-	defer l.wakeMu.RUnlock()
-	if l.wakeFD >= 0 {
-		one := uint64(1) // added to the eventfd's counter, in the machine's byte order
-		_, _ = rawIO(syscall.SYS_WRITE, l.wakeFD, unsafe.Slice((*byte)(unsafe.Pointer(&one)), 8))
-	}
-}
+func (l *eventLoop) wake() { l.waker.Wake() }
 
 // woken clears the wake-up and takes what was handed over.
 func (l *eventLoop) woken(ctx context.Context, stopping bool) {
-	var buf [8]byte
-	_, _ = rawIO(syscall.SYS_READ, l.wakeFD, buf[:])
+	l.waker.Clear()
 	l.admit(ctx, stopping)
 }
 
@@ -189,7 +177,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 			if stopping {
 				continue
 			}
-			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, fastReadBuf)}
+			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, wire.ReadBufSize)}
 			l.users = append(l.users, u)
 			l.e.becameActive()
 			l.next(ctx, u, time.Now())
@@ -218,7 +206,7 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(u.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
 	u.retried, u.got = false, false
-	u.parser.reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
+	u.parser.Reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
 	l.busy++
 	u.start = now
 	u.deadline = now.Add(u.task.Timeout)
@@ -239,41 +227,22 @@ func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 			l.dialed <- dialResult{u: u, err: err}
 			return
 		}
-		fd, err := dupFD(c)
+		fd, err := poller.DupFD(c)
 		c.Close()
 		l.dialed <- dialResult{u: u, fd: fd, err: err}
 	}()
-}
-
-// dupFD takes a copy of a connection's socket for the loop's own epoll; the copy shares
-// the socket's non-blocking mode.
-func dupFD(c net.Conn) (int, error) {
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var dupErr error
-	if err := raw.Control(func(s uintptr) { fd, dupErr = syscall.Dup(int(s)) }); err != nil {
-		return -1, err
-	}
-	if dupErr != nil {
-		return -1, dupErr
-	}
-	syscall.CloseOnExec(fd)
-	return fd, nil
 }
 
 // register gives u the connection fd and adds it to the loop's epoll set; on failure fd
 // is closed.
 func (l *eventLoop) register(u *loopUser, fd int) error {
 	if l.stamps != nil {
-		// Best effort: a kernel that will not stamp leaves the batch time (see arrivedAt).
-		_ = enableRxStamps(fd)
+		// Best effort: a kernel that will not stamp leaves the batch time (see
+		// poller.ArrivedAt).
+		_ = poller.EnableRxStamps(fd)
 	}
-	ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
-	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		syscall.Close(fd)
+	if err := l.ep.Add(fd, connEvents, u.slot); err != nil {
+		poller.Close(fd)
 		return err
 	}
 	u.fd = fd
@@ -283,12 +252,11 @@ func (l *eventLoop) register(u *loopUser, fd int) error {
 // send writes the request (all of it, on any but a congested socket).
 func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.sent, u.got, u.r, u.w, u.rx = 0, false, 0, 0, 0
-	u.parser.reset(u.task.Method == "HEAD", nil)
+	u.parser.Reset(u.task.Method == "HEAD", nil)
 	for u.sent < len(u.req) {
-		n, err := rawIO(syscall.SYS_WRITE, u.fd, u.req[u.sent:])
-		if err == syscall.EAGAIN {
-			ev := syscall.EpollEvent{Events: connEvents | syscall.EPOLLOUT, Fd: int32(u.slot)}
-			_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+		n, err := poller.Write(u.fd, u.req[u.sent:])
+		if err == poller.ErrWouldBlock {
+			_ = l.ep.Modify(u.fd, connEvents|poller.Writable, u.slot)
 			return
 		}
 		if err != nil {
@@ -308,13 +276,12 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		l.drop(u)
 		return
 	}
-	if events&syscall.EPOLLOUT != 0 && u.sent < len(u.req) {
-		ev := syscall.EpollEvent{Events: connEvents, Fd: int32(u.slot)}
-		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_MOD, u.fd, &ev)
+	if events&poller.Writable != 0 && u.sent < len(u.req) {
+		_ = l.ep.Modify(u.fd, connEvents, u.slot)
 		l.send(ctx, u)
 		return
 	}
-	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) == 0 {
+	if events&(poller.Readable|poller.PeerClosed|poller.Hangup|poller.Error) == 0 {
 		return
 	}
 	for { // edge-triggered: read until the response is whole or the socket is empty
@@ -329,7 +296,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			}
 		}
 		n, err := l.read(u)
-		if err == syscall.EAGAIN {
+		if err == poller.ErrWouldBlock {
 			return
 		}
 		if err != nil {
@@ -337,7 +304,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			return
 		}
 		if n == 0 {
-			if err := u.parser.eof(u.got); err != nil {
+			if err := u.parser.EOF(u.got); err != nil {
 				l.fail(ctx, u, err)
 				return
 			}
@@ -346,7 +313,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		}
 		u.got = true
 		u.w += n
-		used, err := u.parser.feed(u.buf[u.r:u.w])
+		used, err := u.parser.Feed(u.buf[u.r:u.w])
 		u.r += used
 		if err != nil {
 			l.fail(ctx, u, err)
@@ -355,10 +322,10 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		if u.r == u.w {
 			u.r, u.w = 0, 0
 		}
-		if u.parser.done() {
+		if u.parser.Done() {
 			// A close that came with the response raises no further edge: drop the
 			// connection now, not when a request meets it.
-			l.complete(ctx, u, events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP) != 0)
+			l.complete(ctx, u, events&(poller.PeerClosed|poller.Hangup) != 0)
 			return
 		}
 	}
@@ -367,12 +334,13 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 // read reads what u's connection holds into its buffer.
 func (l *eventLoop) read(u *loopUser) (int, error) {
 	if l.stamps == nil {
-		return rawIO(syscall.SYS_READ, u.fd, u.buf[u.w:])
+		return poller.Read(u.fd, u.buf[u.w:])
 	}
-	n, stamp, err := l.stamps.read(u.fd, u.buf[u.w:])
+	n, stamp, err := l.stamps.Read(u.fd, u.buf[u.w:])
 	if stamp != 0 {
 		u.rx = stamp
 	}
+	l.stamped = l.stamps.Stamped()
 	return n, err
 }
 
@@ -380,23 +348,28 @@ func (l *eventLoop) read(u *loopUser) (int, error) {
 // as the response asked) drops the connection.
 func (l *eventLoop) complete(ctx context.Context, u *loopUser, closed bool) {
 	u.used = true
-	if closed || u.parser.closeAfter {
+	if closed || u.parser.CloseAfter() {
 		l.drop(u)
 	}
-	l.finish(ctx, u, nil, u.parser.status)
+	l.finish(ctx, u, nil, u.parser.Status())
 }
 
 // fail ends a request with err: a reused connection that failed before any byte of the
-// response is tried once more on a new one, as the fast client does.
+// response is tried once more on a new one, as wire.Client does.
 func (l *eventLoop) fail(ctx context.Context, u *loopUser, err error) {
 	reused := u.used
 	l.drop(u)
-	if reused && !u.got && !u.retried && idempotent(u.task.Method) && ctx.Err() == nil && !isTimeout(err) {
+	if reused && !u.got && !u.retried && wire.Idempotent(u.task.Method) && ctx.Err() == nil && !isTimeout(err) {
 		u.retried = true
 		l.dial(ctx, u)
 		return
 	}
-	l.finish(ctx, u, err, u.parser.status)
+	l.finish(ctx, u, err, u.parser.Status())
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // finish records the request's sample and starts the user's next request.
@@ -407,7 +380,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	}
 	now := time.Now()
 	if l.open != nil && !l.open.now.IsZero() {
-		now = arrivedAt(u.rx, u.start, l.open.now) // not when epoll reported it, if the kernel says
+		now = poller.ArrivedAt(u.rx, u.start, l.open.now) // not when epoll reported it, if the kernel says
 	}
 	service := now.Sub(u.start)
 	kind := OK
@@ -419,7 +392,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	offset := u.start.Sub(l.e.start)
 	s := Sample{
 		User: u.id, Endpoint: u.task.Endpoint, Offset: offset,
-		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.bytes,
+		Latency: service, Service: service, Status: status, Kind: kind, Bytes: u.parser.BodyBytes(),
 	}
 	if l.open != nil {
 		l.openDone(u, s) // which places it in the schedule
@@ -460,25 +433,11 @@ func (l *eventLoop) expire(ctx context.Context, now time.Time) {
 	}
 }
 
-// rawIO reads or writes a non-blocking socket. Such a call never blocks, so it needs
-// none of the runtime's bookkeeping for a system call that might (the syscall package's
-// Read and Write do it on every call).
-func rawIO(trap uintptr, fd int, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	n, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
-
 // drop closes a user's connection.
 func (l *eventLoop) drop(u *loopUser) {
 	if u.fd >= 0 {
-		_ = syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_DEL, u.fd, nil)
-		syscall.Close(u.fd)
+		_ = l.ep.Delete(u.fd)
+		poller.Close(u.fd)
 		u.fd = -1
 	}
 	u.used = false
@@ -495,22 +454,13 @@ func (l *eventLoop) closeAll() {
 			d := <-l.dialed
 			d.u.dialing = false
 			if d.err == nil {
-				syscall.Close(d.fd)
+				poller.Close(d.fd)
 			}
 		}
 	}
-	l.wakeMu.Lock()
-	if l.wakeFD >= 0 {
-		syscall.Close(l.wakeFD)
-		l.wakeFD = -1
+	l.waker.Close()
+	if l.open != nil {
+		l.open.timer.Close()
 	}
-	l.wakeMu.Unlock()
-	if l.open != nil && l.open.tfd >= 0 {
-		syscall.Close(l.open.tfd)
-		l.open.tfd = -1
-	}
-	if l.ep >= 0 {
-		syscall.Close(l.ep)
-		l.ep = -1
-	}
+	l.ep.Close()
 }

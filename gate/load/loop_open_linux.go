@@ -4,17 +4,18 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/perfgate/perfgate/gate/internal/poller"
+	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // The open model on the event loop: the schedule's timer, the connections and the
 // responses share one epoll instance, so that a due request is written by the thread
 // the timer woke, without a hand-off to another goroutine on either side. On loopback
 // that is 10-20 us less of the generator in the median latency, and a fifth less of its
-// CPU. A response is timed by the kernel's receive stamp (see stampReader), so a loop
-// descheduled while it arrives does not add the wait to the target's latency.
+// CPU. A response is timed by the kernel's receive stamp (see poller.StampReader), so a
+// loop descheduled while it arrives does not add the wait to the target's latency.
 //
 // Because the stamp, not the read, times a response, a loop whose next arrival is near
 // does not wake for responses: it sleeps until that arrival and reads what came meanwhile
@@ -31,7 +32,7 @@ type openLoop struct {
 	next   int64 // the next arrival of this loop's share
 	stride int64
 	total  int64
-	tfd    int
+	timer  *poller.Timer // in the loop's epoll set, as timerSlot
 	rng    *rand.Rand
 	idle   []*loopUser // free connections, the most recently freed last
 	queue  []arrival   // arrivals due but held back by max_in_flight
@@ -128,26 +129,25 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 // openShare makes the loop serve arrivals k, k+stride, k+2*stride... of s, woken by a
 // timerfd in its epoll set.
 func (l *eventLoop) openShare(s Schedule, k, stride int64) error {
-	fd, _, errno := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, 1 /* CLOCK_MONOTONIC */, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		return errno
+	timer, err := poller.NewTimer()
+	if err != nil {
+		return err
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: timerSlot}
-	if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
-		syscall.Close(int(fd))
+	if err := l.ep.Add(timer.FD(), poller.Readable, timerSlot); err != nil {
+		timer.Close()
 		return err
 	}
 	l.open = &openLoop{
-		sched: s, next: k, stride: stride, total: s.Total(), tfd: int(fd),
+		sched: s, next: k, stride: stride, total: s.Total(), timer: timer,
 		rng: rand.New(rand.NewPCG(l.e.seed, uint64(k))),
 	}
-	l.stamps = &stampReader{}
+	l.stamps = &poller.StampReader{}
 	return nil
 }
 
 // newConn adds a connection slot to the loop, without a connection yet.
 func (l *eventLoop) newConn() *loopUser {
-	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1, buf: make([]byte, fastReadBuf)}
+	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1, buf: make([]byte, wire.ReadBufSize)}
 	l.users = append(l.users, u)
 	return u
 }
@@ -161,7 +161,7 @@ func (l *eventLoop) warm(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	fd, err := dupFD(c)
+	fd, err := poller.DupFD(c)
 	c.Close()
 	if err == nil {
 		_ = l.register(u, fd) // a connection that failed here is dialled when needed
@@ -174,7 +174,7 @@ func (l *eventLoop) warm(ctx context.Context) {
 func (l *eventLoop) runOpen(ctx context.Context) {
 	defer l.closeAll()
 	o := l.open
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]poller.Event, 256)
 	l.arm()
 	nextCheck := time.Now().Add(loopTick)
 	for ctx.Err() == nil {
@@ -187,14 +187,14 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 			return
 		}
 		l.admit(ctx, false)
-		wait := int(loopTick / time.Millisecond)
+		wait := loopTick
 		if l.deferResponses() {
 			l.sleepUntilDue()
 			o.deferred++
 			wait = 0 // collect the timer and what arrived meanwhile
 		}
-		n, err := syscall.EpollWait(l.ep, events, wait)
-		if err != nil && err != syscall.EINTR {
+		n, err := l.ep.Wait(events, wait)
+		if err != nil {
 			return
 		}
 		o.now = time.Now()
@@ -205,13 +205,13 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 		}
 		due := false
 		for i := 0; i < n; i++ {
-			switch events[i].Fd {
+			switch slot := events[i].Slot(); slot {
 			case timerSlot:
 				due = true
 			case wakeSlot:
 				l.woken(ctx, false)
 			default:
-				l.ready(ctx, l.users[events[i].Fd], events[i].Events)
+				l.ready(ctx, l.users[slot], events[i].Events())
 			}
 		}
 		if due {
@@ -232,8 +232,7 @@ func (l *eventLoop) arm() {
 		return
 	}
 	o.due = l.e.start.Add(o.sched.At(o.next))
-	spec := itimerspec{value: syscall.NsecToTimespec(max(int64(time.Until(o.due)), 1))}
-	_, _, _ = syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, uintptr(o.tfd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	_ = o.timer.Set(time.Until(o.due))
 }
 
 // deferLimit is the longest a response may wait in the kernel for the loop to read it.
@@ -252,30 +251,20 @@ const deferLimit = time.Millisecond
 // would hold back a queued arrival, whose wait counts as latency).
 func (l *eventLoop) deferResponses() bool {
 	o := l.open
-	return l.stamps.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
+	return l.stamped && l.busy > 0 && o.next < o.total && len(o.queue) == 0 &&
 		l.e.peak.Load() < int64(l.e.plan.MaxInFlight) && time.Until(o.due) <= deferLimit
-}
-
-// pollFD is struct pollfd of poll(2).
-type pollFD struct {
-	fd              int32
-	events, revents int16
 }
 
 // sleepUntilDue waits until the timer fires or the loop is woken (a dial ended), but not
 // for the connections.
 func (l *eventLoop) sleepUntilDue() {
-	const pollIn = 0x1
-	fds := [2]pollFD{{fd: int32(l.open.tfd), events: pollIn}, {fd: int32(l.wakeFD), events: pollIn}}
-	limit := syscall.NsecToTimespec(int64(loopTick))
-	_, _, _ = syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), uintptr(unsafe.Pointer(&limit)), 0, 0, 0)
+	_, _ = poller.WaitReadable(loopTick, l.open.timer.FD(), l.waker.FD())
 }
 
 // arrivals sends every arrival that is due, and sets the timer for the next.
 func (l *eventLoop) arrivals(ctx context.Context) {
 	o := l.open
-	var buf [8]byte
-	_, _ = rawIO(syscall.SYS_READ, o.tfd, buf[:])
+	o.timer.Clear()
 	now := time.Since(l.e.start)
 	for o.next < o.total {
 		due := o.sched.At(o.next)
@@ -337,7 +326,7 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(l.open.rng.IntN(l.total))]
 	u.req = l.e.static[u.task]
 	u.retried, u.got = false, false
-	u.parser.reset(u.task.Method == "HEAD", nil)
+	u.parser.Reset(u.task.Method == "HEAD", nil)
 	u.arrival = a
 	l.busy++
 	u.start = time.Now()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/poller"
 )
 
 // LateLimit is how late against the schedule a send may be and still count as on time:
@@ -52,37 +54,6 @@ type Delivery struct {
 	PeakInFlight int
 	CapReached   bool
 }
-
-// sleeper waits until the next arrival is due.
-type sleeper interface {
-	// sleep waits d; false if the run is over first.
-	sleep(d time.Duration) bool
-	close()
-}
-
-// timerSleeper sleeps on a Go timer.
-type timerSleeper struct {
-	t      *time.Timer
-	done   <-chan struct{}
-	failed <-chan struct{}
-}
-
-func newTimerSleeper(ctx context.Context, failed <-chan struct{}) sleeper {
-	return &timerSleeper{t: time.NewTimer(time.Hour), done: ctx.Done(), failed: failed}
-}
-
-func (s *timerSleeper) sleep(d time.Duration) bool {
-	s.t.Reset(d)
-	select {
-	case <-s.t.C:
-		return true
-	case <-s.done:
-	case <-s.failed:
-	}
-	return false
-}
-
-func (s *timerSleeper) close() { s.t.Stop() }
 
 // idleWorkers hands arrivals to the open model's free workers, the most recently freed
 // first: the connections in use stay few and warm (in both processes' caches), where a
@@ -168,8 +139,8 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	// take; after that the run is over.
 	deadline := time.NewTimer(s.Ramp + s.Hold + p.Timeout)
 	defer deadline.Stop()
-	sleep := newSleeper(ctx, e.failed)
-	defer sleep.close()
+	sleep := poller.NewSleeper(ctx, e.failed)
+	defer sleep.Close()
 	d := &res.Delivery
 	total := s.Total()
 	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
@@ -186,7 +157,7 @@ dispatch:
 				holdCPUFrom = cpuTime()
 			}
 		}
-		if wait := time.Until(e.start.Add(due)); wait > 0 && !sleep.sleep(wait) {
+		if wait := time.Until(e.start.Add(due)); wait > 0 && !sleep.Sleep(wait) {
 			break dispatch
 		}
 		// Lateness of an arrival due before a wait for a worker ended is that wait's;

@@ -13,23 +13,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
-// maxCheckedBody bounds how much of a response is kept for extraction and body checks;
-// the rest is read, counted and discarded so that a huge response costs no memory.
-const maxCheckedBody = 1 << 20
+// maxCheckedBody bounds how much of a response is kept for extraction and body checks
+// on the net/http path: as much as the fast path keeps (see wire.MaxKeptBody).
+const maxCheckedBody = wire.MaxKeptBody
 
-// userAgent is sent unless a request sets its own.
-var userAgent = []string{"perfgate"}
+// defaultUserAgent is sent unless a request sets its own; userAgent is it as net/http
+// takes it.
+const defaultUserAgent = "perfgate"
+
+var userAgent = []string{defaultUserAgent}
 
 // user is one virtual user: its own connections, variables and random stream.
 type user struct {
 	e      *Engine
 	id     int
 	client *http.Client // the net/http path
-	fast   *fastClient  // the fast path, when the target allows it
-	wbuf   []byte       // the fast path's request buffer
+	fast   *wire.Client // the fast path, when the target allows it
+	wbuf   requestBuf   // the fast path's request buffer
 	vars   []string
 	rng    *rand.Rand
 	buf    bytes.Buffer // a body kept for checks and extraction
@@ -45,8 +49,8 @@ func (e *Engine) newUser(id int) (u *user, close func()) {
 		rng:  rand.New(rand.NewPCG(e.seed, uint64(id))),
 	}
 	if e.fastAddr != "" {
-		u.fast = newFastClient(e.fastAddr, e.plan.Timeout)
-		return u, u.fast.close
+		u.fast = wire.NewClient(e.fastAddr, e.plan.Timeout)
+		return u, u.fast.Close
 	}
 	tr := newTransport(e.plan)
 	u.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
@@ -163,12 +167,12 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 			body = &u.buf
 		}
 		start = time.Now()
-		res, err := u.fast.roundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
-		kind, status, n = OK, res.status, res.bytes
+		res, err := u.fast.RoundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
+		kind, status, n = OK, res.Status, res.Bytes
 		if err != nil {
 			kind = classify(err)
 			reason = describe(kind, err)
-			if kind == Transport && errors.Is(err, errMalformed) {
+			if kind == Transport && errors.Is(err, wire.ErrMalformed) {
 				reason = err.Error()
 			}
 		}

@@ -2,9 +2,7 @@ package load
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // scripted serves each connection by reading one request head at a time and answering
@@ -86,90 +86,8 @@ func scriptedBy(t *testing.T, write func(c net.Conn, resp string) error, respons
 
 const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
-func TestFastClientResponses(t *testing.T) {
-	cases := []struct {
-		name, resp string
-		head       bool
-		status     int
-		body       string
-		closes     bool // the server closes the connection after the response
-	}{
-		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, 200, "hello", false},
-		{"chunked", "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n", false, 201, "hello world", false},
-		{"no body on 204", "HTTP/1.1 204 No Content\r\n\r\n", false, 204, "", false},
-		{"no body on HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true, 200, "", false},
-		{"100 continue first", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false, 200, "ok", false},
-		{"lower-case headers", "HTTP/1.1 404 Not Found\r\ncontent-length: 3\r\nconnection: keep-alive\r\n\r\nnah", false, 404, "nah", false},
-		{"HTTP/1.0 body to EOF", "HTTP/1.0 200 OK\r\n\r\nuntil close", false, 200, "until close", true},
-		{"large body", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("z", 100000), false, 200, strings.Repeat("z", 100000), false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			responses := []string{tc.resp, tc.resp}
-			if tc.closes {
-				responses = responses[:1]
-			}
-			addr, _ := scripted(t, responses...)
-			c := newFastClient(addr, time.Second)
-			defer c.close()
-			for i := range 2 { // twice: the connection must be left ready for the next request
-				var body bytes.Buffer
-				res, err := c.roundTrip(context.Background(), []byte(get), true, tc.head, time.Second, &body)
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				if res.status != tc.status || body.String() != tc.body || res.bytes != int64(len(tc.body)) {
-					t.Fatalf("request %d: status %d, %d bytes %q", i, res.status, res.bytes, body.String())
-				}
-			}
-		})
-	}
-}
-
-func TestFastClientKeepsAlive(t *testing.T) {
-	resp := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-	addr, conns := scripted(t, resp, resp, resp, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
-	c := newFastClient(addr, time.Second)
-	defer c.close()
-	for i := range 6 {
-		if _, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil); err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-	}
-	// Four on the first connection (the fourth says close), two on the second.
-	if n := conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
-	}
-}
-
-func TestFastClientRetriesAnIdleCloseOnce(t *testing.T) {
-	// The server answers one request per connection, then closes it without saying so:
-	// the next request on it fails before any byte arrives, and is sent again.
-	addr, conns := scripted(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	c := newFastClient(addr, time.Second)
-	defer c.close()
-	for i := range 3 {
-		if _, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil); err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		time.Sleep(20 * time.Millisecond) // let the close arrive
-	}
-	if n := conns.Load(); n != 3 {
-		t.Errorf("%d connections, want 3", n)
-	}
-	// A POST is not replayed: the failure is reported.
-	c2 := newFastClient(addr, time.Second)
-	defer c2.close()
-	post := []byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-	if _, err := c2.roundTrip(context.Background(), post, false, false, time.Second, nil); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	if _, err := c2.roundTrip(context.Background(), post, false, false, time.Second, nil); err == nil {
-		t.Error("a POST on a closed connection was silently sent again")
-	}
-}
-
+// The fast client's failures are classified as net/http's are: a response that is not
+// HTTP is a transport error, one cut short a reset.
 func TestFastClientErrors(t *testing.T) {
 	cases := []struct {
 		name, resp string
@@ -185,9 +103,9 @@ func TestFastClientErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, _ := scripted(t, tc.resp)
-			c := newFastClient(addr, time.Second)
-			defer c.close()
-			_, err := c.roundTrip(context.Background(), []byte(get), true, false, time.Second, nil)
+			c := wire.NewClient(addr, time.Second)
+			defer c.Close()
+			_, err := c.RoundTrip(context.Background(), []byte(get), true, false, time.Second, nil)
 			if err == nil || classify(err) != tc.want {
 				t.Errorf("err %v, kind %v; want %v", err, classify(err), tc.want)
 			}
@@ -195,6 +113,7 @@ func TestFastClientErrors(t *testing.T) {
 	}
 }
 
+// A fast request that gets no answer is a timeout, and a cancelled run ends it at once.
 func TestFastClientTimeoutAndCancel(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	defer ln.Close()
@@ -207,17 +126,17 @@ func TestFastClientTimeoutAndCancel(t *testing.T) {
 			defer c.Close() // never answers
 		}
 	}()
-	c := newFastClient(ln.Addr().String(), time.Second)
-	defer c.close()
+	c := wire.NewClient(ln.Addr().String(), time.Second)
+	defer c.Close()
 	start := time.Now()
-	_, err := c.roundTrip(context.Background(), []byte(get), true, false, 100*time.Millisecond, nil)
+	_, err := c.RoundTrip(context.Background(), []byte(get), true, false, 100*time.Millisecond, nil)
 	if classify(err) != Timeout || time.Since(start) > time.Second {
 		t.Errorf("err %v after %v, want a timeout after 100ms", err, time.Since(start))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	start = time.Now()
-	_, err = c.roundTrip(ctx, []byte(get), true, false, 10*time.Second, nil)
+	_, err = c.RoundTrip(ctx, []byte(get), true, false, 10*time.Second, nil)
 	if err == nil || time.Since(start) > time.Second {
 		t.Errorf("cancel: err %v after %v", err, time.Since(start))
 	}
@@ -259,4 +178,45 @@ func TestFastAndStdlibAgree(t *testing.T) {
 	}
 }
 
-var _ = errors.New
+// The fast path writes a plan's request as net/http would: the URL's host unless the
+// request sets Host, the headers in the plan's order, perfgate's User-Agent unless the
+// request sets one, and a Content-Length for a body or a method that expects one.
+func TestFastRequestBytes(t *testing.T) {
+	doc := "target: http://127.0.0.1:8080/base\n" + `setup:
+  - {name: login, method: POST, path: /login, body: 'user={{user}}', extract: {token: $.t}}
+tasks:
+  - {path: '/a?q=1', headers: {Accept: text/plain, Host: 'h.{{token}}.example'}}
+  - {method: POST, path: '/items/{{token}}', headers: {User-Agent: 'ua/{{token}}', Authorization: 'Bearer {{token}}'}, json: {k: '{{token}}'}}
+  - {method: PUT, path: /empty}
+  - {method: DELETE, path: /gone}
+  - {method: HEAD, path: /, headers: {Host: ''}}
+`
+	doc = strings.Replace(doc, "'user={{user}}'", "'user=u'", 1)
+	p := mustPlan(t, doc)
+	e := New(p, discard{})
+	vars := make([]string, len(p.Vars))
+	for i, name := range p.Vars {
+		if name == "token" {
+			vars[i] = "t0k"
+		}
+	}
+	want := []string{
+		"GET /base/a?q=1 HTTP/1.1\r\nHost: h.t0k.example\r\nAccept: text/plain\r\nUser-Agent: perfgate\r\n\r\n",
+		"POST /base/items/t0k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Bearer t0k\r\nContent-Type: application/json\r\nUser-Agent: ua/t0k\r\nContent-Length: 11\r\n\r\n{\"k\":\"t0k\"}",
+		"PUT /base/empty HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\nContent-Length: 0\r\n\r\n",
+		"DELETE /base/gone HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\n\r\n",
+		"HEAD /base/ HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\n\r\n",
+	}
+	wantIdem := []bool{true, false, true, true, true}
+	var buf requestBuf // shared, as a user's is
+	login, _, err := e.fastRequest(&p.Setup[0], vars, &buf)
+	if err != nil || string(login) != "POST /base/login HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perfgate\r\nContent-Length: 6\r\n\r\nuser=u" {
+		t.Errorf("setup step: %q, %v", login, err)
+	}
+	for i := range p.Tasks {
+		got, idem, err := e.fastRequest(&p.Tasks[i], vars, &buf)
+		if err != nil || string(got) != want[i] || idem != wantIdem[i] {
+			t.Errorf("task %d: %q (idempotent %v), %v\nwant %q (idempotent %v)", i, got, idem, err, want[i], wantIdem[i])
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package load
+package wire
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 
 // parseAll feeds resp to a parser in pieces of size step (0: all at once), as reads
 // would bring them, and closes the connection at the end when eof is set.
-func parseAll(t *testing.T, resp string, head, eof bool, step int) (respParser, *bytes.Buffer, error) {
+func parseAll(t *testing.T, resp string, head, eof bool, step int) (ResponseParser, *bytes.Buffer, error) {
 	t.Helper()
-	var p respParser
+	var p ResponseParser
 	body := &bytes.Buffer{}
-	p.reset(head, body)
+	p.Reset(head, body)
 	var buf []byte
 	for i := 0; i < len(resp); {
 		n := len(resp) - i
@@ -22,17 +22,17 @@ func parseAll(t *testing.T, resp string, head, eof bool, step int) (respParser, 
 		}
 		buf = append(buf, resp[i:i+n]...)
 		i += n
-		used, err := p.feed(buf)
+		used, err := p.Feed(buf)
 		if err != nil {
 			return p, body, err
 		}
 		buf = buf[used:]
-		if p.done() {
+		if p.Done() {
 			return p, body, nil
 		}
 	}
 	if eof {
-		return p, body, p.eof(len(resp) > 0)
+		return p, body, p.EOF(len(resp) > 0)
 	}
 	return p, body, errors.New("incomplete")
 }
@@ -78,39 +78,39 @@ func TestRespParser(t *testing.T) {
 				}
 				continue
 			}
-			if err != nil || p.status != tc.status || body.String() != tc.body || p.bytes != int64(len(tc.body)) || p.closeAfter != tc.closeAfter {
-				t.Errorf("%s, pieces of %d: status %d, body %q (%d bytes), close %v, err %v", tc.name, step, p.status, body, p.bytes, p.closeAfter, err)
+			if err != nil || p.Status() != tc.status || body.String() != tc.body || p.BodyBytes() != int64(len(tc.body)) || p.CloseAfter() != tc.closeAfter {
+				t.Errorf("%s, pieces of %d: status %d, body %q (%d bytes), close %v, err %v", tc.name, step, p.Status(), body, p.BodyBytes(), p.CloseAfter(), err)
 			}
 		}
 	}
 }
 
 func TestRespParserCountsBodiesItDoesNotKeep(t *testing.T) {
-	var p respParser
-	p.reset(false, nil)
+	var p ResponseParser
+	p.Reset(false, nil)
 	head := "HTTP/1.1 200 OK\r\nContent-Length: 3000000\r\n\r\n"
-	n, err := p.feed([]byte(head))
+	n, err := p.Feed([]byte(head))
 	if err != nil || n != len(head) {
 		t.Fatalf("head: %d %v", n, err)
 	}
 	chunk := make([]byte, 64<<10)
-	for !p.done() {
-		if _, err := p.feed(chunk); err != nil {
+	for !p.Done() {
+		if _, err := p.Feed(chunk); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if p.bytes != 3000000 {
-		t.Errorf("counted %d body bytes", p.bytes)
+	if p.BodyBytes() != 3000000 {
+		t.Errorf("counted %d body bytes", p.BodyBytes())
 	}
 }
 
 // A response parsed whole allocates nothing, whatever its headers.
 func TestRespParserDoesNotAllocate(t *testing.T) {
 	resp := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\nTransfer-Encoding: identity\r\n\r\nabc")
-	var p respParser
+	var p ResponseParser
 	allocs := testing.AllocsPerRun(100, func() {
-		p.reset(false, nil)
-		if _, err := p.feed(resp); err != nil || !p.done() {
+		p.Reset(false, nil)
+		if _, err := p.Feed(resp); err != nil || !p.Done() {
 			t.Fatal(err)
 		}
 	})
@@ -122,12 +122,12 @@ func TestRespParserDoesNotAllocate(t *testing.T) {
 // BenchmarkRespParser parses nginx's answer to the throughput benchmark, whole.
 func BenchmarkRespParser(b *testing.B) {
 	resp := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Fri, 27 Nov 2026 01:27:48 GMT\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nLast-Modified: Fri, 27 Nov 2026 01:20:00 GMT\r\nConnection: keep-alive\r\nETag: \"6766e0a0-64\"\r\nAccept-Ranges: bytes\r\n\r\n" + strings.Repeat("n", 100))
-	var p respParser
+	var p ResponseParser
 	b.ReportAllocs()
 	b.SetBytes(int64(len(resp)))
 	for b.Loop() {
-		p.reset(false, nil)
-		if _, err := p.feed(resp); err != nil || !p.done() {
+		p.Reset(false, nil)
+		if _, err := p.Feed(resp); err != nil || !p.Done() {
 			b.Fatal(err)
 		}
 	}
@@ -143,8 +143,8 @@ func FuzzRespParser(f *testing.F) {
 		step = 1 + abs(step)%16
 		whole, _, werr := parseAll(t, resp, false, true, 0)
 		piece, _, perr := parseAll(t, resp, false, true, step)
-		if (werr == nil) != (perr == nil) || werr == nil && (whole.status != piece.status || whole.bytes != piece.bytes || whole.closeAfter != piece.closeAfter) {
-			t.Errorf("whole: %d %d %v %v; in pieces of %d: %d %d %v %v", whole.status, whole.bytes, whole.closeAfter, werr, step, piece.status, piece.bytes, piece.closeAfter, perr)
+		if (werr == nil) != (perr == nil) || werr == nil && (whole.Status() != piece.Status() || whole.BodyBytes() != piece.BodyBytes() || whole.CloseAfter() != piece.CloseAfter()) {
+			t.Errorf("whole: %d %d %v %v; in pieces of %d: %d %d %v %v", whole.Status(), whole.BodyBytes(), whole.CloseAfter(), werr, step, piece.Status(), piece.BodyBytes(), piece.CloseAfter(), perr)
 		}
 	})
 }

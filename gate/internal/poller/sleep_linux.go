@@ -1,12 +1,10 @@
-package load
+package poller
 
 import (
 	"context"
 	"os"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 // A timerfd wakes the open model's schedule to the microsecond. Go's own timers wake in
@@ -24,18 +22,18 @@ type timerfdSleeper struct {
 	stop func() bool
 }
 
-type itimerspec struct{ interval, value syscall.Timespec }
-
-func newSleeper(ctx context.Context, failed <-chan struct{}) sleeper {
-	fd, _, errno := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, 1 /* CLOCK_MONOTONIC */, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
-		return newTimerSleeper(ctx, failed)
+// NewSleeper returns a Sleeper on a timerfd (on a Go timer if the system will not give
+// one) whose sleeps end early, and for good, when ctx is done or stop is closed.
+func NewSleeper(ctx context.Context, stop <-chan struct{}) Sleeper {
+	fd, err := timerfdCreate()
+	if err != nil {
+		return newTimerSleeper(ctx, stop)
 	}
-	s := &timerfdSleeper{f: os.NewFile(fd, "timerfd"), fd: int(fd), quit: make(chan struct{})}
+	s := &timerfdSleeper{f: os.NewFile(uintptr(fd), "timerfd"), fd: fd, quit: make(chan struct{})}
 	s.stop = context.AfterFunc(ctx, s.interrupt)
 	go func() {
 		select {
-		case <-failed:
+		case <-stop:
 			s.interrupt()
 		case <-s.quit:
 		}
@@ -53,16 +51,15 @@ func (s *timerfdSleeper) interrupt() {
 	}
 }
 
-func (s *timerfdSleeper) sleep(d time.Duration) bool {
-	spec := itimerspec{value: syscall.NsecToTimespec(max(int64(d), 1))}
-	if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, uintptr(s.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+func (s *timerfdSleeper) Sleep(d time.Duration) bool {
+	if err := timerfdSet(s.fd, d); err != nil {
 		return false
 	}
 	_, err := s.f.Read(s.buf[:])
 	return err == nil
 }
 
-func (s *timerfdSleeper) close() {
+func (s *timerfdSleeper) Close() {
 	s.stop()
 	close(s.quit)
 	s.f.Close()

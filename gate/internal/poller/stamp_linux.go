@@ -1,8 +1,7 @@
-package load
+package poller
 
 import (
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -14,8 +13,9 @@ import (
 // the generator is late. Precise load generators do the same with the network card's
 // stamps (Lancet, ATC '19).
 
-// stampReader reads a socket with the receive time of the data it returns.
-type stampReader struct {
+// StampReader reads a socket with the receive time of the data it returns. Its zero
+// value is ready to use; it is not safe for concurrent use.
+type StampReader struct {
 	iov syscall.Iovec
 	msg syscall.Msghdr
 	oob [64]byte // room for a few control messages; a timestamp takes 32 bytes
@@ -23,15 +23,16 @@ type stampReader struct {
 	stamped bool
 }
 
-// enableRxStamps asks the kernel to stamp the data it receives on fd (SO_TIMESTAMPNS:
+// EnableRxStamps asks the kernel to stamp the data it receives on fd (SO_TIMESTAMPNS:
 // wall-clock nanoseconds, returned with each read).
-func enableRxStamps(fd int) error {
+func EnableRxStamps(fd int) error {
 	return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
 }
 
-// read is rawIO's read, plus the wall-clock time (Unix nanoseconds) at which the last
-// of the returned data arrived, or 0 if the kernel gave none.
-func (r *stampReader) read(fd int, b []byte) (n int, stamp int64, err error) {
+// Read is the package's Read of a non-blocking socket, plus the wall-clock time (Unix
+// nanoseconds) at which the last of the returned data arrived, or 0 if the kernel gave
+// none.
+func (r *StampReader) Read(fd int, b []byte) (n int, stamp int64, err error) {
 	if len(b) == 0 {
 		return 0, 0, nil
 	}
@@ -51,8 +52,12 @@ func (r *stampReader) read(fd int, b []byte) (n int, stamp int64, err error) {
 	return int(m), stamp, nil
 }
 
+// Stamped reports whether the kernel stamps: the last read that returned data had a
+// stamp (a read without one is timed by the read).
+func (r *StampReader) Stamped() bool { return r.stamped }
+
 // stamp finds the SCM_TIMESTAMPNS message in the first oobn bytes of the control buffer.
-func (r *stampReader) stamp(oobn int) int64 {
+func (r *StampReader) stamp(oobn int) int64 {
 	hdr := syscall.CmsgLen(0) // the header, aligned: where a message's data starts
 	for off := 0; off+hdr <= oobn; {
 		h := (*syscall.Cmsghdr)(unsafe.Pointer(&r.oob[off]))
@@ -66,15 +71,4 @@ func (r *stampReader) stamp(oobn int) int64 {
 		off += syscall.CmsgSpace(size - hdr)
 	}
 	return 0
-}
-
-// arrivedAt places a kernel receive stamp on the monotonic clock of now (the time the
-// loop learned of the data), never before from nor after now: a wall clock stepped in
-// between cannot make a latency negative or longer than the one the loop saw.
-func arrivedAt(stamp int64, from, now time.Time) time.Time {
-	if stamp == 0 {
-		return now
-	}
-	ago := now.Sub(time.Unix(0, stamp)) // wall-clock difference: stamp has no monotonic reading
-	return now.Add(-min(max(ago, 0), now.Sub(from)))
 }

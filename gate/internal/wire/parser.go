@@ -1,25 +1,25 @@
-package load
+package wire
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 )
 
-// respParser reads one HTTP/1.x response from bytes as they arrive, in whatever pieces:
-// the blocking fast client feeds it what each read returns, the event loop what each
-// readiness brings. It keeps no bytes of its own: feed consumes from the caller's buffer
-// what it has used, and asks for more by consuming nothing.
-type respParser struct {
+// ResponseParser reads one HTTP/1.x response from bytes as they arrive, in whatever
+// pieces: the blocking Client feeds it what each read returns, an event loop what each
+// readiness brings. It keeps no bytes of its own: Feed consumes from the caller's buffer
+// what it has used, and asks for more by consuming nothing. Its zero value is ready for
+// Reset.
+type ResponseParser struct {
 	state      parseState
 	head       bool // the request was HEAD: no body follows
 	status     int
 	closeAfter bool
 	remaining  int64         // of a body with a length, or of a chunk
 	bytes      int64         // body bytes so far
-	body       *bytes.Buffer // keeps the first maxCheckedBody bytes, when set
+	body       *bytes.Buffer // keeps the first MaxKeptBody bytes, when set
 }
 
 type parseState uint8
@@ -35,17 +35,40 @@ const (
 	parseDone
 )
 
-// reset prepares the parser for the response to a new request.
-func (p *respParser) reset(head bool, body *bytes.Buffer) {
-	*p = respParser{head: head, body: body}
+// Reset prepares the parser for the response to a new request: head says the request was
+// HEAD (no body follows), and body, when not nil, keeps the first MaxKeptBody bytes of
+// the body (the rest is counted and dropped).
+func (p *ResponseParser) Reset(head bool, body *bytes.Buffer) {
+	*p = ResponseParser{head: head, body: body}
 }
 
-// done reports whether the response is complete.
-func (p *respParser) done() bool { return p.state == parseDone }
+// Done reports whether the response is complete.
+func (p *ResponseParser) Done() bool { return p.state == parseDone }
 
-// feed consumes what it can of b and reports how much. Zero bytes consumed with no
+// Status is the response's status code; 0 until its head is parsed.
+func (p *ResponseParser) Status() int { return p.status }
+
+// CloseAfter reports whether the connection cannot carry another request after this
+// response: the response said so, is HTTP/1.0 without keep-alive, or ends with the
+// connection.
+func (p *ResponseParser) CloseAfter() bool { return p.closeAfter }
+
+// BodyBytes is how many bytes of the body have arrived, kept or not.
+func (p *ResponseParser) BodyBytes() int64 { return p.bytes }
+
+// Remaining is how many bytes of a body with a length, or of the current chunk, are
+// known to be still to come; 0 while the head is being read. A large one is worth a
+// larger read buffer.
+func (p *ResponseParser) Remaining() int64 {
+	if p.state == parseHeader {
+		return 0
+	}
+	return p.remaining
+}
+
+// Feed consumes what it can of b and reports how much. Zero bytes consumed with no
 // error means it needs more than b holds (a header or a chunk line not yet complete).
-func (p *respParser) feed(b []byte) (int, error) {
+func (p *ResponseParser) Feed(b []byte) (int, error) {
 	used := 0
 	for p.state != parseDone && used < len(b) {
 		n, err := p.step(b[used:])
@@ -57,9 +80,10 @@ func (p *respParser) feed(b []byte) (int, error) {
 	return used, nil
 }
 
-// eof tells the parser the connection closed: that ends a body read to EOF, and is an
-// error anywhere else.
-func (p *respParser) eof(anyBytes bool) error {
+// EOF tells the parser the connection closed, anyBytes saying whether any of the
+// response had arrived: that ends a body read to EOF, and is io.ErrUnexpectedEOF
+// anywhere else (io.EOF when nothing arrived).
+func (p *ResponseParser) EOF(anyBytes bool) error {
 	switch {
 	case p.state == parseToEOF:
 		p.state = parseDone
@@ -72,7 +96,7 @@ func (p *respParser) eof(anyBytes bool) error {
 	return io.EOF
 }
 
-func (p *respParser) step(b []byte) (int, error) {
+func (p *ResponseParser) step(b []byte) (int, error) {
 	switch p.state {
 	case parseHeader:
 		n, status, closeAfter, length, chunked, err := parseHead(b)
@@ -122,7 +146,7 @@ func (p *respParser) step(b []byte) (int, error) {
 		}
 		size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
 		if err != nil || size < 0 {
-			return 0, fmt.Errorf("%w: bad chunk size", errMalformed)
+			return 0, fmt.Errorf("%w: bad chunk size", ErrMalformed)
 		}
 		p.state, p.remaining = parseChunkData, size
 		if size == 0 {
@@ -135,7 +159,7 @@ func (p *respParser) step(b []byte) (int, error) {
 			return 0, err
 		}
 		if len(line) != 0 {
-			return 0, fmt.Errorf("%w: chunk not followed by CRLF", errMalformed)
+			return 0, fmt.Errorf("%w: chunk not followed by CRLF", ErrMalformed)
 		}
 		p.state = parseChunkSize
 		return n, nil
@@ -153,10 +177,10 @@ func (p *respParser) step(b []byte) (int, error) {
 }
 
 // take counts body bytes, keeping the first of them when asked to.
-func (p *respParser) take(b []byte) {
+func (p *ResponseParser) take(b []byte) {
 	p.bytes += int64(len(b))
-	if p.body != nil && p.body.Len() < maxCheckedBody {
-		p.body.Write(b[:min(len(b), maxCheckedBody-p.body.Len())])
+	if p.body != nil && p.body.Len() < MaxKeptBody {
+		p.body.Write(b[:min(len(b), MaxKeptBody-p.body.Len())])
 	}
 }
 
@@ -166,7 +190,7 @@ func cutLine(b []byte) (line []byte, n int, err error) {
 	i := bytes.Index(b, []byte("\r\n"))
 	if i < 0 {
 		if len(b) > 4096 {
-			return nil, 0, fmt.Errorf("%w: chunk line too long", errMalformed)
+			return nil, 0, fmt.Errorf("%w: chunk line too long", ErrMalformed)
 		}
 		return nil, 0, nil
 	}
@@ -188,11 +212,11 @@ func parseHead(b []byte) (n, status int, closeAfter bool, length int64, chunked 
 	// HTTP/1.x NNN reason
 	line := trimCR(b[:eol])
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return malformed(errMalformed)
+		return malformed(ErrMalformed)
 	}
 	status = atoi3(line[9:12])
 	if status < 100 || (len(line) > 12 && line[12] != ' ') {
-		return malformed(errMalformed)
+		return malformed(ErrMalformed)
 	}
 	closeAfter = line[7] == '0' // HTTP/1.0 closes unless it says keep-alive
 	for pos := eol + 1; ; {
@@ -207,7 +231,7 @@ func parseHead(b []byte) (n, status int, closeAfter bool, length int64, chunked 
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return malformed(errMalformed)
+			return malformed(ErrMalformed)
 		}
 		name, value := line[:colon], line[colon+1:]
 		switch len(name) {
@@ -235,8 +259,8 @@ func parseHead(b []byte) (n, status int, closeAfter bool, length int64, chunked 
 
 // headTooLong is the error of a head not yet complete: none until it passes 1 MB.
 func headTooLong(b []byte) error {
-	if len(b) >= maxHeaderBytes {
-		return errors.New("response headers are larger than 1 MB")
+	if len(b) >= MaxHeaderBytes {
+		return ErrHeadersTooLarge
 	}
 	return nil
 }
@@ -253,12 +277,12 @@ func trimCR(line []byte) []byte {
 func parseLength(v []byte) (int64, error) {
 	v = bytes.Trim(v, " \t")
 	if len(v) == 0 || len(v) > 18 {
-		return -1, fmt.Errorf("%w: bad Content-Length", errMalformed)
+		return -1, fmt.Errorf("%w: bad Content-Length", ErrMalformed)
 	}
 	var n int64
 	for _, ch := range v {
 		if ch < '0' || ch > '9' {
-			return -1, fmt.Errorf("%w: bad Content-Length", errMalformed)
+			return -1, fmt.Errorf("%w: bad Content-Length", ErrMalformed)
 		}
 		n = n*10 + int64(ch-'0')
 	}
@@ -274,4 +298,32 @@ func containsFold(b []byte, word string) bool {
 		}
 	}
 	return false
+}
+
+func atoi3(b []byte) int {
+	n := 0
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return -1
+		}
+		n = n*10 + int(ch-'0')
+	}
+	return n
+}
+
+// equalFold compares an ASCII header name with a lower-case one.
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		ch := b[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != lower[i] {
+			return false
+		}
+	}
+	return true
 }

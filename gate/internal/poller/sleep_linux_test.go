@@ -1,4 +1,4 @@
-package load
+package poller
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 func TestTimerfdSleeper(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	failed := make(chan struct{})
-	s := newSleeper(ctx, failed)
+	s := NewSleeper(ctx, failed)
 	if _, ok := s.(*timerfdSleeper); !ok {
 		t.Fatalf("sleeper is %T, want the timerfd", s)
 	}
 	for _, d := range []time.Duration{time.Microsecond, 300 * time.Microsecond, 2 * time.Millisecond} {
 		start := time.Now()
-		if !s.sleep(d) {
+		if !s.Sleep(d) {
 			t.Fatal("sleep ended as interrupted")
 		}
 		if took := time.Since(start); took < d {
@@ -26,21 +26,21 @@ func TestTimerfdSleeper(t *testing.T) {
 	}
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
-	if s.sleep(time.Minute) {
+	if s.Sleep(time.Minute) {
 		t.Error("a cancelled sleep reported a full one")
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("cancel ended the sleep after %v", took)
 	}
-	s.close()
+	s.Close()
 
-	s = newSleeper(context.Background(), failed)
-	defer s.close()
+	s = NewSleeper(context.Background(), failed)
+	defer s.Close()
 	time.AfterFunc(50*time.Millisecond, func() { close(failed) })
-	if s.sleep(time.Minute) {
+	if s.Sleep(time.Minute) {
 		t.Error("a failed run's sleep reported a full one")
 	}
-	if s.sleep(time.Millisecond) {
+	if s.Sleep(time.Millisecond) {
 		t.Error("a sleep after the run failed did not end at once")
 	}
 }
