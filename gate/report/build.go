@@ -99,34 +99,38 @@ func Build(in Input) (*Result, error) {
 
 // newWindow renders one time window, with its histograms.
 func newWindow(enc *histEncoder, p *plan.Plan, rec *run.Record, w run.Window) (Window, error) {
-	all := windowLatency(w.All)
 	out := Window{
 		Phase:        rec.Phases[w.Phase].Name,
 		StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
-		Requests: w.All.Requests, Errors: w.All.Errors, Throughput: w.Throughput(),
-		P50Ms: all.P50, P99Ms: all.P99, MaxMs: all.Max,
 	}
 	var err error
-	if w.All.Requests > 0 {
-		if out.Histogram, err = enc.encodeCompact(w.All.Latency); err != nil {
-			return out, fmt.Errorf("encode a window's histogram: %w", err)
-		}
+	if out.WindowFigures, err = windowFigures(enc, w.All, w.Throughput()); err != nil {
+		return out, fmt.Errorf("encode a window's histogram: %w", err)
 	}
 	for i, e := range w.Endpoints {
 		if e.Requests == 0 || i >= len(p.Endpoints) {
 			continue
 		}
-		l := windowLatency(e)
-		we := WindowEndpoint{
-			Name: p.Endpoints[i].Name, Requests: e.Requests, Errors: e.Errors, Throughput: round(w.RateOf(e.Requests), 3),
-			P50Ms: l.P50, P99Ms: l.P99, MaxMs: l.Max,
-		}
-		if we.Histogram, err = enc.encodeCompact(e.Latency); err != nil {
+		we := WindowEndpoint{Name: p.Endpoints[i].Name}
+		if we.WindowFigures, err = windowFigures(enc, e, round(w.RateOf(e.Requests), 3)); err != nil {
 			return out, fmt.Errorf("encode a window's histogram of %s: %w", we.Name, err)
 		}
 		out.Endpoints = append(out.Endpoints, we)
 	}
 	return out, nil
+}
+
+// windowFigures renders what a window measured of one scope, with its histogram.
+func windowFigures(enc *histEncoder, c stats.WindowCounts, throughput float64) (WindowFigures, error) {
+	out := WindowFigures{Requests: c.Requests, Errors: c.Errors, Throughput: throughput}
+	if c.Requests == 0 {
+		return out, nil
+	}
+	l := latencyOf(c.Latency.Histogram())
+	out.P50Ms, out.P99Ms, out.MaxMs = l.P50, l.P99, l.Max
+	var err error
+	out.Histogram, err = enc.encodeCompact(c.Latency)
+	return out, err
 }
 
 // loadOf describes a phase's load.
@@ -221,14 +225,6 @@ func newEndpoint(enc *histEncoder, e *stats.Endpoint) (Endpoint, error) {
 	}
 	out.Histogram = h
 	return out, nil
-}
-
-// windowLatency summarises a window's latencies, zero when it had no requests.
-func windowLatency(w stats.WindowCounts) Latency {
-	if w.Requests == 0 {
-		return Latency{}
-	}
-	return latencyOf(w.Latency.Histogram())
 }
 
 // latencyOf summarises a histogram of microseconds in milliseconds.

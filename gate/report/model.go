@@ -173,29 +173,28 @@ type Window struct {
 	Seconds      float64 `json:"seconds"`
 	Stage        string  `json:"stage"`
 	Users        int     `json:"users"`
-	Requests     int64   `json:"requests"`
-	Errors       int64   `json:"errors"`
-	Throughput   float64 `json:"throughput"`
-	P50Ms        float64 `json:"p50_ms"`
-	P99Ms        float64 `json:"p99_ms"`
-	MaxMs        float64 `json:"max_ms"`
-	// Histogram is the window's latency HdrHistogram, as in Endpoint, with the hold's
-	// settings: windows merge exactly, with each other and across runs.
-	Histogram string `json:"histogram,omitempty"`
+	WindowFigures
 	// Endpoints are the same figures for each endpoint with requests in the window.
 	Endpoints []WindowEndpoint `json:"endpoints,omitempty"`
 }
 
 // WindowEndpoint is one endpoint's share of a window.
 type WindowEndpoint struct {
-	Name       string  `json:"name"`
+	Name string `json:"name"`
+	WindowFigures
+}
+
+// WindowFigures are what a window measured of one scope.
+type WindowFigures struct {
 	Requests   int64   `json:"requests"`
 	Errors     int64   `json:"errors"`
 	Throughput float64 `json:"throughput"`
 	P50Ms      float64 `json:"p50_ms"`
 	P99Ms      float64 `json:"p99_ms"`
 	MaxMs      float64 `json:"max_ms"`
-	Histogram  string  `json:"histogram,omitempty"`
+	// Histogram is the window's latency HdrHistogram, as in Endpoint, with the hold's
+	// settings: windows merge exactly, with each other and across runs.
+	Histogram string `json:"histogram,omitempty"`
 }
 
 // Check is one rule's outcome.

@@ -15,14 +15,10 @@ type resultOne struct {
 	Reasons  []string  `json:"reasons"`
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended"`
+	// Settings held the main phase's load beside what Settings holds now.
 	Settings struct {
 		PhaseLoad
-		Target         string   `json:"target"`
-		TimeoutSeconds float64  `json:"timeout_seconds"`
-		Insecure       bool     `json:"tls_insecure"`
-		ConfigFile     string   `json:"config_file"`
-		ThresholdFiles []string `json:"threshold_files"`
-		Tasks          []Task   `json:"tasks"`
+		Settings
 	} `json:"settings"`
 	Delivery Delivery       `json:"delivery"`
 	Checks   []Check        `json:"checks"`
@@ -43,12 +39,9 @@ func (o *resultOne) upgrade() *Result {
 		Version: ResultVersion, Tool: o.Tool, Verdict: o.Verdict, ExitCode: o.ExitCode,
 		Started: o.Started, Ended: o.Ended, Phases: o.Phases, Checks: o.Checks, Verdicts: o.Verdicts,
 		Windows: o.Windows, Aborted: o.Aborted, Note: o.Note,
-		Settings: Settings{
-			Target: o.Settings.Target, TimeoutSeconds: o.Settings.TimeoutSeconds, Insecure: o.Settings.Insecure,
-			ConfigFile: o.Settings.ConfigFile, ThresholdFiles: o.Settings.ThresholdFiles, Tasks: o.Settings.Tasks,
-			MainPhase: "peak",
-		},
+		Settings: o.Settings.Settings,
 	}
+	r.Settings.MainPhase = "peak"
 	if len(r.Phases) == 0 {
 		r.Phases = []Phase{{Name: "peak", Verdict: o.Verdict, Load: o.Settings.PhaseLoad, Delivery: o.Delivery, Hold: o.Hold, Ramp: o.Ramp}}
 	} else if r.Main().Name != "peak" {
