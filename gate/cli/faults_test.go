@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
+	"github.com/perfgate/perfgate/gate/internal/loopback"
 )
 
 // The fault matrix: a real misbehaving peer on loopback for each way a target can fail.
@@ -32,24 +33,7 @@ thresholds: [t.yaml]
 
 // rawListener serves each connection with handle, on loopback.
 func rawListener(t *testing.T, handle func(net.Conn)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
+	return "http://" + loopback.Serve(t, handle)
 }
 
 // readRequest consumes one request head from r. The probe perfgate sends before the

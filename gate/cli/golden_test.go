@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,13 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/golden"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/run/runtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // The command line's output is pinned: what validate, run, help and the usage errors
 // print, to stdout and to stderr, with the exit code. Runs go to a scripted engine on a
@@ -62,7 +60,7 @@ func TestGoldenOutput(t *testing.T) {
 			default:
 				transcript(t, &out, dir, tc.args, tc.latency)
 			}
-			golden(t, tc.name+".txt", out.Bytes())
+			golden.Check(t, tc.name+".txt", out.Bytes())
 		})
 	}
 }
@@ -113,36 +111,4 @@ func scriptedRun(latency time.Duration) run.Options {
 			Facts: func(l *load.Result) { l.GeneratorCPU = 0.04 }}
 	}}
 	return run.Options{Clock: clock, NewEngine: eng.New, Probe: func(context.Context, *plan.Plan) error { return nil }}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./gate/cli -run Golden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(g), len(w)) {
-			var gl, wl string
-			if i < len(g) {
-				gl = g[i]
-			}
-			if i < len(w) {
-				wl = w[i]
-			}
-			if gl != wl {
-				t.Fatalf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(go test ./gate/cli -run Golden -update rewrites it)", name, i+1, gl, wl)
-			}
-		}
-	}
 }

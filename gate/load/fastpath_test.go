@@ -1,9 +1,7 @@
 package load
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,21 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/loopback"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // scripted serves each connection by reading one request head at a time and answering
 // with the next of responses (raw bytes); after the last one it closes the connection.
 func scripted(t *testing.T, responses ...string) (addr string, conns *atomic.Int64) {
-	return scriptedBy(t, func(c net.Conn, resp string) error {
-		_, err := c.Write([]byte(resp))
-		return err
-	}, responses...)
+	return loopback.Scripted(t, loopback.Write, responses...)
 }
 
 // trickled is scripted, but writes each response in three pieces, gap apart.
 func trickled(t *testing.T, gap time.Duration, responses ...string) (addr string, conns *atomic.Int64) {
-	return scriptedBy(t, func(c net.Conn, resp string) error {
+	return loopback.Scripted(t, func(c net.Conn, resp string) error {
 		third := len(resp) / 3
 		for i, piece := range []string{resp[:third], resp[third : 2*third], resp[2*third:]} {
 			if i > 0 {
@@ -39,49 +35,6 @@ func trickled(t *testing.T, gap time.Duration, responses ...string) (addr string
 		}
 		return nil
 	}, responses...)
-}
-
-// scriptedBy is scripted, with write to send a response.
-func scriptedBy(t *testing.T, write func(c net.Conn, resp string) error, responses ...string) (addr string, conns *atomic.Int64) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	conns = &atomic.Int64{}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for _, resp := range responses {
-					length := 0
-					for {
-						line, err := r.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if n, ok := strings.CutPrefix(line, "Content-Length: "); ok {
-							fmt.Sscanf(n, "%d", &length)
-						}
-						if line == "\r\n" {
-							break
-						}
-					}
-					io.CopyN(io.Discard, r, int64(length))
-					if err := write(c, resp); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String(), conns
 }
 
 const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/internal/golden"
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
@@ -19,8 +19,6 @@ import (
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const cfgDoc = `target: http://127.0.0.1:8080
 load: {users: 200, spawn_rate: 10, duration: 30s, think: 1s..3s}
@@ -159,36 +157,6 @@ func windowCounts(requests, errors int64, p50, p99, max time.Duration) stats.Win
 	return stats.WindowCounts{Requests: requests, Errors: errors, Latency: stats.Compact(h)}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./gate/report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(g), len(w)) {
-			var gl, wl string
-			if i < len(g) {
-				gl = g[i]
-			}
-			if i < len(w) {
-				wl = w[i]
-			}
-			if gl != wl {
-				t.Errorf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(go test ./gate/report -update rewrites it)", name, i+1, gl, wl)
-				return
-			}
-		}
-	}
-}
-
 func render(t *testing.T, r *Result, write func(*bytes.Buffer, *Result) error) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -221,10 +189,10 @@ func TestGolden(t *testing.T) {
 func goldenAll(t *testing.T, name string, r *Result) {
 	t.Helper()
 	for _, tc := range []struct{ name string }{{name}} {
-		golden(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
-		golden(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
-		golden(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
-		golden(t, tc.name+".summary.md", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteMarkdown(b, r) }))
+		golden.Check(t, tc.name+".console.txt", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }))
+		golden.Check(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
+		golden.Check(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
+		golden.Check(t, tc.name+".summary.md", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteMarkdown(b, r) }))
 	}
 }
 
