@@ -23,7 +23,7 @@ import (
 // Exit codes: a contract, documented in the README. Do not renumber.
 const (
 	ExitPass    = 0 // every threshold passed
-	ExitFail    = 1 // at least one threshold was breached: a regression
+	ExitFail    = 1 // a threshold was breached (a regression), or an abort rule stopped the run
 	ExitUsage   = 2 // bad usage or an invalid config or thresholds file; nothing was sent
 	ExitInvalid = 3 // no valid verdict: unreachable target, failed setup, load not delivered, no samples, cancelled, reports not written
 )
@@ -75,7 +75,7 @@ Run "perfgate <command> --help" for a command's flags.
 
 Exit codes:
   0  every threshold passed
-  1  the gate failed: at least one threshold was breached
+  1  the gate failed: a threshold was breached, or an abort rule stopped the run
   2  bad usage, or an invalid config or thresholds file; nothing was sent
   3  no valid verdict: target unreachable, setup failed, load not delivered,
      the generator was the bottleneck, a thresholded metric had no samples,

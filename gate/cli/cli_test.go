@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -294,38 +293,6 @@ func TestReportWriteFailureIsNotAPass(t *testing.T) {
 	if code != ExitInvalid || !strings.Contains(errs, "cannot write") {
 		t.Errorf("exit %d, stderr %q: a pass whose report cannot be written must not exit 0", code, errs)
 	}
-}
-
-func ExampleCommand_Run() {
-	c := &Command{Stdout: os.Stdout, Stderr: os.Stdout}
-	code := c.Run(context.Background(), []string{"launch"})
-	fmt.Println("exit", code)
-	// Output:
-	// perfgate: unknown command "launch"
-	//
-	// perfgate: a CI pass/fail performance gate.
-	//
-	// Usage:
-	//   perfgate <command> [flags]
-	//
-	// Commands:
-	//   run         run the load test, judge it against the thresholds, write reports
-	//   validate    check the config and thresholds files; send no traffic
-	//   demo        start the built-in sample API and run a short gate against it
-	//   serve-demo  run the built-in sample API alone
-	//   baseline    record a run's result as the baseline later runs are compared with
-	//   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
-	//   version     print the version
-	//
-	// Run "perfgate <command> --help" for a command's flags.
-	//
-	// Exit codes:
-	//   0  every threshold passed
-	//   1  the gate failed: at least one threshold was breached
-	//   2  bad usage, or an invalid config or thresholds file; nothing was sent
-	//   3  no valid verdict: target unreachable, setup failed, load not delivered,
-	//      a thresholded metric had no samples, or the run was cancelled
-	// exit 2
 }
 
 var _ = http.StatusOK
