@@ -36,36 +36,59 @@ type histEncoder struct {
 
 // encode returns h in the V2 compressed encoding, base64.
 func (e *histEncoder) encode(h *hdrhistogram.Histogram) (string, error) {
-	return e.encodeCompact(stats.Compact(h))
+	s := h.Export()
+	raw, next := e.start(), int32(0)
+	limit := len(s.Counts) // past the last non-zero count: most of a latency histogram is above its maximum
+	for limit > 0 && s.Counts[limit-1] == 0 {
+		limit--
+	}
+	for i, n := range s.Counts[:limit] {
+		if n != 0 {
+			raw, next = appendCount(raw, next, int32(i), n)
+		}
+	}
+	return e.finish(raw, next, s.LowestTrackableValue, s.HighestTrackableValue, s.SignificantFigures)
 }
 
 // encodeCompact returns a compact histogram in the V2 compressed encoding, base64: the
 // same bytes as its full histogram's.
 func (e *histEncoder) encodeCompact(c stats.Hist) (string, error) {
-	// As the library does: counts up to the one holding the maximum, at least one; a run
-	// of zeros is one negative number, a single zero a zero.
-	raw := append(e.raw[:0], make([]byte, v2HeaderSize)...)
-	next := int32(0) // the first index not written yet
+	raw, next := e.start(), int32(0)
 	for k, idx := range c.Index {
-		switch zeros := int64(idx - next); {
-		case zeros == 1:
-			raw = appendZigZag(raw, 0)
-		case zeros > 1:
-			raw = appendZigZag(raw, -zeros)
-		}
-		raw = appendZigZag(raw, c.Count[k])
-		next = idx + 1
+		raw, next = appendCount(raw, next, idx, c.Count[k])
 	}
-	if len(c.Index) == 0 {
+	return e.finish(raw, next, c.Lowest, c.Highest, c.SigFigs)
+}
+
+// start begins the encoding's uncompressed bytes: room for the header, then the counts.
+func (e *histEncoder) start() []byte { return append(e.raw[:0], make([]byte, v2HeaderSize)...) }
+
+// appendCount writes the count n at index idx, given the non-zero counts in ascending
+// order, next being the first index not written yet; as the library does, a run of zeros
+// before it is one negative number, a single zero a zero.
+func appendCount(raw []byte, next, idx int32, n int64) ([]byte, int32) {
+	if zeros := int64(idx - next); zeros == 1 {
+		raw = appendZigZag(raw, 0)
+	} else if zeros > 1 {
+		raw = appendZigZag(raw, -zeros)
+	}
+	return appendZigZag(raw, n), idx + 1
+}
+
+// finish writes the header of a histogram of the given settings before its counts (up
+// to the one holding the maximum, at least one), compresses it all and returns it in
+// base64.
+func (e *histEncoder) finish(raw []byte, next int32, lowest, highest, sigFigs int64) (string, error) {
+	if next == 0 {
 		raw = appendZigZag(raw, 0)
 	}
 	be := binary.BigEndian
 	be.PutUint32(raw[0:], uint32(v2Cookie))
 	be.PutUint32(raw[4:], uint32(len(raw)-v2HeaderSize))
 	be.PutUint32(raw[8:], 1) // normalizing index offset, as the library writes it
-	be.PutUint32(raw[12:], uint32(c.SigFigs))
-	be.PutUint64(raw[16:], uint64(c.Lowest))
-	be.PutUint64(raw[24:], uint64(c.Highest))
+	be.PutUint32(raw[12:], uint32(sigFigs))
+	be.PutUint64(raw[16:], uint64(lowest))
+	be.PutUint64(raw[24:], uint64(highest))
 	be.PutUint64(raw[32:], math.Float64bits(1)) // integer-to-double conversion ratio
 	e.raw = raw
 
