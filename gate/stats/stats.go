@@ -1,11 +1,14 @@
 // Package stats turns the engine's samples into summaries: per endpoint and for all
 // requests, latency in HdrHistograms, request and error counts by kind, status codes,
-// bytes received and throughput over the measured window.
+// bytes received and throughput over the measured window; and into time windows, each
+// with latency histograms of the same settings, kept compact (Hist).
 //
 // Recording takes no global lock: samples go to one of a small fixed number of shards
 // (by user), each with its own lock and its own histograms, and shards are merged only
-// when a summary is read. Memory is fixed by the shard, stage and endpoint counts, never
-// by the run's length or its number of users.
+// when a summary or a window is read. A window is what the stage histograms gained since
+// the last one, so recording costs nothing more for windows. Memory is fixed by the
+// shard, stage and endpoint counts, never by the run's number of users; a run's windows
+// add a few kilobytes each.
 package stats
 
 import (
