@@ -27,6 +27,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary the end-to-end tests built, once they have all run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds cmd/perfgate once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
