@@ -23,7 +23,7 @@ server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
 
-cp "$root/gate/demo/perfgate.yaml" "$work/perfgate.yaml"
+sed 's|\.\./\.\./thresholds/|thresholds/|' "$root/gate/demo/perfgate.yaml" > "$work/perfgate.yaml"
 mkdir -p "$work/thresholds" && cp "$root/thresholds/demo.yaml" "$work/thresholds/"
 
 rss() {
