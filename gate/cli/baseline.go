@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"time"
 
@@ -61,7 +60,7 @@ func (c *Command) baseline(args []string) int {
 		return ExitInvalid
 	}
 	if out != "" {
-		fmt.Fprintf(c.Stdout, "wrote %s: %d endpoints, %s requests in the measured window\n", out, len(b.Endpoints), report.Count(b.All.Requests))
+		c.say(c.Stdout, "wrote %s: %d endpoints, %s requests in the measured window\n", out, len(b.Endpoints), report.Count(b.All.Requests))
 	}
 	return ExitPass
 }

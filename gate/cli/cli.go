@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/internal/safetext"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/run"
 )
@@ -41,6 +42,8 @@ type Command struct {
 
 	// runWith, in tests, gives runs a clock, an engine and a probe of their own.
 	runWith run.Options
+	// secrets are the plan's secrets, once it is built.
+	secrets []string
 }
 
 // Main runs perfgate with the process's streams, environment and signals.
@@ -102,7 +105,7 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 	case "baseline":
 		return c.baseline(args[1:])
 	case "version", "--version", "-version":
-		fmt.Fprintf(c.Stdout, "perfgate %s\n", version())
+		c.say(c.Stdout, "perfgate %s\n", version())
 		return ExitPass
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
@@ -170,7 +173,34 @@ func (c *Command) getenv(name string) string {
 	return v
 }
 
-// errorf prints an error for the user.
+// errorf prints an error for the user, on stderr (see say).
 func (c *Command) errorf(format string, args ...any) {
-	fmt.Fprintf(c.Stderr, "perfgate: "+format+"\n", args...)
+	c.say(c.Stderr, "perfgate: "+format+"\n", args...)
 }
+
+// say prints a line of perfgate's to w. Its arguments are where text from outside comes
+// in (a path, a target's words, a value from the environment): each is neutralised
+// (safetext.Line), with every known secret and URL password hidden.
+func (c *Command) say(w io.Writer, format string, args ...any) {
+	args = append([]any(nil), args...)
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = c.clean(v)
+		case error:
+			args[i] = c.clean(v.Error())
+		case fmt.Stringer:
+			args[i] = c.clean(v.String())
+		}
+	}
+	fmt.Fprintf(w, format, args...)
+}
+
+// clean is say's treatment of one argument.
+func (c *Command) clean(s string) string {
+	return safetext.Line(safetext.HideURLPasswords(safetext.Redact(s, c.secretValues())))
+}
+
+// secretValues are the values no output may show: secret-looking environment variables,
+// and the plan's secrets once there is a plan.
+func (c *Command) secretValues() []string { return append(c.secretEnvValues(), c.secrets...) }

@@ -34,11 +34,11 @@ func (c *Command) validate(args []string) int {
 	if done {
 		return code
 	}
-	fmt.Fprintf(c.Stdout, "%s is valid: %s; %d setup steps, %d tasks, %d endpoints, %d rules\n",
+	c.say(c.Stdout, "%s is valid: %s; %d setup steps, %d tasks, %d endpoints, %d rules\n",
 		f.config, describeLoad(p.Load, 0), len(p.Setup), len(p.Tasks), len(p.Endpoints), len(p.Rules))
 	if len(p.Phases) > 1 {
 		for i, ph := range p.Phases {
-			fmt.Fprintf(c.Stdout, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
+			c.say(c.Stdout, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
 		}
 	}
 	return ExitPass
@@ -123,7 +123,7 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 			_ = srv.Shutdown(sctx)
 		}()
 		f.target, f.set["target"] = srv.URL(), true
-		fmt.Fprintf(c.Stdout, "sample API listening on %s (%s)\n", srv.URL(), opts)
+		c.say(c.Stdout, "sample API listening on %s (%s)\n", srv.URL(), opts)
 	}
 	p, err := c.loadPlan(src, &f)
 	if err != nil {
@@ -183,7 +183,7 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 		c.errorf("serve-demo: %v", err)
 		return ExitInvalid
 	}
-	fmt.Fprintf(c.Stdout, "sample API listening on %s (%s); Ctrl-C stops it\n", srv.URL(), opts)
+	c.say(c.Stdout, "sample API listening on %s (%s); Ctrl-C stops it\n", srv.URL(), opts)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -81,7 +81,11 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 		return nil, config.Errorf(cfg.File, cfg.Pos.Of("thresholds"),
 			"no thresholds: a gate needs rules to judge; list files under thresholds: or pass --thresholds FILE")
 	}
-	return plan.Build(cfg, ths)
+	p, err := plan.Build(cfg, ths)
+	if err == nil {
+		c.secrets = append(c.secrets, p.Secrets...)
+	}
+	return p, err
 }
 
 // gate runs a plan end to end and returns the exit code. Reports are written whatever
@@ -108,14 +112,14 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		engineOpts = append(engineOpts, load.WithStdlibClient())
 	}
 
-	fmt.Fprintf(out, "perfgate %s: %s\n", version(), describeLoad(p.Load, p.Timeout))
+	c.say(out, "perfgate %s: %s\n", version(), describeLoad(p.Load, p.Timeout))
 	several := len(p.Phases) > 1
 	if several {
 		for i, ph := range p.Phases {
-			fmt.Fprintf(out, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
+			c.say(out, "  phase %d/%d %s: %s\n", i+1, len(p.Phases), ph.Name, describeLoad(ph.Load, 0))
 		}
 	}
-	fmt.Fprintf(out, "target %s; %d tasks, %d rules from %s\n",
+	c.say(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
 
 	if f.cpuProfile != "" {
@@ -131,7 +135,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
 	opts.OnPhase = func(i int, ph *run.Phase) {
 		if several {
-			fmt.Fprintf(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)
+			c.say(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)
 		}
 	}
 	opts.OnWindow = func(w run.Window, total stats.Progress) {
@@ -145,7 +149,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 
 	v := verdict.Judge(p, rec)
 	if v.Aborted != nil {
-		fmt.Fprintf(out, "stopped early: %s held\n", v.Aborted.Rule.Text)
+		c.say(out, "stopped early: %s held\n", v.Aborted.Rule.Text)
 	}
 	code := exitCode(v.Status)
 	res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code})
@@ -172,7 +176,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			written = false
 			continue
 		}
-		fmt.Fprintf(out, "wrote %s\n", w.path)
+		c.say(out, "wrote %s\n", w.path)
 	}
 	if gh != nil {
 		if err := gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {

@@ -21,6 +21,9 @@ type Input struct {
 	Record   *run.Record
 	Verdict  verdict.Verdict
 	ExitCode int
+	// Secrets are values no report may show, beside the plan's own: secret-looking
+	// environment variables, values extracted at login.
+	Secrets []string
 }
 
 // Build assembles the neutral model of a run. It decides nothing: every status comes
@@ -94,6 +97,7 @@ func Build(in Input) (*Result, error) {
 		}
 		r.Windows = append(r.Windows, out)
 	}
+	r.neutralize(append(append([]string(nil), p.Secrets...), in.Secrets...))
 	return r, nil
 }
 

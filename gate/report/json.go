@@ -33,13 +33,16 @@ func ReadJSON(rd io.Reader) (*Result, error) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, fmt.Errorf("not a perfgate result: %v", err)
 		}
+		r.neutralize(nil) // a file may come from anywhere
 		return &r, nil
 	case resultV1:
 		var old resultOne
 		if err := json.Unmarshal(raw, &old); err != nil {
 			return nil, fmt.Errorf("not a perfgate result: %v", err)
 		}
-		return old.upgrade(), nil
+		r := old.upgrade()
+		r.neutralize(nil)
+		return r, nil
 	}
 	return nil, fmt.Errorf("result version %q is not %q (or %q)", head.Version, ResultVersion, resultV1)
 }

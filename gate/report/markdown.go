@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/perfgate/perfgate/gate/internal/safetext"
 )
 
 // maxChartPoints bounds the latency chart; longer runs are sampled evenly.
@@ -31,7 +33,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	if len(r.Reasons) > 0 {
 		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")
 		for _, reason := range r.Reasons {
-			fmt.Fprintf(bw, "- %s\n", mdText(reason.Message))
+			fmt.Fprintf(bw, "- `%s`\n", mdCode(reason.Message))
 		}
 		fmt.Fprintln(bw)
 	}
@@ -113,8 +115,12 @@ func writeCheckTable(w io.Writer, r *Result, checks []Check) {
 		if mark == "" {
 			mark = "⚠️"
 		}
-		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s %s | %s | %s:%d |\n", mark, mdCode(c.Rule), mdCode(r.where(c)), measured,
-			mdText(c.Op), FormatValue(c.Kind, c.Limit), Count(c.Samples), mdText(c.File), c.Line)
+		limit := mdText(c.Op) + " " + FormatValue(c.Kind, c.Limit)
+		if c.Measured == nil && c.Reference != "" {
+			limit = "-" // it would have come from the other phase
+		}
+		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s | %s | `%s:%d` |\n", mark, mdCode(c.Rule), mdCode(r.where(c)), measured,
+			limit, Count(c.Samples), mdCode(c.File), c.Line)
 	}
 	fmt.Fprintln(w)
 }
@@ -197,13 +203,19 @@ func writeChart(w io.Writer, windows []Window) {
 	fmt.Fprintf(w, "\n</details>\n\n")
 }
 
-// mdText escapes what would break a Markdown table cell or start markup.
-func mdText(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "'")
-	return r.Replace(s)
-}
+// mdEscaper escapes what Markdown could take for markup in a line of text or a table
+// cell: emphasis, code, links and images (no link without its brackets), HTML, table
+// pipes.
+var mdEscaper = strings.NewReplacer("\\", `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "*", `\*`, "_", `\_`,
+	"`", "'", "[", `\[`, "]", `\]`, "!", `\!`, "~", `\~`)
 
-// mdCode prepares text for a `code span` inside a table cell.
+// mdText is perfgate's own text in Markdown: neutral (safetext.Line), its markup escaped.
+func mdText(s string) string { return mdEscaper.Replace(safetext.Line(s)) }
+
+// mdCode is text that came from outside (names, paths, a target's or a certificate's
+// words), for a `code span`: neutral, and in a code span no Markdown (no link, image or
+// HTML, no bare URL made a link) applies; only a backtick could end it, and a pipe a table
+// cell.
 func mdCode(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "`", "'").Replace(s)
+	return strings.NewReplacer("|", `\|`, "`", "'").Replace(safetext.Line(s))
 }

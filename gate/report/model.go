@@ -2,6 +2,8 @@ package report
 
 import (
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/safetext"
 )
 
 // ResultVersion names the JSON result format; it changes only with incompatible changes.
@@ -151,7 +153,7 @@ type Endpoint struct {
 	LatencyMs  Latency          `json:"latency_ms"`
 	// Histogram is the latency HdrHistogram (microseconds) in its V2 compressed,
 	// base64 encoding, so results can be merged and re-evaluated later.
-	Histogram string `json:"histogram"`
+	Histogram string `json:"histogram" safetext:"raw"`
 }
 
 // Latency holds summary latencies in milliseconds.
@@ -194,7 +196,7 @@ type WindowFigures struct {
 	MaxMs      float64 `json:"max_ms"`
 	// Histogram is the window's latency HdrHistogram, as in Endpoint, with the hold's
 	// settings: windows merge exactly, with each other and across runs.
-	Histogram string `json:"histogram,omitempty"`
+	Histogram string `json:"histogram,omitempty" safetext:"raw"`
 }
 
 // Check is one rule's outcome.
@@ -293,6 +295,14 @@ func (r *Result) where(c Check) string {
 		return c.Scope
 	}
 	return c.Phase + ": " + c.Scope
+}
+
+// neutralize makes the model safe to render anywhere: every string neutralised
+// (safetext.Line: no line breaks, escape sequences or workflow commands from the target,
+// the user's files or the environment) and every known secret redacted. Build and
+// ReadJSON call it, so that every writer renders a neutral model.
+func (r *Result) neutralize(secrets []string) {
+	safetext.Rewrite(r, func(s string) string { return safetext.Line(safetext.Redact(s, secrets)) })
 }
 
 // reasonMessages are the reasons' messages, in order.
