@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/report"
 )
 
@@ -37,12 +37,21 @@ func (c *Command) action(ctx context.Context, args []string) int {
 		c.errorf("action runs inside GitHub Actions (GITHUB_ACTIONS=true); elsewhere use perfgate run")
 		return ExitUsage
 	}
+	input := func(name string) string { return strings.TrimSpace(c.getenv("INPUT_" + strings.ToUpper(name))) }
+	// Before any output: secret-looking variables, and a password in the target, however
+	// it came (a URL of the step's inputs is not itself a masked secret).
 	gh := report.NewGitHub(c.getenv, c.Stdout)
-	if err := gh.Mask(c.secretEnvValues()...); err != nil {
+	secrets := c.secretEnvValues()
+	for _, u := range append([]string{input("target")}, strings.Fields(input("args"))...) {
+		if pw := plan.URLPassword(u); pw != "" {
+			secrets = append(secrets, pw)
+		}
+	}
+	if err := gh.Mask(secrets...); err != nil {
 		c.errorf("cannot mask secrets in the log: %v", err)
 		return ExitInvalid
 	}
-	input := func(name string) string { return strings.TrimSpace(c.getenv("INPUT_" + strings.ToUpper(name))) }
+	c.secrets = append(c.secrets, secrets...)
 
 	var runArgs []string
 	for _, in := range actionInputs {
@@ -62,7 +71,11 @@ func (c *Command) action(ctx context.Context, args []string) int {
 			return ExitUsage
 		}
 	}
-	fmt.Fprintf(c.Stdout, "perfgate run %s\n", strings.Join(runArgs, " "))
+	shown := make([]string, len(runArgs))
+	for i, arg := range runArgs {
+		shown[i] = plan.RedactURL(arg)
+	}
+	c.say(c.Stdout, "perfgate run %s\n", strings.Join(shown, " "))
 	return c.run(ctx, runArgs)
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/internal/safetext"
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/jsonpath"
 )
 
@@ -180,17 +182,15 @@ func (b *builder) target() error {
 	}
 	u, err := url.Parse(c.Target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return b.errorf(pos, "target %q is not an http:// or https:// URL with a host", redactURL(c.Target))
+		return b.errorf(pos, "target %q is not an http:// or https:// URL with a host", RedactURL(c.Target))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return b.errorf(pos, "target %q must not have a query or fragment: put those in the task paths", redactURL(c.Target))
+		return b.errorf(pos, "target %q must not have a query or fragment: put those in the task paths", RedactURL(c.Target))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
-	if u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			b.p.Secrets = append(b.p.Secrets, pw)
-		}
+	if pw := URLPassword(c.Target); pw != "" {
+		b.p.Secrets = append(b.p.Secrets, pw)
 	}
 	b.p.Target = u
 	return nil
@@ -297,7 +297,9 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 		return r, b.errorf(pos.Of("path"), "%s: path %q has a space or control character: escape it (a space is %%20)", where, c.Path)
 	}
 	if r.Name == "" {
-		r.Name = c.Path
+		// Named by its path, with any secret that came into it (${API_KEY} in a query)
+		// hidden: the name is printed in every report.
+		r.Name = safetext.Redact(c.Path, append(append([]string(nil), b.cfg.Secrets...), b.p.Secrets...))
 	}
 	if r.Method == "" {
 		r.Method = http.MethodGet
@@ -398,8 +400,8 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 		if !tokenRe.MatchString(k) {
 			return r, b.errorf(pos.Of("headers"), "%s: invalid header name %q", where, k)
 		}
-		if strings.ContainsAny(headers[k], "\r\n") {
-			return r, b.errorf(pos.Of("headers"), "%s: header %s holds a line break", where, k)
+		if !wire.ValidHeaderValue(headers[k]) {
+			return r, b.errorf(pos.Of("headers"), "%s: header %s holds a line break or another control character", where, k)
 		}
 		v, err := tmpl("headers", headers[k], nil)
 		if err != nil {
@@ -462,13 +464,45 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// redactURL hides a password in a URL's user info.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+// RedactURL hides a password in a URL's user info, also in a URL that does not parse
+// (a stray %, a space in the password): everything between the first ":" after "://" and
+// the last "@" is the password then.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		if u.User == nil {
+			return s
+		}
+		return u.Redacted()
+	}
+	if URLPassword(s) == "" {
 		return s
 	}
-	return u.Redacted()
+	scheme, rest, _ := strings.Cut(s, "://")
+	at := strings.LastIndex(rest, "@")
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// URLPassword is the password in a URL's user info, "" if it has none; read as
+// RedactURL reads it when the URL does not parse.
+func URLPassword(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		if u.User == nil {
+			return ""
+		}
+		pw, _ := u.User.Password()
+		return pw
+	}
+	_, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return ""
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return ""
+	}
+	_, pw, _ := strings.Cut(rest[:at], ":")
+	return pw
 }
 
 // RedactedTarget is the target URL with any password hidden, safe to print.

@@ -38,6 +38,18 @@ func AppendRequest(dst []byte, method, requestURI, host string, headers []Header
 	return dst
 }
 
+// ValidHeaderValue reports whether v may be sent as a header's value: no control
+// character but a tab (RFC 9110's field-value, net/http's rule too). A line break in a
+// value would end the header, and let whatever follows it be read as headers of its own.
+func ValidHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // Idempotent reports whether a request with method may be sent again when its
 // connection failed before any of the response arrived: the server may have closed the
 // idle connection as the request was written, and a second copy changes nothing.
