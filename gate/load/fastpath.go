@@ -1,7 +1,7 @@
 package load
 
 import (
-	"errors"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 
@@ -71,29 +71,41 @@ func (e *Engine) fastRequest(r *plan.Request, vars []string, buf *requestBuf) ([
 
 // serialize writes an HTTP/1.1 request as net/http would for the same plan.Request: to
 // the URL's host unless the request sets Host, with perfgate's User-Agent unless it sets
-// its own. The bytes are buf's until its next use.
+// its own, with the URL's user:password as Basic auth unless it sets Authorization; a
+// header value that no header may hold is refused. The bytes are buf's until its next
+// use.
 func (e *Engine) serialize(r *plan.Request, vars []string, buf *requestBuf) ([]byte, bool, error) {
 	u, err := url.Parse(r.URL.Render(vars))
 	if err != nil {
-		return nil, false, errors.New("the request URL is invalid after filling in its variables")
+		return nil, false, errInvalidURL
 	}
 	host := u.Host
-	var hasUA bool
+	var hasUA, hasAuth bool
 	var hostSet string
 	headers := buf.headers[:0]
 	for _, h := range r.Headers {
+		v := h.Value.Render(vars)
+		if !wire.ValidHeaderValue(v) {
+			return nil, false, errInvalidHeader
+		}
 		if h.Name == "Host" {
-			hostSet = h.Value.Render(vars)
+			hostSet = v
 			continue
 		}
 		hasUA = hasUA || h.Name == "User-Agent"
-		headers = append(headers, wire.Header{Name: h.Name, Value: h.Value.Render(vars)})
+		hasAuth = hasAuth || h.Name == "Authorization"
+		headers = append(headers, wire.Header{Name: h.Name, Value: v})
 	}
 	if hostSet != "" {
 		host = hostSet
 	}
 	if !hasUA {
 		headers = append(headers, wire.Header{Name: "User-Agent", Value: defaultUserAgent})
+	}
+	if u.User != nil && !hasAuth {
+		// A user:password@ of the target is Basic auth, as net/http sends it.
+		pw, _ := u.User.Password()
+		headers = append(headers, wire.Header{Name: "Authorization", Value: "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))})
 	}
 	var body string
 	if r.HasBody {

@@ -304,7 +304,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			return
 		}
 		if n == 0 {
-			if err := u.parser.EOF(u.got); err != nil {
+			if err := u.parser.EOF(u.got, u.buf[u.r:u.w]); err != nil {
 				l.fail(ctx, u, err)
 				return
 			}

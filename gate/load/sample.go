@@ -16,23 +16,32 @@ type Kind uint8
 
 // Outcome kinds. Every kind but OK counts as an error.
 const (
-	OK          Kind = iota
-	ConnRefused      // the target refused the TCP connection
-	Timeout          // no complete response within the request timeout
-	ConnReset        // the connection was reset or closed mid-exchange
-	TLSFailure       // handshake failed or the certificate was not trusted
-	Transport        // any other network or protocol failure
-	Status4xx        // an unexpected 4xx status
-	Status5xx        // an unexpected 5xx status
-	Expectation      // an unexpected status below 400, or a body check failed
-	SetupFailed      // a setup step's response lacked a value to extract
+	OK             Kind = iota
+	ConnRefused         // the target refused the TCP connection
+	Timeout             // no complete response within the request timeout
+	ConnReset           // the connection was reset or closed mid-exchange
+	TLSFailure          // handshake failed or the certificate was not trusted
+	Transport           // any other network or protocol failure
+	Status4xx           // an unexpected 4xx status
+	Status5xx           // an unexpected 5xx status
+	Expectation         // an unexpected status below 400, or a body check failed
+	SetupFailed         // a setup step's response lacked a value to extract
+	InvalidRequest      // the request could not be sent as it was: a variable filled a header with a line break
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "connect_refused", "timeout", "connection_reset", "tls", "transport",
-	"status_4xx", "status_5xx", "expectation", "setup",
+	"status_4xx", "status_5xx", "expectation", "setup", "invalid_request",
 }
+
+// errInvalidHeader is the error of a request whose header, its variables filled in, holds
+// a value no header may hold; neither client sends it.
+var errInvalidHeader = errors.New("a header holds a line break or another control character once its variables are filled in: not sent")
+
+// errInvalidURL is the error of a request whose URL, its variables filled in, does not
+// parse; neither client sends it.
+var errInvalidURL = errors.New("the request URL is invalid once its variables are filled in: not sent")
 
 // String returns the kind's name as reports print it.
 func (k Kind) String() string {
@@ -96,6 +105,8 @@ func classify(err error) Kind {
 	var recErr tls.RecordHeaderError
 	var alert tls.AlertError
 	switch {
+	case errors.Is(err, errInvalidHeader), errors.Is(err, errInvalidURL):
+		return InvalidRequest
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return Timeout
 	case errors.Is(err, syscall.ECONNREFUSED):

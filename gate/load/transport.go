@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
@@ -28,6 +29,8 @@ func newTransport(p *plan.Plan) *http.Transport {
 		IdleConnTimeout:     90 * time.Second,
 		// Bytes received are counted as sent; the fast path asks for no compression either.
 		DisableCompression: true,
+		// The lean client's limit too: a head past it is an error on either path.
+		MaxResponseHeaderBytes: wire.MaxHeaderBytes,
 	}
 }
 

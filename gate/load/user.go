@@ -159,7 +159,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 	if u.fast != nil {
 		req, idempotent, err := u.e.fastRequest(r, u.vars, &u.wbuf)
 		if err != nil {
-			return Transport, err
+			return u.unsent(r, a, err)
 		}
 		var body *bytes.Buffer
 		if keepsBody(r) {
@@ -179,7 +179,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 	} else {
 		req, cancel, err := u.stdRequest(ctx, r)
 		if err != nil {
-			return Transport, err
+			return u.unsent(r, a, err)
 		}
 		start = time.Now()
 		kind, status, n, reason = u.exchange(req, r)
@@ -193,25 +193,41 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 	if kind == OK {
 		kind, reason = u.judge(r, status)
 	}
-	offset := start.Sub(u.e.start)
-	s := Sample{
-		User: u.id, Endpoint: r.Endpoint, Offset: offset,
-		Latency: service, Service: service, Status: status, Kind: kind, Bytes: n,
-	}
-	if a.due >= 0 {
-		u.e.schedule(&s, a)
-	} else if u.e.plan.Open {
-		// An open-model worker's setup is not a scheduled arrival: it is reported with
-		// the ramp, whenever the worker started.
-		s.Stage = Ramp
-	} else {
-		s.Stage = u.e.stageAt(offset)
-	}
+	s := u.sample(r, a, start, service)
+	s.Status, s.Kind, s.Bytes = status, kind, n
 	u.e.rec.Record(s)
 	if kind != OK {
 		return kind, errors.New(reason)
 	}
 	return OK, nil
+}
+
+// sample is the sample of request r (arrival a in the open model) sent at start and
+// answered after service: placed on the schedule, or in the stage it started in.
+func (u *user) sample(r *plan.Request, a arrival, start time.Time, service time.Duration) Sample {
+	offset := start.Sub(u.e.start)
+	s := Sample{User: u.id, Endpoint: r.Endpoint, Offset: offset, Latency: service, Service: service}
+	switch {
+	case a.due >= 0:
+		u.e.schedule(&s, a)
+	case u.e.plan.Open:
+		// An open-model worker's setup is not a scheduled arrival: it is reported with
+		// the ramp, whenever the worker started.
+		s.Stage = Ramp
+	default:
+		s.Stage = u.e.stageAt(offset)
+	}
+	return s
+}
+
+// unsent records a request that could not be sent as it was (err says why: a header or
+// the URL filled with a value that cannot be sent) as an error of its own kind, so that
+// it counts; it took no time.
+func (u *user) unsent(r *plan.Request, a arrival, err error) (Kind, error) {
+	s := u.sample(r, a, time.Now(), 0)
+	s.Kind = classify(err)
+	u.e.rec.Record(s)
+	return s.Kind, err
 }
 
 // keepsBody says whether a request's response body is needed after it is read.
@@ -227,10 +243,14 @@ func (u *user) stdRequest(ctx context.Context, r *plan.Request) (*http.Request, 
 	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL.Render(u.vars), body)
 	if err != nil {
 		cancel()
-		return nil, nil, errors.New("the request URL is invalid after filling in its variables")
+		return nil, nil, errInvalidURL
 	}
 	for _, h := range r.Headers {
 		v := h.Value.Render(u.vars)
+		if !wire.ValidHeaderValue(v) { // the lean client's rule, before net/http's own
+			cancel()
+			return nil, nil, errInvalidHeader
+		}
 		if h.Name == "Host" {
 			req.Host = v
 			continue

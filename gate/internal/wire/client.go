@@ -119,7 +119,7 @@ func (c *Client) exchange(req []byte, head bool, body *bytes.Buffer) (res Result
 		}
 		if err := c.fill(); err != nil {
 			if err == io.EOF {
-				if err = p.EOF(gotBytes); err == nil {
+				if err = p.EOF(gotBytes, c.buf[c.r:c.w]); err == nil {
 					break
 				}
 			}

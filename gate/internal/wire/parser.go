@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -81,15 +82,23 @@ func (p *ResponseParser) Feed(b []byte) (int, error) {
 }
 
 // EOF tells the parser the connection closed, anyBytes saying whether any of the
-// response had arrived: that ends a body read to EOF, and is io.ErrUnexpectedEOF
-// anywhere else (io.EOF when nothing arrived).
-func (p *ResponseParser) EOF(anyBytes bool) error {
+// response had arrived and pending holding what of it was not yet consumed: that ends a
+// body read to EOF, and is io.ErrUnexpectedEOF anywhere else (io.EOF when nothing
+// arrived). In the middle of the head it reads the unfinished line as net/http does, as
+// if the close had ended it: an unfinished line that is no status line or header makes
+// the response malformed.
+func (p *ResponseParser) EOF(anyBytes bool, pending []byte) error {
 	switch {
 	case p.state == parseToEOF:
 		p.state = parseDone
 		return nil
 	case p.state == parseDone:
 		return nil
+	case p.state == parseHeader && len(pending) > 0 && pending[len(pending)-1] != '\n':
+		if _, _, _, _, _, err := parseHead(append(pending[:len(pending):len(pending)], '\n')); errors.Is(err, ErrMalformed) {
+			return err
+		}
+		return io.ErrUnexpectedEOF
 	case anyBytes:
 		return io.ErrUnexpectedEOF
 	}
@@ -237,8 +246,12 @@ func parseHead(b []byte) (n, status int, closeAfter bool, length int64, chunked 
 		switch len(name) {
 		case len("content-length"):
 			if equalFold(name, "content-length") {
+				prev := length
 				if length, err = parseLength(value); err != nil {
 					return malformed(err)
+				}
+				if prev >= 0 && prev != length { // which one frames the body? net/http refuses it too
+					return malformed(fmt.Errorf("%w: two different Content-Length headers", ErrMalformed))
 				}
 			}
 		case len("transfer-encoding"):

@@ -32,7 +32,7 @@ func parseAll(t *testing.T, resp string, head, eof bool, step int) (ResponsePars
 		}
 	}
 	if eof {
-		return p, body, p.EOF(len(resp) > 0)
+		return p, body, p.EOF(len(resp) > 0, buf)
 	}
 	return p, body, errors.New("incomplete")
 }
@@ -58,7 +58,12 @@ func TestRespParser(t *testing.T) {
 		{name: "any case", resp: "HTTP/1.0 200 OK\r\nCONNECTION: Keep-Alive\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", status: 200, body: "x"},
 		{name: "bare LF", resp: "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", status: 200, body: "ok"},
 		{name: "blanks around", resp: "HTTP/1.1 200 OK\r\ncontent-length:\t 2 \r\nX-Content-Lengtx: 9\r\nConnection:close\r\n\r\nok", status: 200, body: "ok", closeAfter: true},
-		{name: "last length wins", resp: "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x"},
+		{name: "a length twice", resp: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", status: 200, body: "x"},
+		{name: "two lengths", resp: "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Length: 1\r\n\r\nx", wantErrContains: "two different Content-Length"},
+		{name: "closed after a header line", resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", eof: true, wantErrContains: "unexpected EOF"},
+		{name: "closed in a header", resp: "HTTP/1.1 200 OK\r\nContent-Length: 2", eof: true, wantErrContains: "unexpected EOF"},
+		{name: "closed in a name", resp: "HTTP/1.1 200 OK\r\nContent-Len", eof: true, wantErrContains: "malformed"},
+		{name: "closed in the status line", resp: "HTTP/1.1 20", eof: true, wantErrContains: "malformed"},
 		{name: "garbage", resp: "HELLO\r\n\r\n", wantErrContains: "malformed"},
 		{name: "no colon", resp: "HTTP/1.1 200 OK\r\nContent-Length 2\r\n\r\nok", wantErrContains: "malformed"},
 		{name: "signed length", resp: "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", wantErrContains: "bad Content-Length"},
