@@ -35,7 +35,14 @@ func invoke(t *testing.T, dir string, env map[string]string, args ...string) (co
 func invokeNoChdir(t *testing.T, _ string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range env {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		}}
 	code = c.Run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
