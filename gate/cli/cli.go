@@ -44,6 +44,9 @@ type Command struct {
 	runWith run.Options
 	// secrets are the plan's secrets, once it is built.
 	secrets []string
+	// beforeReports, in tests, is called once a run is judged, before its reports are
+	// written: where a signal may come.
+	beforeReports func()
 }
 
 // Main runs perfgate with the process's streams, environment and signals.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
+	"github.com/perfgate/perfgate/gate/internal/runnerfile"
 )
 
 // invoke runs a command in-process, in dir, with the given environment.
@@ -34,8 +35,12 @@ func invoke(t *testing.T, dir string, env map[string]string, args ...string) (co
 // in parallel; paths must be absolute.
 func invokeNoChdir(t *testing.T, _ string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	c := &Command{Stdout: &out, Stderr: &errb, Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	return invokeWith(context.Background(), testCommand(env), args...)
+}
+
+// testCommand is a Command with the environment env, as a process started with it has.
+func testCommand(env map[string]string) *Command {
+	return &Command{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Environ: func() []string {
 			var kv []string
 			for k, v := range env {
@@ -43,7 +48,13 @@ func invokeNoChdir(t *testing.T, _ string, env map[string]string, args ...string
 			}
 			return kv
 		}}
-	code = c.Run(context.Background(), args)
+}
+
+// invokeWith runs c with args under ctx, and returns what it printed.
+func invokeWith(ctx context.Context, c *Command, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	code = c.Run(ctx, args)
 	return code, out.String(), errb.String()
 }
 
@@ -289,16 +300,81 @@ func TestMissingDefaultConfig(t *testing.T) {
 	}
 }
 
+// A pass whose report cannot be written is no pass (exit 3), and every report that was
+// written says so: none contradicts the exit code.
 func TestReportWriteFailureIsNotAPass(t *testing.T) {
 	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
 	defer srv.Close()
 	dir := demoFiles(t)
-	blocker := filepath.Join(dir, "file")
-	os.WriteFile(blocker, nil, 0o644)
-	code, _, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "2", "--spawn-rate", "100",
-		"--duration", "300ms", "--json", filepath.Join(blocker, "r.json"))
+	out := filepath.Join(dir, "out")
+	c := testCommand(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "gh-output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "gh-summary")})
+	// The folder of the JSON result turns into a file once the run is over.
+	c.beforeReports = func() {
+		os.RemoveAll(out)
+		os.WriteFile(out, nil, 0o644)
+	}
+	code, stdout, errs := invokeWith(context.Background(), c, "run", "-c", filepath.Join(dir, "perfgate.yaml"), "--target", srv.URL,
+		"--users", "2", "--spawn-rate", "100", "--duration", "300ms", "--think", "10ms", "--json", filepath.Join(out, "r.json"), "--junit", filepath.Join(dir, "j.xml"))
 	if code != ExitInvalid || !strings.Contains(errs, "cannot write") {
-		t.Errorf("exit %d, stderr %q: a pass whose report cannot be written must not exit 0", code, errs)
+		t.Fatalf("exit %d, stderr %q: a pass whose report cannot be written must not exit 0\n%s", code, errs, stdout)
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
+	summary, _ := os.ReadFile(filepath.Join(dir, "gh-summary"))
+	outputs, _ := os.ReadFile(filepath.Join(dir, "gh-output"))
+	if !strings.Contains(string(junit), `name="verdict" value="invalid"`) || strings.Contains(string(junit), "Verdict: PASS") ||
+		!strings.Contains(string(junit), "could not be written") {
+		t.Errorf("JUnit contradicts exit 3:\n%s", junit)
+	}
+	if !strings.Contains(string(summary), "INVALID") || strings.Contains(string(summary), "PASS") || strings.Count(string(summary), "## perfgate") != 1 {
+		t.Errorf("the job summary contradicts exit 3, or was written twice:\n%s", summary)
+	}
+	if v := runnerfile.Parse(t, string(outputs))["verdict"]; v != "invalid" {
+		t.Errorf("the verdict output is %q:\n%s", v, outputs)
+	}
+}
+
+// Report paths are handled deliberately: a symbolic link is followed, a device is
+// written straight into, two reports at one path, a directory or a path under a file
+// are errors before any load.
+func TestReportPaths(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := demoFiles(t)
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	os.Mkdir(filepath.Join(dir, "reports"), 0o755)
+	os.Symlink("reports/real.json", filepath.Join(dir, "link.json"))
+	run := func(extra ...string) (int, string, string) {
+		return invokeNoChdir(t, dir, nil, append([]string{"run", "-c", filepath.Join(dir, "perfgate.yaml"), "--target", srv.URL,
+			"--users", "2", "--spawn-rate", "100", "--duration", "300ms", "--think", "10ms"}, extra...)...)
+	}
+	code, _, errs := run("--json", filepath.Join(dir, "link.json"), "--junit", "/dev/null")
+	if code != ExitPass {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "link.json")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "reports", "real.json")); err != nil || !strings.Contains(string(data), `"verdict": "pass"`) {
+		t.Errorf("the report did not reach the file the link names: %v", err)
+	}
+	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("/dev/null is no longer a device: %v", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--json", filepath.Join(dir, "x"), "--junit", filepath.Join(dir, "x")}, "name the same file"},
+		{[]string{"--json", filepath.Join(dir, "reports")}, "is a directory"},
+		{[]string{"--junit", filepath.Join(dir, "file", "j.xml")}, "is not a folder"},
+	} {
+		for _, cmd := range []string{"validate", "run"} {
+			args := append([]string{cmd, "-c", filepath.Join(dir, "perfgate.yaml"), "--target", srv.URL}, tc.args...)
+			code, out, errs := invokeNoChdir(t, dir, nil, args...)
+			if code != ExitUsage || !strings.Contains(errs, tc.want) || strings.Contains(out, "requests") {
+				t.Errorf("%s %v: exit %d, stderr %q; want exit 2 before any load, saying %q", cmd, tc.args, code, errs, tc.want)
+			}
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -82,10 +81,14 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 			"no thresholds: a gate needs rules to judge; list files under thresholds: or pass --thresholds FILE")
 	}
 	p, err := plan.Build(cfg, ths)
-	if err == nil {
-		c.secrets = append(c.secrets, p.Secrets...)
+	if err != nil {
+		return nil, err
 	}
-	return p, err
+	c.secrets = append(c.secrets, p.Secrets...)
+	if err := checkReportPaths(f); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // gate runs a plan end to end and returns the exit code. Reports are written whatever
@@ -147,23 +150,56 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	rec := run.Run(ctx, p, opts)
 
-	v := verdict.Judge(p, rec)
-	if v.Aborted != nil {
-		c.say(out, "stopped early: %s held\n", v.Aborted.Rule.Text)
+	return c.publish(ctx, p, f, rec, gh, out)
+}
+
+// publish judges the record and writes every report the run was asked for. It writes
+// them all again, so that none contradicts the exit code, when a report could not be
+// written (a pass without its evidence is no pass) or a signal came while they were
+// written (the run is then cancelled).
+func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *run.Record, gh *report.GitHub, out io.Writer) int {
+	var unwritten []string
+	for pass := 0; ; pass++ {
+		v := verdict.Unwritten(verdict.Judge(p, rec), unwritten)
+		code := exitCode(v.Status)
+		res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code})
+		if err != nil {
+			c.errorf("cannot build the report: %v", err)
+			return ExitInvalid
+		}
+		if pass == 0 {
+			if v.Aborted != nil {
+				c.say(out, "stopped early: %s held\n", v.Aborted.Rule.Text)
+			}
+			if rec.Unreachable != "" && len(res.Reasons) > 0 {
+				c.errorf("%s", res.Reasons[0].Message)
+			}
+			if c.beforeReports != nil {
+				c.beforeReports()
+			}
+			if err := report.WriteConsole(out, res); err != nil {
+				c.errorf("cannot write the report to stdout: %v", err)
+			}
+		} else {
+			c.say(out, "\nVerdict: %s, written again in every report (exit %d): %s\n", strings.ToUpper(res.Verdict), code, res.Reasons[len(res.Reasons)-1].Message)
+		}
+		failed := c.writeReports(res, f, gh, out)
+		switch {
+		case ctx.Err() != nil && !rec.Cancelled && pass < 2:
+			rec.Cancelled = true
+			c.errorf("cancelled as the reports were written: writing them again, as of a cancelled run")
+		case len(failed) > 0 && len(unwritten) == 0 && v.Status == verdict.Pass && pass < 2:
+			unwritten = failed
+		default:
+			return code
+		}
 	}
-	code := exitCode(v.Status)
-	res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code})
-	if err != nil {
-		c.errorf("cannot build the report: %v", err)
-		return ExitInvalid
-	}
-	if rec.Unreachable != "" && len(res.Reasons) > 0 {
-		c.errorf("%s", res.Reasons[0].Message)
-	}
-	if err := report.WriteConsole(out, res); err != nil {
-		c.errorf("cannot write the report to stdout: %v", err)
-	}
-	written := true
+}
+
+// writeReports writes the JUnit and JSON files and the GitHub Actions step's outputs and
+// summary, and returns what could not be written, and why.
+func (c *Command) writeReports(res *report.Result, f *runFlags, gh *report.GitHub, out io.Writer) []string {
+	var failed []string
 	for _, w := range []struct {
 		path  string
 		write func(io.Writer, *report.Result) error
@@ -173,7 +209,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		}
 		if err := writeFile(w.path, res, w.write); err != nil {
 			c.errorf("cannot write %s: %v", w.path, err)
-			written = false
+			failed = append(failed, fmt.Sprintf("%s: %v", w.path, err))
 			continue
 		}
 		c.say(out, "wrote %s\n", w.path)
@@ -181,15 +217,10 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	if gh != nil {
 		if err := gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {
 			c.errorf("GitHub Actions: %v", err)
-			written = false
+			failed = append(failed, fmt.Sprintf("GitHub Actions: %v", err))
 		}
 	}
-	if !written && code == ExitPass {
-		// A pass whose evidence is missing is not a pass the user can show.
-		c.errorf("every rule held, but exit %d: a report the run was asked for could not be written", ExitInvalid)
-		return ExitInvalid
-	}
-	return code
+	return failed
 }
 
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.
@@ -222,32 +253,6 @@ func exitCode(s verdict.Status) int {
 		return ExitFail
 	}
 	return ExitInvalid
-}
-
-// writeFile writes through a temporary file and renames it into place, so a reader
-// never sees half a report.
-func writeFile(path string, r *report.Result, write func(io.Writer, *report.Result) error) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // lockedWriter serialises writes from several goroutines to one stream.

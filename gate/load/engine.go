@@ -31,10 +31,12 @@ type Result struct {
 	// SetupFailure is set when a user's setup failed every attempt, which stops the run.
 	SetupFailure *SetupFailure
 	// Canceled is set when the context was canceled before the run finished, in
-	// CanceledIn; Stopped when it was cancelled with ErrStopped.
-	Canceled   bool
-	CanceledIn Stage
-	Stopped    bool
+	// CanceledIn (CanceledDraining: after the hold, as requests in flight finished);
+	// Stopped when it was cancelled with ErrStopped.
+	Canceled         bool
+	CanceledIn       Stage
+	CanceledDraining bool
+	Stopped          bool
 	// Open is set for an open-model run, whose delivery is in Delivery.
 	Open     bool
 	Delivery Delivery
@@ -153,18 +155,27 @@ func (e *Engine) Run(ctx context.Context) Result {
 	if e.plan.Open {
 		if e.loopEligible() {
 			if res, ok := e.runOpenLoop(ctx); ok {
-				return e.withCPU(res)
+				return e.drained(ctx, e.withCPU(res))
 			}
 		}
-		return e.withCPU(e.runOpen(ctx))
+		return e.drained(ctx, e.withCPU(e.runOpen(ctx)))
 	}
-	return e.withCPU(e.runClosed(ctx))
+	return e.drained(ctx, e.withCPU(e.runClosed(ctx)))
 }
 
 // withCPU adds the generator's own CPU use during the hold.
 func (e *Engine) withCPU(res Result) Result {
 	res.GeneratorCPU = cpuShare(e.holdCPU, res.HoldDuration())
 	res.Processors = processors
+	return res
+}
+
+// drained records a cancel that came while the requests in flight after the hold were
+// finishing: those were thrown away, so the run is cancelled, whatever it measured.
+func (e *Engine) drained(ctx context.Context, res Result) Result {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrStopped) && !res.Canceled {
+		res.Canceled, res.CanceledIn, res.CanceledDraining = true, Hold, true
+	}
 	return res
 }
 

@@ -107,10 +107,16 @@ func (r *Result) reasonText(why verdict.Reason) string {
 	case verdict.Unreachable:
 		return why.Detail
 	case verdict.Cancelled:
-		if why.Phase == "" {
+		switch {
+		case why.After:
+			return "the run was cancelled once it had ended, as its reports were written"
+		case why.Phase == "":
 			return "the run was cancelled before it started"
+		case why.Draining:
+			msg = "the run was cancelled as the requests in flight after the hold finished: some were thrown away"
+		default:
+			msg = "the run was cancelled during the " + why.Stage.String()
 		}
-		msg = "the run was cancelled during the " + why.Stage.String()
 	case verdict.SetupFailed:
 		who := "user"
 		if why.Setup.Worker {
@@ -143,6 +149,8 @@ func (r *Result) reasonText(why verdict.Reason) string {
 		return fmt.Sprintf("%s: phase %s did not run", rule, why.Phase)
 	case verdict.Unexplained:
 		return "the run was stopped early, but by no abort rule of this plan"
+	case verdict.ReportNotWritten:
+		return "every rule held, but a report the run was asked for could not be written: " + why.Detail
 	default:
 		msg = why.Code.String()
 	}

@@ -18,6 +18,9 @@ import (
 type GitHub struct {
 	getenv func(string) string
 	action *githubactions.Action
+	// marks is where each runner file ended before this run first wrote to it: a
+	// second Publish (the reports written again) takes back what the first added.
+	marks map[string]int64
 }
 
 // GitHubEnabled reports whether the process runs as a GitHub Actions step.
@@ -125,7 +128,18 @@ func (g *GitHub) fileCommand(env, what string, call func()) error {
 	if err != nil {
 		return fmt.Errorf("cannot write the %s to %s: %w", what, env, err)
 	}
-	if err := f.Close(); err != nil {
+	if mark, ok := g.marks[env]; ok {
+		err = f.Truncate(mark)
+	} else if info, serr := f.Stat(); serr == nil {
+		if g.marks == nil {
+			g.marks = map[string]int64{}
+		}
+		g.marks[env] = info.Size()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("cannot write the %s to %s: %w", what, env, err)
 	}
 	if err := guard(call); err != nil {

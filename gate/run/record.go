@@ -17,7 +17,8 @@ type Record struct {
 	// Unreachable says why the target did not answer the probe before any load; "" when
 	// it did.
 	Unreachable string
-	// Cancelled is set when the run's context was cancelled before every phase had run.
+	// Cancelled is set when the run's context was cancelled: before every phase had run,
+	// or, set by whoever writes the reports, once it had ended.
 	Cancelled bool
 	// Phases are every phase of the plan, in order, run or not.
 	Phases []Phase

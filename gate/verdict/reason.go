@@ -1,6 +1,8 @@
 package verdict
 
 import (
+	"strings"
+
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/run"
 )
@@ -10,26 +12,27 @@ type Code int
 
 // Reasons for no valid verdict.
 const (
-	Unreachable    Code = iota + 1 // the target did not answer the probe before any load
-	Cancelled                      // the run was cancelled (SIGINT, SIGTERM)
-	SetupFailed                    // a user's setup failed every attempt
-	PeakNotReached                 // the hold never began: not every user was running
-	RateShort                      // the open model sent too few of the hold's arrivals
-	GeneratorLate                  // the open model's generator sent too many arrivals late by itself
-	GeneratorBusy                  // the generator used nearly all of its processors in the hold
-	NoSamples                      // a rule's scope had no requests
-	TooFewWindows                  // a drift rule had too few time windows to judge
-	NoStart                        // a drift rule had no requests at the start of the hold
-	NoReference                    // the phase a rule compares with had no requests
-	PhaseNotRun                    // a rule's phase never ran
-	Unexplained                    // the run was stopped early, but by no abort rule of the plan
+	Unreachable      Code = iota + 1 // the target did not answer the probe before any load
+	Cancelled                        // the run was cancelled (SIGINT, SIGTERM)
+	SetupFailed                      // a user's setup failed every attempt
+	PeakNotReached                   // the hold never began: not every user was running
+	RateShort                        // the open model sent too few of the hold's arrivals
+	GeneratorLate                    // the open model's generator sent too many arrivals late by itself
+	GeneratorBusy                    // the generator used nearly all of its processors in the hold
+	NoSamples                        // a rule's scope had no requests
+	TooFewWindows                    // a drift rule had too few time windows to judge
+	NoStart                          // a drift rule had no requests at the start of the hold
+	NoReference                      // the phase a rule compares with had no requests
+	PhaseNotRun                      // a rule's phase never ran
+	Unexplained                      // the run was stopped early, but by no abort rule of the plan
+	ReportNotWritten                 // every rule held, but a report the run was asked for could not be written
 )
 
 var codeNames = [...]string{
 	Unreachable: "unreachable", Cancelled: "cancelled", SetupFailed: "setup_failed", PeakNotReached: "peak_not_reached",
 	RateShort: "rate_short", GeneratorLate: "generator_late", GeneratorBusy: "generator_busy", NoSamples: "no_samples",
 	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
-	Unexplained: "stopped_unexplained",
+	Unexplained: "stopped_unexplained", ReportNotWritten: "report_not_written",
 }
 
 // String names the code as result files do: "setup_failed", "rate_short"...
@@ -59,12 +62,17 @@ type Reason struct {
 	Phase string
 	// Check is the index in Verdict.Checks of the rule it concerns, or -1.
 	Check int
-	// Detail is the probe's error (Unreachable).
+	// Detail is the probe's error (Unreachable), or what could not be written, and why
+	// (ReportNotWritten).
 	Detail string
 	// Setup is the failure (SetupFailed).
 	Setup *load.SetupFailure
-	// Stage is where the phase was when it was cancelled (Cancelled in a phase).
-	Stage load.Stage
+	// Stage is where the phase was when it was cancelled (Cancelled in a phase), and
+	// Draining says the cancel came as the requests in flight after the hold finished.
+	// After is set for a run cancelled once it had ended, as its reports were written.
+	Stage    load.Stage
+	Draining bool
+	After    bool
 	// Count of Of: users running of those planned (PeakNotReached), arrivals sent of
 	// those due (RateShort), arrivals sent late of those due (GeneratorLate), windows
 	// judged of those needed (TooFewWindows).
@@ -90,7 +98,7 @@ func phaseReasons(ph run.Phase) []Reason {
 	}
 	if l.Canceled {
 		r := mk(Cancelled)
-		r.Stage = l.CanceledIn
+		r.Stage, r.Draining = l.CanceledIn, l.CanceledDraining
 		out = append(out, r)
 	}
 	if l.HoldStart.IsZero() && !l.Stopped {
@@ -123,3 +131,15 @@ func phaseReasons(ph run.Phase) []Reason {
 // stopped by an abort rule, or what it delivered supports no verdict, so that later
 // phases would measure a run that is already over.
 func EndsRun(ph run.Phase) bool { return ph.Load.Stopped || len(phaseReasons(ph)) > 0 }
+
+// Unwritten judges a run some of whose reports could not be written (what says which,
+// and why): a pass without its evidence is no pass, so it has no valid verdict; a fail
+// stays one (the regression stands, whatever could not be written).
+func Unwritten(v Verdict, what []string) Verdict {
+	if len(what) == 0 || v.Status != Pass {
+		return v
+	}
+	v.Status = Invalid
+	v.Reasons = append(v.Reasons, Reason{Code: ReportNotWritten, Check: -1, Detail: strings.Join(what, "; ")})
+	return v
+}

@@ -120,10 +120,17 @@ func (j *judge) validity() {
 	case rec.Unreachable != "":
 		j.reasons = append(j.reasons, Reason{Code: Unreachable, Check: -1, Detail: rec.Unreachable})
 	}
+	phaseCancelled := false
 	for _, ph := range rec.Phases {
 		if ph.Ran {
 			j.reasons = append(j.reasons, phaseReasons(ph)...)
+			phaseCancelled = phaseCancelled || ph.Load.Canceled
 		}
+	}
+	if rec.Cancelled && rec.Unreachable == "" && !phaseCancelled {
+		// Every phase had run: the cancel came as the reports were written. What they
+		// would say can no longer be trusted to reach the user; the run is cancelled.
+		j.reasons = append(j.reasons, Reason{Code: Cancelled, Check: -1, After: true})
 	}
 }
 

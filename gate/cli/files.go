@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/perfgate/perfgate/gate/report"
+)
+
+// Report files are written deliberately whatever their path names:
+//   - a regular file (or a new one) through a temporary file renamed into place, so that
+//     a reader never sees half a report;
+//   - a symbolic link is followed: the file it points to is the report (written the same
+//     way, beside it), and the link stays;
+//   - a character device or a named pipe (/dev/stdout, a pipe to another program) is
+//     written straight into, and must be open for reading if it is a pipe;
+//   - a directory, a socket or anything else is an error, found before any load (see
+//     checkReportPaths).
+
+// writeFile writes a report to path (see above).
+func writeFile(path string, r *report.Result, write func(io.Writer, *report.Result) error) error {
+	target, info, err := reportTarget(path)
+	if err != nil {
+		return err
+	}
+	if info != nil && info.Mode()&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe) != 0 {
+		return writeStraight(target, info, r, write)
+	}
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp, r); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
+}
+
+// reportTarget resolves a report path: the file a symbolic link points to (even one that
+// does not exist yet), and what is there now (nil: nothing). A directory, a socket or an
+// irregular file is an error.
+func reportTarget(path string) (string, fs.FileInfo, error) {
+	target := path
+	for range 40 { // as the kernel's limit on links followed
+		info, err := os.Lstat(target)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR): // a folder of it is missing, or a file
+			return target, nil, nil
+		case err != nil:
+			return "", nil, err
+		case info.Mode()&fs.ModeSymlink != 0:
+			to, err := os.Readlink(target)
+			if err != nil {
+				return "", nil, err
+			}
+			if !filepath.IsAbs(to) {
+				to = filepath.Join(filepath.Dir(target), to)
+			}
+			target = to
+			continue
+		case info.Mode().IsRegular(), info.Mode()&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe) != 0:
+			return target, info, nil
+		case info.IsDir():
+			return "", nil, fmt.Errorf("%s is a directory: name a file for the report", path)
+		default:
+			return "", nil, fmt.Errorf("%s is not a file a report can be written to (%v)", path, info.Mode().Type())
+		}
+	}
+	return "", nil, fmt.Errorf("%s: too many symbolic links", path)
+}
+
+// writeStraight writes a report into a device or a pipe: a pipe without a reader is an
+// error at once rather than a wait forever.
+func writeStraight(path string, info fs.FileInfo, r *report.Result, write func(io.Writer, *report.Result) error) error {
+	flags := os.O_WRONLY
+	if info.Mode()&fs.ModeNamedPipe != 0 {
+		flags |= syscall.O_NONBLOCK
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ENXIO) {
+			return fmt.Errorf("%s is a pipe nothing reads from", path)
+		}
+		return err
+	}
+	if info.Mode()&fs.ModeNamedPipe != 0 {
+		if rc, err := f.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = syscall.SetNonblock(int(fd), false) })
+		}
+	}
+	if err := write(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// checkReportPaths finds, before any load, what would keep a report from being
+// written: two reports asked for at the same path, a path that is a directory or no
+// file, or one whose folder cannot be made.
+func checkReportPaths(f *runFlags) error {
+	seen := map[string]string{}
+	for _, r := range []struct{ flag, path string }{{"--junit", f.junit}, {"--json", f.json}} {
+		if r.path == "" {
+			continue
+		}
+		target, info, err := reportTarget(r.path)
+		if err != nil {
+			return fmt.Errorf("%s: %v", r.flag, err)
+		}
+		abs, err := filepath.Abs(target)
+		if err != nil {
+			return fmt.Errorf("%s %s: %v", r.flag, r.path, err)
+		}
+		if other, dup := seen[abs]; dup && (info == nil || info.Mode().IsRegular()) {
+			return fmt.Errorf("%s and %s name the same file, %s: each report needs its own", other, r.flag, r.path)
+		}
+		seen[abs] = r.flag
+		if info == nil {
+			if err := creatable(filepath.Dir(abs)); err != nil {
+				return fmt.Errorf("%s %s: %v", r.flag, r.path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// creatable reports whether a file can be made in dir: the nearest folder of it that
+// exists must be a folder (the rest is made when the report is written).
+func creatable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		info, err := os.Stat(d)
+		switch {
+		case err == nil && info.IsDir():
+			return nil
+		case err == nil:
+			return fmt.Errorf("%s is not a folder", d)
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+		if parent := filepath.Dir(d); parent == d {
+			return nil
+		}
+	}
+}
