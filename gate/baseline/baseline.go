@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/perfgate/perfgate/gate/internal/userfile"
 	"github.com/perfgate/perfgate/gate/metric"
 )
 
@@ -162,14 +162,16 @@ func (f *Phase) Find(scope string) (Metrics, bool) {
 	return Metrics{}, false
 }
 
-// Read reads a baseline file.
+// Read reads a baseline file, and refuses one whose figures no run could have recorded
+// (a hand edit gone wrong): a negative count, an error rate outside 0..1, a rate or a
+// latency that is negative or not a number, a histogram that does not decode.
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read("baseline", path)
+	if errors.Is(err, userfile.ErrNotExist) {
+		return nil, fmt.Errorf("baseline file %s does not exist (make one with perfgate baseline RESULT.json -o %s)", path, path)
+	}
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("baseline file %s does not exist (make one with perfgate baseline RESULT.json -o %s)", path, path)
-		}
-		return nil, fmt.Errorf("cannot read baseline file: %w", err)
+		return nil, err
 	}
 	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -178,8 +180,43 @@ func Read(path string) (*File, error) {
 	if f.Version != Version {
 		return nil, fmt.Errorf("baseline file %s has version %q, not %q", path, f.Version, Version)
 	}
+	if err := f.check(); err != nil {
+		return nil, fmt.Errorf("baseline file %s: %v: record it anew with perfgate baseline", path, err)
+	}
 	return &f, nil
 }
+
+// check finds figures no run could have recorded.
+func (f *File) check() error {
+	phases := append([]Phase{{Name: "the top level", All: f.All, Endpoints: f.Endpoints}}, f.Phases...)
+	for _, ph := range phases {
+		for _, m := range append([]Metrics{ph.All}, ph.Endpoints...) {
+			where := fmt.Sprintf("%s, %s", ph.Name, m.Name)
+			switch {
+			case m.Requests < 0:
+				return fmt.Errorf("%s: requests %d is negative", where, m.Requests)
+			case !(m.ErrorRate >= 0 && m.ErrorRate <= 1):
+				return fmt.Errorf("%s: error_rate %v is not between 0 and 1", where, m.ErrorRate)
+			case !finite(m.Throughput) || m.Throughput < 0:
+				return fmt.Errorf("%s: throughput %v is not a rate", where, m.Throughput)
+			case !finite(m.MeanMs) || m.MeanMs < 0 || !finite(m.MaxMs) || m.MaxMs < 0:
+				return fmt.Errorf("%s: mean_ms %v or max_ms %v is not a latency", where, m.MeanMs, m.MaxMs)
+			}
+			if m.Histogram != "" {
+				h, err := decode(m.Histogram)
+				if err != nil {
+					return fmt.Errorf("%s: the histogram is damaged: %v", where, err)
+				}
+				if h.TotalCount() > m.Requests {
+					return fmt.Errorf("%s: the histogram holds %d latencies of %d requests", where, h.TotalCount(), m.Requests)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Write writes a baseline file.
 func (f *File) Write(w io.Writer) error {

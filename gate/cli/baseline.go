@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/userfile"
 	"github.com/perfgate/perfgate/gate/report"
 )
 
@@ -29,13 +30,12 @@ func (c *Command) baseline(args []string) int {
 	if code, done := c.parse(fs, args[1:]); done {
 		return code
 	}
-	f, err := os.Open(resultPath)
+	data, err := userfile.Read("result", resultPath)
 	if err != nil {
 		c.errorf("baseline: %v", err)
 		return ExitUsage
 	}
-	res, err := report.ReadJSON(f)
-	f.Close()
+	res, err := report.ReadJSON(bytes.NewReader(data))
 	if err != nil {
 		c.errorf("baseline: %s: %v", resultPath, err)
 		return ExitUsage

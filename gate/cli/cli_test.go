@@ -134,7 +134,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{broken, []string{"validate"}, "perfgate.yaml:3:3: unknown key \"userz\" (did you mean \"users\"?)"},
-		{broken, []string{"run", "-c", "neg.yaml"}, "neg.yaml:4:13: tasks[0]: weight must be 0 or more, got -1"},
+		{broken, []string{"run", "-c", "neg.yaml"}, "neg.yaml:4:13: tasks[0]: weight must be between 0 and 1000000, got -1"},
 		{broken, []string{"run", "--config", "badendpoint.yaml"}, "u.yaml:3:3: unknown endpoint \"/b\""},
 		{broken, []string{"validate", "-c", "nothresh.yaml"}, "nothresh.yaml:1:1: no thresholds"},
 		{broken, []string{"validate", "-c", "missing.yaml"}, "config file missing.yaml does not exist"},

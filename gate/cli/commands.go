@@ -60,7 +60,7 @@ func (c *Command) planFromArgs(name string, args []string, about string) (p *pla
 	}
 	p, err := c.loadPlan(source{name: f.config}, f)
 	if err != nil {
-		c.errorf("%v", err)
+		c.userError(err)
 		return nil, nil, ExitUsage, true
 	}
 	return p, f, 0, false
@@ -127,7 +127,7 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	}
 	p, err := c.loadPlan(src, &f)
 	if err != nil {
-		c.errorf("%v", err)
+		c.userError(err)
 		return ExitUsage
 	}
 	return c.gate(ctx, p, &f)

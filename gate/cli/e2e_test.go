@@ -141,7 +141,8 @@ func TestE2EInvalidConfig(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"perfgate.yaml": "target: http://127.0.0.1:9\nload:\n  users: 10\n  duration: 5 min\n"})
 	r := perfgate(t, dir, 30*time.Second, "run")
-	if r.code != ExitUsage || r.stderr != "perfgate: perfgate.yaml:4:13: invalid duration \"5 min\" (use a number and a unit: 500ms, 30s, 5m, 1m30s)\n" {
+	if r.code != ExitUsage || r.stderr != "perfgate: perfgate.yaml:4:13: invalid duration \"5 min\" (use a number and a unit: 500ms, 30s, 5m, 1m30s)\n"+
+		"  4 |   duration: 5 min\n    |             ^\n" {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "perfgate-junit.xml")); err == nil {

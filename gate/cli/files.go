@@ -7,8 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/internal/userfile"
 	"github.com/perfgate/perfgate/gate/report"
 )
 
@@ -160,4 +164,56 @@ func creatable(dir string) error {
 			return nil
 		}
 	}
+}
+
+// userError prints an error about a user's file and, where it names a line of a file
+// perfgate can read, that line with a caret under the column, as compilers do.
+func (c *Command) userError(err error) {
+	c.errorf("%v", err)
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.File == "" || ce.Pos.Line < 1 {
+		return
+	}
+	data, rerr := userfile.Read("config", ce.File)
+	if rerr != nil {
+		return // an embedded file, or one gone since
+	}
+	lines := strings.Split(string(data), "\n")
+	if ce.Pos.Line > len(lines) {
+		return
+	}
+	line := strings.TrimRight(lines[ce.Pos.Line-1], "\r")
+	if mayHoldSecret(line) {
+		return // the position is enough; an error message never shows a secret
+	}
+	num := strconv.Itoa(ce.Pos.Line)
+	c.say(c.Stderr, "  %s | %s\n", num, line)
+	if ce.Pos.Col > 0 {
+		// The caret goes under the column's character, tabs kept so that it lines up.
+		pad := []rune(line)[:min(ce.Pos.Col-1, len([]rune(line)))]
+		for i, r := range pad {
+			if r != '\t' {
+				pad[i] = ' '
+			}
+		}
+		c.say(c.Stderr, "  %s | %s^\n", strings.Repeat(" ", len(num)), string(pad))
+	}
+}
+
+// secretWords are what a config line holding a credential says on its face.
+var secretWords = []string{"authorization", "cookie", "password", "passwd", "token", "secret", "api-key", "api_key", "apikey", "credential"}
+
+// mayHoldSecret reports whether a line of a user's file may hold a credential: a header
+// or key named like one, or a URL with a user's part (user:password@).
+func mayHoldSecret(line string) bool {
+	lower := strings.ToLower(line)
+	for _, w := range secretWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	if i := strings.Index(lower, "://"); i >= 0 && strings.Contains(lower[i:], "@") {
+		return true
+	}
+	return false
 }

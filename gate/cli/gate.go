@@ -88,7 +88,33 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 	if err := checkReportPaths(f); err != nil {
 		return nil, err
 	}
+	if err := checkWindows(p, f.progress.d); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// Time windows: no shorter than minWindow (a progress line and a closed window in every
+// one), and no more than maxWindows in a run (each is kept, and written in the result).
+const (
+	minWindow  = 100 * time.Millisecond
+	maxWindows = 100_000
+)
+
+// checkWindows refuses a --progress interval that would close windows too often, or too
+// many of them over the whole run.
+func checkWindows(p *plan.Plan, every time.Duration) error {
+	if every < minWindow {
+		return fmt.Errorf("--progress %s is shorter than %s", every, minWindow)
+	}
+	var total time.Duration
+	for _, ph := range p.Phases {
+		total += ph.Ramp() + ph.Settle + ph.Hold + p.Timeout
+	}
+	if n := int64(total / every); n > maxWindows {
+		return fmt.Errorf("--progress %s would close %d time windows over the run's %s, more than %d: lengthen it", every, n, total.Round(time.Second), maxWindows)
+	}
+	return nil
 }
 
 // gate runs a plan end to end and returns the exit code. Reports are written whatever

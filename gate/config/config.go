@@ -1,9 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"os"
 
+	"github.com/perfgate/perfgate/gate/internal/userfile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -185,7 +186,7 @@ func ParseConfig(file string, data []byte, env Env) (*Config, error) {
 func decodeDocument(file string, data []byte, env Env, out any) ([]string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, withFile(file, err)
+		return nil, syntaxError(file, data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil, &Error{File: file, Msg: "the file is empty"}
@@ -201,14 +202,11 @@ func decodeDocument(file string, data []byte, env Env, out any) ([]string, error
 }
 
 func readFile(what, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("%s file %s does not exist", what, path)
-		}
-		return nil, fmt.Errorf("cannot read %s file: %w", what, err)
+	data, err := userfile.Read(what, path)
+	if errors.Is(err, userfile.ErrNotExist) {
+		return nil, fmt.Errorf("%s file %s does not exist", what, path)
 	}
-	return data, nil
+	return data, err
 }
 
 // closedKeys and openKeys are the settings of each load model.

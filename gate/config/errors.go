@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goyamlparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 )
 
@@ -71,6 +73,19 @@ func withFile(file string, err error) error {
 	}
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	return &Error{File: file, Pos: lineOf(msg), Msg: "invalid YAML: " + stripLine(msg)}
+}
+
+// syntaxError places a YAML syntax error that yaml.v3 found. yaml.v3 says which line (not
+// always the one at fault, and sometimes none) and never which column; goccy/go-yaml's
+// parser, run on the same bytes only to place the error, gives both, and a message that
+// says what it expected there. Where it finds no error, yaml.v3's own is given.
+func syntaxError(file string, data []byte, err error) error {
+	_, perr := goyamlparser.ParseBytes(data, 0)
+	var se *goyaml.SyntaxError
+	if errors.As(perr, &se) && se.Token != nil && se.Token.Position != nil {
+		return &Error{File: file, Pos: Pos{Line: se.Token.Position.Line, Col: se.Token.Position.Column}, Msg: "invalid YAML: " + se.Message}
+	}
+	return withFile(file, err)
 }
 
 // lineOf reads the "line N: " prefix that yaml.v3 puts on its messages.

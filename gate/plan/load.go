@@ -29,6 +29,17 @@ type Load struct {
 	Hold time.Duration
 }
 
+// Limits of a load: past them a plan is refused, since no run of perfgate's could deliver
+// it (a million users on one machine, a day's hold) and some would take the machine's
+// memory before the first request.
+const (
+	MaxUsers       = 1_000_000
+	MaxInFlight    = 1_000_000
+	MaxWeight      = 1_000_000
+	MaxStage       = 24 * time.Hour // a hold, a ramp, a settle
+	MaxRequestTime = time.Hour      // a timeout, a think time
+)
+
 // Phase is one named stage of a run.
 type Phase struct {
 	Name string
@@ -71,6 +82,9 @@ func (b *builder) load() error {
 			return b.errorf(b.cfg.Defaults.Pos.Of("timeout"), "defaults.timeout must be above 0")
 		}
 		p.Timeout = DefaultTimeout
+	}
+	if p.Timeout > MaxRequestTime {
+		return b.errorf(b.cfg.Defaults.Pos.Of("timeout"), "defaults.timeout of %s is longer than %s", p.Timeout, MaxRequestTime)
 	}
 	profile := l.Profile
 	switch {
@@ -157,6 +171,9 @@ func (b *builder) phaseLoad(l config.Load) (Load, error) {
 		}
 		ld.Hold = DefaultDuration
 	}
+	if ld.Hold > MaxStage {
+		return ld, b.errorf(l.Pos.Of("duration"), "load.duration of %s is longer than %s", ld.Hold, MaxStage)
+	}
 	if l.Pos.Has("rate") || l.Rate != 0 {
 		return ld, b.openLoad(l, &ld)
 	}
@@ -169,20 +186,26 @@ func (b *builder) phaseLoad(l config.Load) (Load, error) {
 	if !l.Pos.Has("users") && l.Users == 0 {
 		ld.Users = 1
 	}
-	if ld.Users < 1 {
-		return ld, b.errorf(l.Pos.Of("users"), "load.users must be at least 1, got %d", l.Users)
+	if ld.Users < 1 || ld.Users > MaxUsers {
+		return ld, b.errorf(l.Pos.Of("users"), "load.users must be between 1 and %d, got %d", MaxUsers, l.Users)
 	}
 	ld.SpawnRate = l.SpawnRate
 	if !l.Pos.Has("spawn_rate") && l.SpawnRate == 0 {
 		ld.SpawnRate = max(1, float64(ld.Users)/10)
 	}
 	if !(ld.SpawnRate > 0) || ld.SpawnRate > 1e6 {
-		return ld, b.errorf(l.Pos.Of("spawn_rate"), "load.spawn_rate must be above 0 users per second, got %v", l.SpawnRate)
+		return ld, b.errorf(l.Pos.Of("spawn_rate"), "load.spawn_rate must be above 0 and at most a million users per second, got %v", l.SpawnRate)
+	}
+	if r := ld.Ramp(); r > MaxStage {
+		return ld, b.errorf(l.Pos.Of("spawn_rate"), "at %g users per second the ramp would last %s, longer than %s: start them faster", ld.SpawnRate, r.Round(time.Hour), MaxStage)
 	}
 	ld.Think = l.Think
+	if ld.Think.Max > MaxRequestTime {
+		return ld, b.errorf(l.Pos.Of("think"), "load.think of %s is longer than %s", ld.Think.Max, MaxRequestTime)
+	}
 	ld.Settle = time.Duration(l.Settle)
-	if ld.Settle < 0 {
-		return ld, b.errorf(l.Pos.Of("settle"), "load.settle must not be negative")
+	if ld.Settle < 0 || ld.Settle > MaxStage {
+		return ld, b.errorf(l.Pos.Of("settle"), "load.settle must be between 0 and %s", MaxStage)
 	}
 	return ld, nil
 }
@@ -210,8 +233,14 @@ func (b *builder) openLoad(l config.Load, ld *Load) error {
 	if !l.Pos.Has("max_in_flight") && ld.MaxInFlight == 0 {
 		ld.MaxInFlight = DefaultMaxInFlight
 	}
-	if ld.MaxInFlight < 1 {
-		return b.errorf(l.Pos.Of("max_in_flight"), "load.max_in_flight must be at least 1, got %d", l.MaxInFlight)
+	if ld.MaxInFlight < 1 || ld.MaxInFlight > MaxInFlight {
+		return b.errorf(l.Pos.Of("max_in_flight"), "load.max_in_flight must be between 1 and %d, got %d", MaxInFlight, l.MaxInFlight)
+	}
+	if ld.RateRamp < 0 || ld.RateRamp > MaxStage {
+		return b.errorf(l.Pos.Of("ramp"), "load.ramp must be between 0 and %s", MaxStage)
+	}
+	if ld.Rate*ld.Hold.Seconds() < 1 {
+		return b.errorf(l.Pos.Of("rate"), "at %g/s no request is due in a hold of %s: raise the rate or lengthen the hold", ld.Rate, ld.Hold)
 	}
 	return nil
 }

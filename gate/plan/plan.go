@@ -314,8 +314,8 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 		if setup {
 			return r, b.errorf(pos.Of("weight"), "%s: setup steps run once each, in order: weight does not apply", where)
 		}
-		if *c.Weight < 0 {
-			return r, b.errorf(pos.Of("weight"), "%s: weight must be 0 or more, got %d", where, *c.Weight)
+		if *c.Weight < 0 || *c.Weight > MaxWeight {
+			return r, b.errorf(pos.Of("weight"), "%s: weight must be between 0 and %d, got %d", where, MaxWeight, *c.Weight)
 		}
 		r.Weight = *c.Weight
 	}
@@ -417,6 +417,9 @@ func (b *builder) request(c *config.Request, list string, i int, setup bool) (Re
 	r.Timeout = time.Duration(c.Timeout)
 	if r.Timeout == 0 {
 		r.Timeout = b.p.Timeout
+	}
+	if r.Timeout > MaxRequestTime {
+		return r, b.errorf(pos.Of("timeout"), "%s: timeout of %s is longer than %s", where, r.Timeout, MaxRequestTime)
 	}
 
 	// Extraction, after the templates: a step cannot use what it extracts itself.

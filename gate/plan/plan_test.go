@@ -50,7 +50,7 @@ tasks:
 `
 
 func TestBuild(t *testing.T) {
-	p, err := build(t, base, "all: [p99 < 1s]\nendpoints:\n  detail: [error_rate < 1%]\n  login: [max < 2s]\n")
+	p, err := build(t, base, "all: [p99 < 1s]\nendpoints:\n  detail: [error_rate < 1%]\n  list: [max < 2s]\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestBuild(t *testing.T) {
 	if hdr["Authorization"] != "Bearer t/k n" || hdr["X-Team"] != "perf" {
 		t.Errorf("headers = %v", hdr)
 	}
-	if len(p.Rules) != 3 || p.Rules[0].Endpoint != -1 || p.Rules[1].Endpoint != 2 || p.Rules[2].Endpoint != 0 {
+	if len(p.Rules) != 3 || p.Rules[0].Endpoint != -1 || p.Rules[1].Endpoint != 2 || p.Rules[2].Endpoint != 1 {
 		t.Errorf("rules = %+v", p.Rules)
 	}
 }
@@ -150,10 +150,10 @@ func TestBuildErrors(t *testing.T) {
 		{"bad target", "target: ftp://h\ntasks: [{path: /}]", "", "perfgate.yaml:1:9: target \"ftp://h\" is not an http:// or https:// URL"},
 		{"password in target hidden", "target: 'http://u:hunter2@'\ntasks: [{path: /}]", "", "http://u:xxxxx@"},
 		{"no tasks", "target: http://h", "", "no tasks"},
-		{"negative weight", "target: http://h\ntasks:\n  - path: /\n    weight: -2\n", "", "perfgate.yaml:4:13: tasks[0]: weight must be 0 or more, got -2"},
+		{"negative weight", "target: http://h\ntasks:\n  - path: /\n    weight: -2\n", "", "perfgate.yaml:4:13: tasks[0]: weight must be between 0 and 1000000, got -2"},
 		{"zero weights", "target: http://h\ntasks: [{path: /, weight: 0}]", "", "every task has weight 0"},
 		{"relative path", "target: http://h\ntasks:\n  - path: api\n", "", "perfgate.yaml:3:11: tasks[0]: path \"api\" must start with /"},
-		{"users zero", "target: http://h\nload: {users: 0}\ntasks: [{path: /}]", "", "perfgate.yaml:2:15: load.users must be at least 1"},
+		{"users zero", "target: http://h\nload: {users: 0}\ntasks: [{path: /}]", "", "perfgate.yaml:2:15: load.users must be between 1 and 1000000"},
 		{"spawn rate", "target: http://h\nload: {spawn_rate: -1}\ntasks: [{path: /}]", "", "perfgate.yaml:2:20: load.spawn_rate must be above 0"},
 		{"unknown var", "target: http://h\ntasks:\n  - path: /\n    headers: {A: '{{tok}}'}\n", "", "perfgate.yaml:4:14: tasks[0].headers: {{tok}} is not extracted by any earlier setup step"},
 		{"var used before extracted", "target: http://h\nsetup:\n  - {path: /a, headers: {A: '{{t}}'}, extract: {t: $.t}}\ntasks: [{path: /}]", "", "{{t}} is not extracted"},
@@ -205,7 +205,7 @@ func TestOpenModel(t *testing.T) {
 	}
 	cases := map[string]string{
 		"load: {rate: 0/s}":                              "perfgate.yaml:2:14: load.rate must be above zero",
-		"load: {rate: 10/s, max_in_flight: 0}":           "perfgate.yaml:2:35: load.max_in_flight must be at least 1, got 0",
+		"load: {rate: 10/s, max_in_flight: 0}":           "perfgate.yaml:2:35: load.max_in_flight must be between 1 and 1000000, got 0",
 		"load: {rate: 10/s, start_rate: 20/s, ramp: 5s}": "perfgate.yaml:2:32: the ramp ends below its start",
 		"load: {rate: 10/s, start_rate: 5/s}":            "load.start_rate needs load.ramp",
 		"load: {rate: 10/s, users: 5}":                   "perfgate.yaml:2:27: load.users belongs to the closed model",
@@ -313,7 +313,7 @@ func TestPhaseErrors(t *testing.T) {
 		{withPhases("    - {users: 1}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:7: load.phases[0]: name is required"},
 		{withPhases("    - {name: 1st}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:14: load.phases[0]: name \"1st\" must start with a letter"},
 		{withPhases("    - {name: a}\n    - {name: a}\n"), "all: [p99 < 1s]", "perfgate.yaml:6:14: load.phases[1]: phase \"a\" is named twice"},
-		{withPhases("    - {name: a, users: 0}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:24: load.users must be at least 1"},
+		{withPhases("    - {name: a, users: 0}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:24: load.users must be between 1 and 1000000"},
 		{withPhases("    - {name: a, rate: 5/s, think: 1s}\n"), "all: [p99 < 1s]", "perfgate.yaml:5:35: load.phases[0]: think belongs to the closed model and rate to the open one"},
 		{withPhases("    - {name: a}\n    - {name: b}\n"), "all: [p99 < 1s]", "t.yaml:1:6: rules outside phases: judge the phase named peak, and this config's phases are a, b"},
 		{withPhases("    - {name: peak}\n"), "phases:\n  pek: [p99 < 1s]", "t.yaml:2:3: unknown phase \"pek\": the config's phases are peak"},

@@ -124,6 +124,11 @@ func (b *builder) phaseRules(t *config.Thresholds, phase int, all []config.Rule,
 			}
 			return config.Errorf(t.File, er.Pos, "unknown endpoint %q: the config's endpoints are %s", er.Name, strings.Join(names, ", "))
 		}
+		if p.Endpoints[idx].Setup {
+			// Setup runs as each user starts, in the ramp, which is reported but never
+			// judged: such a rule could only ever have no samples.
+			return config.Errorf(t.File, er.Pos, "%q is a setup step: it runs in the ramp, before the hold that rules judge, so a rule on it would never have samples", er.Name)
+		}
 		for _, r := range er.Rules {
 			if err := add(r, idx, er.Name); err != nil {
 				return err
