@@ -150,6 +150,9 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	c.say(out, "target %s; %d tasks, %d rules from %s\n",
 		p.RedactedTarget(), len(p.Tasks), len(p.Rules), strings.Join(p.ThresholdFiles, ", "))
+	if need, limit := connectionsNeeded(p), load.OpenFileLimit(); limit > 0 && need+fileHeadroom > limit {
+		c.errorf("warning: the plan may hold %d connections open, and perfgate may open %d files (ulimit -n): raise the limit, or the requests it cannot make will leave the run without a verdict", need, limit)
+	}
 
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
@@ -306,4 +309,22 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// fileHeadroom is the files perfgate opens besides connections: its standard streams,
+// pollers, the probe, reports.
+const fileHeadroom = 32
+
+// connectionsNeeded is the most connections the plan's phases may hold at once: a user
+// holds one (closed model), a request in flight one (open model).
+func connectionsNeeded(p *plan.Plan) int {
+	need := 0
+	for _, ph := range p.Phases {
+		if ph.Load.Open {
+			need = max(need, ph.Load.MaxInFlight)
+		} else {
+			need = max(need, ph.Load.Users)
+		}
+	}
+	return need
 }

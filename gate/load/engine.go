@@ -44,6 +44,10 @@ type Result struct {
 	// hold: near all of them, the generator, not the target, is the bottleneck.
 	GeneratorCPU float64
 	Processors   int
+	// GeneratorFailures counts the requests perfgate could not make for want of its own
+	// resources (kind Generator), in any stage; GeneratorFailure says what ran out first.
+	GeneratorFailures int64
+	GeneratorFailure  string
 }
 
 // SetupFailure is a user's setup that failed every attempt.
@@ -94,6 +98,7 @@ type Engine struct {
 	failOnce  sync.Once
 	failed    chan struct{}
 	failure   *SetupFailure
+	generator generatorFailures
 }
 
 // Option adjusts an Engine.
@@ -163,11 +168,12 @@ func (e *Engine) Run(ctx context.Context) Result {
 	return e.drained(ctx, e.withCPU(e.runClosed(ctx)))
 }
 
-// withCPU adds the generator's own CPU use during the hold.
+// withCPU adds the generator's own CPU use during the hold
+// and its failures.
 func (e *Engine) withCPU(res Result) Result {
 	res.GeneratorCPU = cpuShare(e.holdCPU, res.HoldDuration())
 	res.Processors = processors
-	return res
+	return e.withGenerator(res)
 }
 
 // drained records a cancel that came while the requests in flight after the hold were

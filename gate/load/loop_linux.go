@@ -169,15 +169,18 @@ func (l *eventLoop) woken(ctx context.Context, stopping bool) {
 	l.admit(ctx, stopping)
 }
 
-// admit starts the users the ramp has handed over and takes the dialled connections.
+// admit starts the users the ramp has handed over and takes the dialled connections:
+// those handed over when it began, no more, so that dials that fail at once (a target
+// that refuses) and are made again cannot keep the loop from its timeouts and the end
+// of the run. Whatever comes after waits for the next turn, a tick at most.
 func (l *eventLoop) admit(ctx context.Context, stopping bool) {
-	for {
+	for range len(l.pending) + len(l.dialed) {
 		select {
 		case id := <-l.pending:
 			if stopping {
 				continue
 			}
-			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id))), buf: make([]byte, wire.ReadBufSize)}
+			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id)))}
 			l.users = append(l.users, u)
 			l.e.becameActive()
 			l.next(ctx, u, time.Now())
@@ -284,6 +287,11 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 	if events&(poller.Readable|poller.PeerClosed|poller.Hangup|poller.Error) == 0 {
 		return
 	}
+	if u.buf == nil {
+		// Allocated at the first response, not per user: users that never connect (a
+		// target that refuses) cost no buffer, which matters with 100,000 of them.
+		u.buf = make([]byte, wire.ReadBufSize)
+	}
 	for { // edge-triggered: read until the response is whole or the socket is empty
 		if u.w == len(u.buf) { // an incomplete header or line fills the buffer
 			if u.r > 0 {
@@ -385,7 +393,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 	service := now.Sub(u.start)
 	kind := OK
 	if err != nil {
-		kind = classify(err)
+		kind = l.e.classify(err)
 	} else if !u.task.Expect.OK(status) {
 		kind = statusKind(status)
 	}
@@ -399,7 +407,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 		return
 	}
 	s.Stage = l.e.stageAt(offset)
-	l.e.rec.Record(s)
+	l.e.record(s)
 	if u.stopped {
 		l.e.active.Add(-1)
 		u.task = nil

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/internal/poller"
-	"github.com/perfgate/perfgate/gate/internal/wire"
 )
 
 // The open model on the event loop: the schedule's timer, the connections and the
@@ -147,7 +146,7 @@ func (l *eventLoop) openShare(s Schedule, k, stride int64) error {
 
 // newConn adds a connection slot to the loop, without a connection yet.
 func (l *eventLoop) newConn() *loopUser {
-	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1, buf: make([]byte, wire.ReadBufSize)}
+	u := &loopUser{id: len(l.users), slot: len(l.users), fd: -1}
 	l.users = append(l.users, u)
 	return u
 }
@@ -345,7 +344,7 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 // and from its actual send. The connection goes back to the free ones.
 func (l *eventLoop) openDone(u *loopUser, s Sample) {
 	l.e.schedule(&s, u.arrival)
-	l.e.rec.Record(s)
+	l.e.record(s)
 	u.task = nil
 	l.e.active.Add(-1)
 	l.open.idle = append(l.open.idle, u)

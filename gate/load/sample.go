@@ -14,7 +14,8 @@ import (
 // Kind classifies how a request ended.
 type Kind uint8
 
-// Outcome kinds. Every kind but OK counts as an error.
+// Outcome kinds. Every kind but OK counts as an error, and Generator as none: it is
+// perfgate's own failure, left out of the target's figures (see generator.go).
 const (
 	OK             Kind = iota
 	ConnRefused         // the target refused the TCP connection
@@ -27,12 +28,13 @@ const (
 	Expectation         // an unexpected status below 400, or a body check failed
 	SetupFailed         // a setup step's response lacked a value to extract
 	InvalidRequest      // the request could not be sent as it was: a variable filled a header with a line break
+	Generator           // perfgate itself ran out of something (file descriptors, ports): not the target's error
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "connect_refused", "timeout", "connection_reset", "tls", "transport",
-	"status_4xx", "status_5xx", "expectation", "setup", "invalid_request",
+	"status_4xx", "status_5xx", "expectation", "setup", "invalid_request", "generator",
 }
 
 // errInvalidHeader is the error of a request whose header, its variables filled in, holds
@@ -107,6 +109,11 @@ func classify(err error) Kind {
 	switch {
 	case errors.Is(err, errInvalidHeader), errors.Is(err, errInvalidURL):
 		return InvalidRequest
+	}
+	if _, ok := generatorFailure(err); ok {
+		return Generator
+	}
+	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return Timeout
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -170,7 +170,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 		res, err := u.fast.RoundTrip(ctx, req, idempotent, r.Method == "HEAD", r.Timeout, body)
 		kind, status, n = OK, res.Status, res.Bytes
 		if err != nil {
-			kind = classify(err)
+			kind = u.e.classify(err)
 			reason = describe(kind, err)
 			if kind == Transport && errors.Is(err, wire.ErrMalformed) {
 				reason = err.Error()
@@ -195,7 +195,7 @@ func (u *user) do(ctx context.Context, r *plan.Request, a arrival) (Kind, error)
 	}
 	s := u.sample(r, a, start, service)
 	s.Status, s.Kind, s.Bytes = status, kind, n
-	u.e.rec.Record(s)
+	u.e.record(s)
 	if kind != OK {
 		return kind, errors.New(reason)
 	}
@@ -225,8 +225,8 @@ func (u *user) sample(r *plan.Request, a arrival, start time.Time, service time.
 // it counts; it took no time.
 func (u *user) unsent(r *plan.Request, a arrival, err error) (Kind, error) {
 	s := u.sample(r, a, time.Now(), 0)
-	s.Kind = classify(err)
-	u.e.rec.Record(s)
+	s.Kind = u.e.classify(err)
+	u.e.record(s)
 	return s.Kind, err
 }
 
@@ -267,7 +267,7 @@ func (u *user) stdRequest(ctx context.Context, r *plan.Request) (*http.Request, 
 func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status int, n int64, reason string) {
 	resp, err := u.client.Do(req)
 	if err != nil {
-		k := classify(err)
+		k := u.e.classify(err)
 		return k, 0, 0, describe(k, err)
 	}
 	defer resp.Body.Close()
@@ -283,7 +283,7 @@ func (u *user) exchange(req *http.Request, r *plan.Request) (kind Kind, status i
 		n, err = io.Copy(io.Discard, resp.Body)
 	}
 	if err != nil {
-		k := classify(err)
+		k := u.e.classify(err)
 		return k, resp.StatusCode, n, describe(k, err)
 	}
 	return OK, resp.StatusCode, n, ""
@@ -330,6 +330,9 @@ func describe(k Kind, err error) string {
 		return "connection refused"
 	case ConnReset:
 		return "connection reset or closed by the target"
+	case Generator:
+		say, _ := generatorFailure(err)
+		return say
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {

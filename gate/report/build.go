@@ -203,8 +203,9 @@ func newEndpoint(enc *histEncoder, e *stats.Endpoint) (Endpoint, error) {
 		Name: e.Name, Setup: e.Setup, Requests: e.Requests, Errors: e.Errors,
 		ErrorRate: e.ErrorRate(), Throughput: e.Throughput, Bytes: e.Bytes,
 	}
+	out.GeneratorFailures = e.ByKind[load.Generator]
 	for k, n := range e.ByKind {
-		if n > 0 && load.Kind(k) != load.OK {
+		if n > 0 && load.Kind(k) != load.OK && load.Kind(k) != load.Generator {
 			if out.ErrorKinds == nil {
 				out.ErrorKinds = map[string]int64{}
 			}

@@ -137,6 +137,9 @@ func (r *Result) reasonText(why verdict.Reason) string {
 	case verdict.GeneratorBusy:
 		msg = fmt.Sprintf("the load generator was the bottleneck: it used %.0f%% of its %d processors during the hold (over %.0f%%), so what was measured includes its own queueing; run it on a larger machine or lower the load",
 			100*why.Share, why.Processors, 100*verdict.MaxGeneratorCPU)
+	case verdict.GeneratorFailed:
+		msg = fmt.Sprintf("perfgate itself could not make %s of the %s requests it tried, not for any fault of the target: %s; they are left out of the target's figures",
+			Count(why.Count), Count(why.Of), why.Detail)
 	case verdict.NoSamples:
 		return rule + " had no samples to judge"
 	case verdict.TooFewWindows:

@@ -149,8 +149,11 @@ type Endpoint struct {
 	Throughput float64          `json:"throughput"`
 	Bytes      int64            `json:"bytes_received"`
 	ErrorKinds map[string]int64 `json:"errors_by_kind,omitempty"`
-	Status     map[string]int64 `json:"status_codes,omitempty"`
-	LatencyMs  Latency          `json:"latency_ms"`
+	// GeneratorFailures counts the requests perfgate could not make for want of its own
+	// resources: none of the target's requests or errors, and a reason for no verdict.
+	GeneratorFailures int64            `json:"generator_failures,omitempty"`
+	Status            map[string]int64 `json:"status_codes,omitempty"`
+	LatencyMs         Latency          `json:"latency_ms"`
 	// Histogram is the latency HdrHistogram (microseconds) in its V2 compressed,
 	// base64 encoding, so results can be merged and re-evaluated later.
 	Histogram string `json:"histogram" safetext:"raw"`

@@ -117,8 +117,13 @@ func (c *Collector) Record(s load.Sample) {
 		cl = c.newCell()
 		sh.cells[s.Stage][s.Endpoint] = cl
 	}
-	_ = cl.hist.RecordValue(us) // in range by construction
 	cl.kinds[s.Kind]++
+	if s.Kind == load.Generator {
+		// perfgate's own failure: counted by kind, and nowhere in the target's figures.
+		sh.mu.Unlock()
+		return
+	}
+	_ = cl.hist.RecordValue(us) // in range by construction
 	if s.Status != 0 {
 		cl.status[s.Status]++
 	}
@@ -134,7 +139,8 @@ func (c *Collector) Record(s load.Sample) {
 type Endpoint struct {
 	Name  string
 	Setup bool
-	// Requests counts completed requests, errors included.
+	// Requests counts completed requests, errors included; the generator's own failures
+	// (load.Generator) are no request of the target's, and are counted only in ByKind.
 	Requests int64
 	Errors   int64
 	// ByKind counts requests by outcome kind, errors and "ok".
@@ -255,10 +261,8 @@ func (e *Endpoint) add(cl *cell) {
 func (e *Endpoint) finish(window time.Duration) {
 	e.Requests, e.Errors = 0, 0
 	for k, n := range e.ByKind {
-		e.Requests += n
-		if load.Kind(k) != load.OK {
-			e.Errors += n
-		}
+		e.Requests += targetRequests(load.Kind(k), n)
+		e.Errors += targetErrors(load.Kind(k), n)
 	}
 	if window > 0 {
 		e.Throughput = float64(e.Requests) / window.Seconds()
@@ -293,4 +297,20 @@ func (c *Collector) Progress() Progress {
 		p.P99 = all.Quantile(99)
 	}
 	return p
+}
+
+// targetRequests is how many of n requests of kind k the target saw: all but the
+// generator's own failures. targetErrors is how many of those were errors.
+func targetRequests(k load.Kind, n int64) int64 {
+	if k == load.Generator {
+		return 0
+	}
+	return n
+}
+
+func targetErrors(k load.Kind, n int64) int64 {
+	if k == load.OK {
+		return 0
+	}
+	return targetRequests(k, n)
 }

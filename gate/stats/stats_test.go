@@ -255,3 +255,28 @@ func TestOpenModelKeepsServiceAndLag(t *testing.T) {
 		t.Error("the closed model has no separate service time")
 	}
 }
+
+// The generator's own failures are counted by kind, and nowhere in the target's
+// requests, errors, latency or windows.
+func TestGeneratorFailuresAreNotTheTargets(t *testing.T) {
+	c := New(1, 10*time.Second)
+	for i := range 10 {
+		c.Record(load.Sample{User: i, Stage: load.Hold, Latency: 5 * time.Millisecond, Status: 200})
+		c.Record(load.Sample{User: i, Stage: load.Hold, Latency: 9 * time.Second, Kind: load.Generator})
+	}
+	s := c.Summarize(load.Hold, time.Second, []EndpointInfo{{Name: "a"}})
+	a := s.Endpoints[0]
+	if a.Requests != 10 || a.Errors != 0 || a.ByKind[load.Generator] != 10 || a.Throughput != 10 || a.Max() > 6*time.Millisecond {
+		t.Errorf("a = %d requests, %d errors, %d generator, %v/s, max %v", a.Requests, a.Errors, a.ByKind[load.Generator], a.Throughput, a.Max())
+	}
+	if s.All.Requests != 10 || s.All.Errors != 0 {
+		t.Errorf("all = %d requests, %d errors", s.All.Requests, s.All.Errors)
+	}
+	w := c.CloseWindow(0, time.Second)
+	if w.All.Requests != 10 || w.All.Errors != 0 {
+		t.Errorf("window = %d requests, %d errors", w.All.Requests, w.All.Errors)
+	}
+	if p := c.Progress(); p.Requests != 10 || p.Errors != 0 {
+		t.Errorf("progress = %+v", p)
+	}
+}

@@ -124,10 +124,8 @@ func (c *Collector) cumulative(e int) (now seen, any bool) {
 			any = true
 			c.scratch.Merge(cl.hist)
 			for k, n := range cl.kinds {
-				now.requests += n
-				if load.Kind(k) != load.OK {
-					now.errors += n
-				}
+				now.requests += targetRequests(load.Kind(k), n)
+				now.errors += targetErrors(load.Kind(k), n)
 			}
 		}
 		sh.mu.Unlock()

@@ -26,6 +26,7 @@ const (
 	PhaseNotRun                      // a rule's phase never ran
 	Unexplained                      // the run was stopped early, but by no abort rule of the plan
 	ReportNotWritten                 // every rule held, but a report the run was asked for could not be written
+	GeneratorFailed                  // the generator could not make some requests for want of its own resources
 )
 
 var codeNames = [...]string{
@@ -33,6 +34,7 @@ var codeNames = [...]string{
 	RateShort: "rate_short", GeneratorLate: "generator_late", GeneratorBusy: "generator_busy", NoSamples: "no_samples",
 	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
 	Unexplained: "stopped_unexplained", ReportNotWritten: "report_not_written",
+	GeneratorFailed: "generator_failed",
 }
 
 // String names the code as result files do: "setup_failed", "rate_short"...
@@ -62,8 +64,8 @@ type Reason struct {
 	Phase string
 	// Check is the index in Verdict.Checks of the rule it concerns, or -1.
 	Check int
-	// Detail is the probe's error (Unreachable), or what could not be written, and why
-	// (ReportNotWritten).
+	// Detail is the probe's error (Unreachable), what could not be written, and why
+	// (ReportNotWritten), or what the generator ran out of (GeneratorFailed).
 	Detail string
 	// Setup is the failure (SetupFailed).
 	Setup *load.SetupFailure
@@ -75,7 +77,8 @@ type Reason struct {
 	After    bool
 	// Count of Of: users running of those planned (PeakNotReached), arrivals sent of
 	// those due (RateShort), arrivals sent late of those due (GeneratorLate), windows
-	// judged of those needed (TooFewWindows).
+	// judged of those needed (TooFewWindows), requests the generator could not make of
+	// all it tried (GeneratorFailed).
 	Count, Of int64
 	// CapReached is set when max_in_flight held arrivals back (RateShort), MaxInFlight
 	// being its value.
@@ -118,6 +121,11 @@ func phaseReasons(ph run.Phase) []Reason {
 			r.Count, r.Of = d.GeneratorLate, d.Planned
 			out = append(out, r)
 		}
+	}
+	if l.GeneratorFailures > 0 {
+		r := mk(GeneratorFailed)
+		r.Count, r.Of, r.Detail = l.GeneratorFailures, l.GeneratorFailures+ph.Ramp.All.Requests+ph.Hold.All.Requests, l.GeneratorFailure
+		out = append(out, r)
 	}
 	if l.GeneratorCPU > MaxGeneratorCPU && !l.Canceled {
 		r := mk(GeneratorBusy)

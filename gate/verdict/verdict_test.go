@@ -127,6 +127,7 @@ func TestValidity(t *testing.T) {
 		{"generator at 90%", with(func(l *load.Result) { l.GeneratorCPU = 0.90 }), nil},
 		{"generator at 95%", with(func(l *load.Result) { l.GeneratorCPU = 0.95 }), []Code{GeneratorBusy}},
 		{"generator at 95%, cancelled", with(func(l *load.Result) { l.GeneratorCPU, l.Canceled = 0.95, true }), []Code{Cancelled}},
+		{"one request the generator could not make", with(func(l *load.Result) { l.GeneratorFailures, l.GeneratorFailure = 1, "out of file descriptors" }), []Code{GeneratorFailed}},
 	}
 	for _, tc := range cases {
 		ph := ran("peak", tc.load, summary(100, 0))
@@ -143,6 +144,10 @@ func TestValidity(t *testing.T) {
 	if r := rs[0]; r.Count != 500 || r.Of != 1000 || !r.CapReached || r.MaxInFlight != 64 {
 		t.Errorf("rate short: %+v", r)
 	}
+	rs = phaseReasons(ran("peak", with(func(l *load.Result) { l.GeneratorFailures, l.GeneratorFailure = 5, "out of ports" }), summary(100, 0)))
+	if r := rs[0]; r.Count != 5 || r.Of != 105 || r.Detail != "out of ports" {
+		t.Errorf("generator failed: %+v", r)
+	}
 	rs = phaseReasons(ran("peak", with(func(l *load.Result) { l.SetupFailure = setup }), summary(1, 0)))
 	if r := rs[0]; r.Setup != setup || r.Phase != "peak" {
 		t.Errorf("setup failed: %+v", r)
@@ -155,7 +160,7 @@ func TestStatusAndCodeNames(t *testing.T) {
 			t.Errorf("%d = %q", s, s.String())
 		}
 	}
-	for c := Unreachable; c <= Unexplained; c++ {
+	for c := Unreachable; c <= GeneratorFailed; c++ {
 		if name := c.String(); name == "unknown" || name == "" {
 			t.Errorf("code %d has no name", c)
 		}

@@ -99,3 +99,32 @@ func Fixed(tb testing.TB, resp []byte) string {
 		}
 	})
 }
+
+// RefusingAfterFirst answers the first request (a run's probe) with 200 and then stops
+// listening, so that every connection after it is refused: a target that went down as
+// the load began.
+func RefusingAfterFirst(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		_ = Write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	}()
+	return ln.Addr().String()
+}

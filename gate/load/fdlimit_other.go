@@ -1,0 +1,6 @@
+//go:build !unix
+
+package load
+
+// OpenFileLimit is 0: unknown on this system.
+func OpenFileLimit() int { return 0 }
