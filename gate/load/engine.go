@@ -91,6 +91,7 @@ type Engine struct {
 	active    atomic.Int64 // closed: users running; open: requests in flight
 	peak      atomic.Int64
 	lateSends atomic.Int64
+	late      *lateness     // open model: the generator's own lateness in the hold
 	holdCPU   time.Duration // process CPU time used during the hold
 	deferred  int64         // open model on event loops: waits that slept through responses
 

@@ -41,8 +41,8 @@ type openLoop struct {
 	// deferred counts the waits that did not wake for responses.
 	deferred int64
 
-	sent, generatorLate int64
-	capReached          bool
+	sent       int64
+	capReached bool
 }
 
 // openLoopRate is the rate one event loop takes of an open model: below it a single
@@ -84,6 +84,7 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 		loops[i%n].warm(ctx)
 	}
 
+	e.late = newLateness(s.Hold, s.Rate)
 	e.start = time.Now()
 	res = Result{Start: e.start, Open: true}
 	e.holdStart.Store(max(1, int64(s.Ramp)))
@@ -111,11 +112,11 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 	d.Planned = s.HoldArrivals()
 	for _, l := range loops {
 		d.Sent += l.open.sent
-		d.GeneratorLate += l.open.generatorLate
 		d.CapReached = d.CapReached || l.open.capReached
 		e.deferred += l.open.deferred
 	}
 	d.Late = e.lateSends.Load()
+	d.Generator = e.late.summary()
 	d.PeakInFlight = int(e.peak.Load())
 	res.HoldStart = e.start.Add(s.Ramp)
 	if hold := e.start.Add(s.Ramp + s.Hold); res.HoldEnd.After(hold) {
@@ -271,12 +272,9 @@ func (l *eventLoop) arrivals(ctx context.Context) {
 			break
 		}
 		o.next += o.stride
-		// An arrival held back by max_in_flight queues without delaying the timer, so
-		// a late timer is the generator's own lateness.
-		if o.sched.InHold(due) && now-due > LateLimit {
-			o.generatorLate++
-		}
-		a := arrival{due: due, ready: now}
+		// An arrival held back by max_in_flight queues without delaying the timer; its
+		// own lateness counts from when it leaves the queue.
+		a := arrival{due: due, ready: now, from: due}
 		if len(o.queue) > 0 || !l.acquire() {
 			o.queue = append(o.queue, a)
 			o.capReached = true
@@ -305,6 +303,7 @@ func (l *eventLoop) dequeue(ctx context.Context) {
 	for len(o.queue) > 0 && l.acquire() {
 		a := o.queue[0]
 		o.queue = o.queue[1:]
+		a.from = time.Since(l.e.start)
 		l.start(ctx, l.freeConn(), a)
 	}
 }

@@ -21,7 +21,11 @@ const LateLimit = 10 * time.Millisecond
 // in full, as does lateness of arrivals that such a wait delayed: then ready is due. A
 // 700 ms queue reads as 700 ms, where a generator that measured from the actual send
 // would read a few ms.
-type arrival struct{ due, ready time.Duration }
+//
+// From is where the generator's own part of the lateness begins: due, or when a wait
+// for max_in_flight that held the arrival back ended. From there to the actual send,
+// the time is the generator's (see lateness).
+type arrival struct{ due, ready, from time.Duration }
 
 // closedRequest marks a closed-model request: not part of a schedule.
 var closedRequest = arrival{due: -1}
@@ -29,14 +33,18 @@ var closedRequest = arrival{due: -1}
 // schedule places a sample of an open-model request, measured from its actual send
 // (Offset, Latency and Service all from there), on the schedule: its lag, its latency
 // from when it was ready, its due time and stage. A hold request sent past LateLimit
-// counts as late.
+// counts as late, and the generator's own part of that in e.late.
 func (e *Engine) schedule(s *Sample, a arrival) {
 	s.Lag = max(0, s.Offset-a.due)
 	s.Latency = s.Service + max(0, s.Offset-a.ready)
+	own := s.Offset - a.from
 	s.Offset = a.due
 	s.Stage = e.openStage(a.due)
-	if s.Lag > LateLimit && s.Stage == Hold {
-		e.lateSends.Add(1)
+	if s.Stage == Hold {
+		if s.Lag > LateLimit {
+			e.lateSends.Add(1)
+		}
+		e.late.note(a.due-e.plan.RateRamp, own)
 	}
 }
 
@@ -45,10 +53,10 @@ type Delivery struct {
 	Planned int64 // arrivals due in the hold
 	Sent    int64 // of those, sent before the run ended
 	// Late counts hold requests sent more than 10 ms after they were due, whatever the
-	// cause; GeneratorLate those late because the generator itself fell behind (not
-	// because every allowed request was in flight).
-	Late          int64
-	GeneratorLate int64
+	// cause; Generator those late because the generator itself fell behind (not because
+	// every allowed request was in flight), and the periods in which it was behind.
+	Late      int64
+	Generator Lateness
 	// PeakInFlight is the most requests in flight at once; CapReached is set when
 	// max_in_flight held a request back.
 	PeakInFlight int
@@ -122,6 +130,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	for range min(p.MaxInFlight, max(1, int(p.Rate/100))) {
 		spawn()
 	}
+	e.late = newLateness(s.Hold, s.Rate)
 	e.start = time.Now()
 	res = Result{Start: e.start, Open: true}
 	if s.Ramp == 0 {
@@ -132,6 +141,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 		wg.Wait()
 		res.End = time.Now()
 		res.Delivery.Late = e.lateSends.Load()
+		res.Delivery.Generator = e.late.summary()
 		res.Delivery.PeakInFlight = int(e.peak.Load())
 	}()
 
@@ -145,6 +155,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	total := s.Total()
 	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
 	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
+	var lastCapEnd time.Duration   // when one last had to wait for max_in_flight
 dispatch:
 	for i := range total {
 		due := s.At(i)
@@ -163,15 +174,17 @@ dispatch:
 		// Lateness of an arrival due before a wait for a worker ended is that wait's;
 		// any other is the generator's own.
 		woke := time.Since(e.start)
-		a := arrival{due: due, ready: woke}
+		a := arrival{due: due, ready: woke, from: max(due, lastCapEnd)}
 		if due <= lastBlockEnd {
 			a.ready = due
-		} else if inHold && woke-due > LateLimit {
-			d.GeneratorLate++
 		}
-		waited := false
+		waited, capped := false, false
 		for {
 			if w, ok := idle.pop(); ok {
+				if capped {
+					a.from = time.Since(e.start)
+					lastCapEnd = a.from
+				}
 				w <- a
 				break
 			}
@@ -187,7 +200,7 @@ dispatch:
 				}
 				continue
 			}
-			d.CapReached = true
+			d.CapReached, capped = true, true
 			select {
 			case <-idle.freed:
 			case <-ctx.Done():

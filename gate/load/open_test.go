@@ -68,7 +68,7 @@ func testOpenModelHoldsTheRate(t *testing.T, opts []Option) {
 		t.Fatalf("result = %+v", res)
 	}
 	d := res.Delivery
-	if d.Planned != 200 || d.Sent != 200 || d.GeneratorLate > 2 {
+	if d.Planned != 200 || d.Sent != 200 || d.Generator.Late > 2 {
 		t.Errorf("delivery = %+v, want 200 planned and sent", d)
 	}
 	hold := holdSamples(rec)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -163,7 +164,8 @@ func deliveryOf(ph run.Phase) Delivery {
 	if ph.Plan.Open {
 		d := run.Delivery
 		out.PlannedRequests, out.SentRequests = d.Planned, d.Sent
-		out.LateRequests, out.GeneratorLate = d.Late, d.GeneratorLate
+		out.LateRequests, out.GeneratorLate = d.Late, d.Generator.Late
+		out.BehindSeconds = round((time.Duration(d.Generator.Behind) * d.Generator.Period).Seconds(), 3)
 		out.PeakInFlight, out.InFlightCapHit = d.PeakInFlight, d.CapReached
 		if hold := run.HoldDuration(); hold > 0 {
 			out.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)

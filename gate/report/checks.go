@@ -132,8 +132,8 @@ func (r *Result) reasonText(why verdict.Reason) string {
 			msg += fmt.Sprintf("; all %d requests allowed in flight (max_in_flight) were busy: the target answered too slowly for this rate", why.MaxInFlight)
 		}
 	case verdict.GeneratorLate:
-		msg = fmt.Sprintf("the load generator could not keep up: %d of %d requests were sent more than %s late while workers were free (is this machine's CPU saturated?)",
-			why.Count, why.Of, load.LateLimit)
+		msg = fmt.Sprintf("the load generator could not hold its schedule: it was behind in %d of the hold's %d periods of %s (over %.0f%% of a period's requests sent more than %s late by its own fault; %s such requests in all): is another process taking this machine's CPU?",
+			why.Count, why.Of, why.Period, 100*load.BehindShare, load.LateLimit, Count(why.Late))
 	case verdict.GeneratorBusy:
 		msg = fmt.Sprintf("the load generator was the bottleneck: it used %.0f%% of its %d processors during the hold (over %.0f%%), so what was measured includes its own queueing; run it on a larger machine or lower the load",
 			100*why.Share, why.Processors, 100*verdict.MaxGeneratorCPU)

@@ -116,11 +116,13 @@ type Delivery struct {
 	HoldSeconds  float64 `json:"hold_seconds"`
 	Canceled     bool    `json:"canceled,omitempty"`
 	// Open model: requests due in the hold, sent, sent more than 10 ms late (all
-	// causes, and the generator's own), the rate achieved, and requests in flight.
+	// causes, and the generator's own), the seconds of the hold in which the
+	// generator was behind its schedule, the rate achieved, and requests in flight.
 	PlannedRequests int64   `json:"planned_requests,omitempty"`
 	SentRequests    int64   `json:"sent_requests,omitempty"`
 	LateRequests    int64   `json:"late_requests,omitempty"`
 	GeneratorLate   int64   `json:"generator_late_requests,omitempty"`
+	BehindSeconds   float64 `json:"generator_behind_seconds,omitempty"`
 	AchievedRate    float64 `json:"achieved_rate,omitempty"`
 	PeakInFlight    int     `json:"peak_in_flight,omitempty"`
 	InFlightCapHit  bool    `json:"max_in_flight_reached,omitempty"`

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"strings"
+	"time"
 
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/run"
@@ -49,9 +50,11 @@ func (c Code) String() string {
 const (
 	// MinDelivered is the share of the hold's arrivals the open model must send.
 	MinDelivered = 0.99
-	// MaxGeneratorLate is the share of the hold's arrivals the open model's generator may
-	// send more than load.LateLimit late by its own fault (while workers were free).
-	MaxGeneratorLate = 0.01
+	// MaxGeneratorBehind is the share of the hold's periods (a second, or 100 arrivals)
+	// in which the open model's generator may be behind its schedule (load.BehindShare)
+	// by its own fault; one such period is always allowed. A hiccup of a shared runner
+	// is behind in a period or none; a generator that cannot hold its schedule, in most.
+	MaxGeneratorBehind = 0.05
 	// MaxGeneratorCPU is the share of its processors the generator may use during the
 	// hold: past it, what was measured includes the generator's own queueing.
 	MaxGeneratorCPU = 0.90
@@ -76,7 +79,7 @@ type Reason struct {
 	Draining bool
 	After    bool
 	// Count of Of: users running of those planned (PeakNotReached), arrivals sent of
-	// those due (RateShort), arrivals sent late of those due (GeneratorLate), windows
+	// those due (RateShort), periods behind of the hold's (GeneratorLate), windows
 	// judged of those needed (TooFewWindows), requests the generator could not make of
 	// all it tried (GeneratorFailed).
 	Count, Of int64
@@ -84,6 +87,10 @@ type Reason struct {
 	// being its value.
 	CapReached  bool
 	MaxInFlight int
+	// Late is how many arrivals the generator sent late by its own fault in all, and
+	// Period the length of a period (GeneratorLate).
+	Late   int64
+	Period time.Duration
 	// Share is the share of its Processors the generator used (GeneratorBusy).
 	Share      float64
 	Processors int
@@ -116,9 +123,9 @@ func phaseReasons(ph run.Phase) []Reason {
 			r.Count, r.Of, r.CapReached, r.MaxInFlight = d.Sent, d.Planned, d.CapReached, ph.Plan.MaxInFlight
 			out = append(out, r)
 		}
-		if d.Planned > 0 && float64(d.GeneratorLate) > MaxGeneratorLate*float64(d.Planned) {
+		if g := d.Generator; float64(g.Behind) > max(1, MaxGeneratorBehind*float64(g.Periods)) {
 			r := mk(GeneratorLate)
-			r.Count, r.Of = d.GeneratorLate, d.Planned
+			r.Count, r.Of, r.Late, r.Period = int64(g.Behind), int64(g.Periods), g.Late, g.Period
 			out = append(out, r)
 		}
 	}

@@ -105,6 +105,9 @@ func TestValidity(t *testing.T) {
 		return l
 	}
 	setup := &load.SetupFailure{N: 2, Attempts: 3, Err: `step "login": status 401`}
+	behind := func(n, of int) load.Lateness {
+		return load.Lateness{Late: int64(50 * n), Behind: n, Periods: of, Period: time.Second}
+	}
 	cases := []struct {
 		name string
 		load load.Result
@@ -117,8 +120,11 @@ func TestValidity(t *testing.T) {
 		{"cancelled in the ramp", with(func(l *load.Result) { l.Canceled, l.HoldStart = true, time.Time{} }), []Code{Cancelled, PeakNotReached}},
 		{"rate 0.5% short", open(load.Delivery{Planned: 1000, Sent: 995}), nil},
 		{"rate 1.1% short", open(load.Delivery{Planned: 1000, Sent: 989}), []Code{RateShort}},
-		{"1% sent late by the generator", open(load.Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 10}), nil},
-		{"1.1% sent late by the generator", open(load.Delivery{Planned: 1000, Sent: 1000, GeneratorLate: 11}), []Code{GeneratorLate}},
+		{"a hiccup: late sends in no period past the share", open(load.Delivery{Planned: 1000, Sent: 1000, Generator: behind(0, 10)}), nil},
+		{"one period of ten behind", open(load.Delivery{Planned: 1000, Sent: 1000, Generator: behind(1, 10)}), nil},
+		{"two periods of ten behind", open(load.Delivery{Planned: 1000, Sent: 1000, Generator: behind(2, 10)}), []Code{GeneratorLate}},
+		{"15 periods of 300 behind (5%)", open(load.Delivery{Planned: 30000, Sent: 30000, Generator: behind(15, 300)}), nil},
+		{"16 periods of 300 behind", open(load.Delivery{Planned: 30000, Sent: 30000, Generator: behind(16, 300)}), []Code{GeneratorLate}},
 		{"open and cancelled: no delivery judged", func() load.Result {
 			l := open(load.Delivery{Planned: 1000, Sent: 10})
 			l.Canceled = true
