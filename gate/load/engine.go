@@ -40,6 +40,10 @@ type Result struct {
 	// Open is set for an open-model run, whose delivery is in Delivery.
 	Open     bool
 	Delivery Delivery
+	// Wakes is, in the closed model with think time, how late users woke from their
+	// think time in the hold: each wake is an arrival due when the think time ended,
+	// judged as the open model's generator lateness is (see lateness).
+	Wakes Lateness
 	// GeneratorCPU is the share of its Processors perfgate's process used during the
 	// hold: near all of them, the generator, not the target, is the bottleneck.
 	GeneratorCPU float64
@@ -91,7 +95,7 @@ type Engine struct {
 	active    atomic.Int64 // closed: users running; open: requests in flight
 	peak      atomic.Int64
 	lateSends atomic.Int64
-	late      *lateness     // open model: the generator's own lateness in the hold
+	late      *lateness     // the generator's own lateness in the hold: open model, or closed with think time
 	holdCPU   time.Duration // process CPU time used during the hold
 	deferred  int64         // open model on event loops: waits that slept through responses
 
@@ -190,6 +194,10 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	p := e.plan
 	e.start = time.Now()
 	res = Result{Start: e.start, PlannedUsers: p.Users}
+	if p.Think.Max > 0 {
+		// As many wakes a second as users over their mean think time.
+		e.late = newLateness(p.Hold, float64(p.Users)/(p.Think.Min+p.Think.Max).Seconds()*2)
+	}
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -198,6 +206,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 		wg.Wait()
 		res.End = time.Now()
 		res.PeakUsers = int(e.peak.Load())
+		res.Wakes = e.late.summary()
 	}()
 
 	// The users run on event loops, one per processor, where the plan allows it, and

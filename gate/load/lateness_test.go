@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,5 +126,44 @@ func TestAHiccupIsNotBehindButAStarvedGeneratorIs(t *testing.T) {
 	g = New(p, starved).Run(context.Background()).Delivery.Generator
 	if g.Behind != g.Periods || g.Periods != 3 {
 		t.Errorf("frozen 15ms in every 10ms: %+v, want behind in all 3 periods", g)
+	}
+}
+
+// In the closed model a user's wake from its think time is an arrival of its own, due
+// when the think time ends. Users on a generator that has its processor to itself wake
+// on time; users on one whose only processor four busy goroutines share wake tens of
+// milliseconds late, in every period.
+func TestClosedModelWakesAreJudgedAsArrivals(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 20, spawn_rate: 1000, duration: 3s, think: 100ms..100ms}\ntasks: [{path: /}]\n")
+	res := New(p, &recorder{}).Run(context.Background())
+	if w := res.Wakes; w.Periods != 3 || w.Period != time.Second || w.Behind > 1 {
+		t.Errorf("a generator to itself: wakes %+v, want 3 periods of 1s, behind in one at most", w)
+	}
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	done := make(chan struct{})
+	var spinners sync.WaitGroup
+	for range 4 {
+		spinners.Add(1)
+		go func() {
+			defer spinners.Done()
+			for n := 0; ; n++ {
+				if n%1_000_000 == 0 {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+			}
+		}()
+	}
+	res = New(p, &recorder{}).Run(context.Background())
+	close(done)
+	spinners.Wait()
+	if w := res.Wakes; w.Behind != w.Periods || w.Periods == 0 {
+		t.Errorf("a generator starved of its processor: wakes %+v, want behind in every period", w)
 	}
 }

@@ -97,9 +97,23 @@ func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {
 		if _, err := u.do(ctx, t, closedRequest); err != nil && ctx.Err() != nil {
 			return
 		}
-		if !u.pause(ctx, stop, u.think()) {
+		think, from := u.think(), time.Now()
+		if !u.pause(ctx, stop, think) {
 			return
 		}
+		e.woke(from.Add(think), time.Now())
+	}
+}
+
+// woke records a user that woke at woke from a think time that ended at due, if due
+// was in the hold.
+func (e *Engine) woke(due, woke time.Time) {
+	hold := e.holdStart.Load()
+	if e.late == nil || hold == 0 {
+		return
+	}
+	if d := due.Sub(e.start.Add(time.Duration(hold))); d >= 0 && d < e.plan.Hold {
+		e.late.note(d, woke.Sub(due))
 	}
 }
 

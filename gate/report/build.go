@@ -8,6 +8,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/run"
@@ -61,6 +62,7 @@ func Build(in Input) (*Result, error) {
 		out := Phase{Name: ph.Name, Verdict: v.Phases[i].Status.String(), Load: loadOf(ph.Plan.Load)}
 		if ph.Ran {
 			out.Delivery = deliveryOf(ph)
+			out.Delivery.Host = hostOf(rec.PhaseHost(i, load.Hold))
 		}
 		var err error
 		if out.Hold, err = newStage(enc, ph.Hold); err != nil {
@@ -107,6 +109,7 @@ func newWindow(enc *histEncoder, p *plan.Plan, rec *run.Record, w run.Window) (W
 	out := Window{
 		Phase:        rec.Phases[w.Phase].Name,
 		StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
+		Host: hostOf(w.Host),
 	}
 	var err error
 	if out.WindowFigures, err = windowFigures(enc, w.All, w.Throughput()); err != nil {
@@ -138,6 +141,24 @@ func windowFigures(enc *histEncoder, c stats.WindowCounts, throughput float64) (
 	return out, err
 }
 
+// hostOf renders how contended the machine was, as shares to four digits; nil where
+// the machine gave no figure at all.
+func hostOf(u hostload.Usage) *Host {
+	sh := u.Shares()
+	if !sh.HasPressure && !sh.HasStat {
+		return nil
+	}
+	share := func(v float64) *float64 { v = round(v, 4); return &v }
+	out := &Host{}
+	if sh.HasPressure {
+		out.CPUPressure = share(sh.Pressure)
+	}
+	if sh.HasStat {
+		out.Steal, out.OtherProcesses, out.Generator = share(sh.Steal), share(sh.Others), share(sh.Self)
+	}
+	return out
+}
+
 // loadOf describes a phase's load.
 func loadOf(l plan.Load) PhaseLoad {
 	out := PhaseLoad{Model: "closed", DurationSeconds: l.Hold.Seconds()}
@@ -160,6 +181,10 @@ func deliveryOf(ph run.Phase) Delivery {
 		HoldSeconds:  run.HoldDuration().Seconds(),
 		Canceled:     run.Canceled,
 		GeneratorCPU: round(run.GeneratorCPU, 3),
+	}
+	if w := run.Wakes; !ph.Plan.Open {
+		out.LateWakes = w.Late
+		out.WakeBehindSeconds = round((time.Duration(w.Behind) * w.Period).Seconds(), 3)
 	}
 	if ph.Plan.Open {
 		d := run.Delivery

@@ -55,10 +55,34 @@ func WriteConsole(w io.Writer, r *Result) error {
 	return bw.Flush()
 }
 
+// hostClause says how contended the machine was, for the end of a sentence: "";
+// "; machine: CPU pressure 12%, other processes 45% of its processors, steal 0.1%".
+func hostClause(h *Host) string {
+	if h == nil {
+		return ""
+	}
+	var parts []string
+	if h.CPUPressure != nil {
+		parts = append(parts, "CPU pressure "+pct(*h.CPUPressure))
+	}
+	if h.OtherProcesses != nil {
+		parts = append(parts, "other processes "+pct(*h.OtherProcesses)+" of its processors")
+	}
+	if h.Steal != nil {
+		parts = append(parts, "steal "+pct(*h.Steal))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; machine: " + strings.Join(parts, ", ")
+}
+
+func pct(share float64) string { return fmt.Sprintf("%.1f%%", 100*share) }
+
 func writeSummary(w io.Writer, r *Result) {
 	m := r.main()
 	d := m.Delivery
-	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%\n\n", deliveryLine(m), 100*d.GeneratorCPU)
+	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%%s\n\n", deliveryLine(m), 100*d.GeneratorCPU, hostClause(d.Host))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
 	row := func(e Endpoint) {

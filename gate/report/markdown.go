@@ -25,7 +25,8 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	if m.Load.Open() {
 		load = fmt.Sprintf("**%s** (open model)", FormatValue("rate", m.Load.Rate))
 	}
-	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(m)), r.ExitCode)
+	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s%s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(m)),
+		mdText(hostClause(m.Delivery.Host)), r.ExitCode)
 
 	if r.Aborted != nil {
 		fmt.Fprintf(bw, "**Stopped early**: %s.\n\n", mdText(r.Aborted.Message))

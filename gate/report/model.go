@@ -109,12 +109,16 @@ func (l PhaseLoad) Open() bool { return l.Model == "open" }
 
 // Delivery says whether a phase's planned load was delivered.
 type Delivery struct {
-	// Closed model: users planned and running at once at most.
-	PlannedUsers int     `json:"planned_users,omitempty"`
-	PeakUsers    int     `json:"peak_users,omitempty"`
-	RampSeconds  float64 `json:"ramp_seconds"`
-	HoldSeconds  float64 `json:"hold_seconds"`
-	Canceled     bool    `json:"canceled,omitempty"`
+	// Closed model: users planned and running at once at most, and with think time,
+	// how many woke from it more than 10 ms late in the hold, and the seconds of the
+	// hold in which over 10% did (the generator's own lateness, as in the open model).
+	PlannedUsers      int     `json:"planned_users,omitempty"`
+	PeakUsers         int     `json:"peak_users,omitempty"`
+	LateWakes         int64   `json:"late_wakes,omitempty"`
+	WakeBehindSeconds float64 `json:"wake_behind_seconds,omitempty"`
+	RampSeconds       float64 `json:"ramp_seconds"`
+	HoldSeconds       float64 `json:"hold_seconds"`
+	Canceled          bool    `json:"canceled,omitempty"`
 	// Open model: requests due in the hold, sent, sent more than 10 ms late (all
 	// causes, and the generator's own), the seconds of the hold in which the
 	// generator was behind its schedule, the rate achieved, and requests in flight.
@@ -128,6 +132,19 @@ type Delivery struct {
 	InFlightCapHit  bool    `json:"max_in_flight_reached,omitempty"`
 	// GeneratorCPU is the share of its processors perfgate used during the hold.
 	GeneratorCPU float64 `json:"generator_cpu"`
+	// Host is how contended the machine was over the hold's windows.
+	Host *Host `json:"host,omitempty"`
+}
+
+// Host is how contended the machine was while perfgate measured, each figure a share
+// of the time (absent where the machine gives none): the time in which some runnable
+// task waited for a processor (Linux's CPU pressure), and the processors' time taken by
+// the hypervisor (steal), used by other processes, and by perfgate itself.
+type Host struct {
+	CPUPressure    *float64 `json:"cpu_pressure,omitempty"`
+	Steal          *float64 `json:"steal,omitempty"`
+	OtherProcesses *float64 `json:"other_processes,omitempty"`
+	Generator      *float64 `json:"generator,omitempty"`
 }
 
 // Stage summarises one stage of a phase.
@@ -180,6 +197,7 @@ type Window struct {
 	Seconds      float64 `json:"seconds"`
 	Stage        string  `json:"stage"`
 	Users        int     `json:"users"`
+	Host         *Host   `json:"host,omitempty"`
 	WindowFigures
 	// Endpoints are the same figures for each endpoint with requests in the window.
 	Endpoints []WindowEndpoint `json:"endpoints,omitempty"`

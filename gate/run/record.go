@@ -3,6 +3,7 @@ package run
 import (
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/stats"
@@ -54,6 +55,19 @@ type Window struct {
 	// engine has ended, has those of the window before it.
 	Stage load.Stage
 	Users int
+	// Host is what the machine did meanwhile: how contended it was (see hostload).
+	Host hostload.Usage
+}
+
+// PhaseHost returns what the machine did over phase i's windows of one stage.
+func (r *Record) PhaseHost(i int, stage load.Stage) hostload.Usage {
+	var u hostload.Usage
+	for _, w := range r.Windows {
+		if w.Phase == i && w.Stage == stage {
+			u = u.Add(w.Host)
+		}
+	}
+	return u
 }
 
 // PhaseWindows returns phase i's windows of one stage, in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/stats"
@@ -40,6 +41,9 @@ type Options struct {
 	// with the phase's totals so far. Both are called from the run's goroutine.
 	OnPhase  func(i int, ph *Phase)
 	OnWindow func(w Window, total stats.Progress)
+	// Host reads how contended the machine is, at every window's ends; by default
+	// hostload.Read.
+	Host func() hostload.Counters
 }
 
 // Run runs the plan: the probe, then the phases one after another, each with its own
@@ -102,6 +106,9 @@ func (o Options) withDefaults() Options {
 	if o.OnWindow == nil {
 		o.OnWindow = func(Window, stats.Progress) {}
 	}
+	if o.Host == nil {
+		o.Host = hostload.Read
+	}
 	return o
 }
 
@@ -133,7 +140,7 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 	done := make(chan load.Result, 1)
 	begin := r.o.Clock.Now()
 	go func() { done <- eng.Run(ctx) }()
-	w := &windows{r: r, phase: i, col: col, eng: eng, from: begin}
+	w := &windows{r: r, phase: i, col: col, eng: eng, from: begin, host: r.o.Host()}
 	for next := nextBoundary(begin, r.o.Every); ; {
 		timer := r.o.Clock.NewTimer(next.Sub(r.o.Clock.Now()))
 		select {
@@ -171,6 +178,7 @@ type windows struct {
 	col    *stats.Collector
 	eng    Engine
 	from   time.Time // where the open window started
+	host   hostload.Counters
 	status *load.Status
 }
 
@@ -187,7 +195,10 @@ func (w *windows) close(now time.Time, last bool) bool {
 		st = *w.status
 	}
 	w.status = &st
-	win := Window{Window: w.col.CloseWindow(w.from.Sub(start), now.Sub(start)), Phase: w.phase, Stage: st.Stage, Users: st.Active}
+	host := w.r.o.Host()
+	win := Window{Window: w.col.CloseWindow(w.from.Sub(start), now.Sub(start)), Phase: w.phase, Stage: st.Stage, Users: st.Active,
+		Host: hostload.Between(w.host, host)}
+	w.host = host
 	w.r.rec.Windows = append(w.r.rec.Windows, win)
 	w.from = now
 	w.r.o.OnWindow(win, w.col.Progress())

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -73,8 +74,9 @@ func TestPhasesAndWindowsOnTheClock(t *testing.T) {
 	eng := phased(clock)
 	var started []string
 	var totals []int64
+	host := runtest.Host{Clock: clock, Processors: 2, Pressure: 0.25, Others: 0.5, Steal: 0.01}
 	rec := run.Run(context.Background(), p, run.Options{
-		Clock: clock, NewEngine: eng.New, Probe: noProbe,
+		Clock: clock, NewEngine: eng.New, Probe: noProbe, Host: host.Read,
 		OnPhase:  func(i int, ph *run.Phase) { started = append(started, ph.Name) },
 		OnWindow: func(w run.Window, total stats.Progress) { totals = append(totals, total.Requests) },
 	})
@@ -137,7 +139,20 @@ func TestPhasesAndWindowsOnTheClock(t *testing.T) {
 	if hw := rec.PhaseWindows(1, load.Hold); len(hw) != 4 || hw[0].Start != 20*s {
 		t.Errorf("peak's hold windows: %+v", hw)
 	}
+	// Each window records how contended the machine was over exactly its own span, and
+	// a phase's windows add up to the phase's.
+	for _, w := range rec.Windows {
+		sh := w.Host.Shares()
+		if w.Host.Wall != w.Length || !near(sh.Pressure, 0.25) || !near(sh.Others, 0.5) || !near(sh.Steal, 0.01) {
+			t.Errorf("window at %v: host %+v, shares %+v", w.Start, w.Host, sh)
+		}
+	}
+	if u := rec.PhaseHost(1, load.Hold); u.Wall != 35*s || !near(u.Shares().Pressure, 0.25) {
+		t.Errorf("peak's hold: host %+v", u)
+	}
 }
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 // A stop rule that holds stops the run at once: the phase is stopped, later phases do
 // not run, and the record says after which window.

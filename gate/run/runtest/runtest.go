@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/run"
@@ -215,4 +216,25 @@ func (e *Engines) New(p *plan.Plan, rec load.Recorder) run.Engine {
 	s := e.Make(len(e.Made), p, rec)
 	e.Made = append(e.Made, s)
 	return s
+}
+
+// Host is a machine under a steady contention, read on the fake clock: runnable tasks
+// waited for a processor Pressure of the time, and of its Processors' time other
+// processes used Others and the hypervisor took Steal. Its Read is a run.Options.Host.
+type Host struct {
+	Clock                   *Clock
+	Processors              int
+	Pressure, Others, Steal float64
+}
+
+// Read returns the counters of a machine booted on 2026-01-01.
+func (h Host) Read() hostload.Counters {
+	now := h.Clock.Now()
+	up := now.Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	cpu := time.Duration(h.Processors) * up
+	part := func(share float64) time.Duration { return time.Duration(share * float64(cpu)) }
+	return hostload.Counters{
+		At: now, Pressure: time.Duration(h.Pressure * float64(up)), HasPressure: true,
+		Busy: part(h.Others), Steal: part(h.Steal), Idle: cpu - part(h.Others) - part(h.Steal), HasStat: true,
+	}
 }

@@ -1,0 +1,36 @@
+package hostload
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// userHZ is the unit of /proc/stat's times: 100 a second on every Linux perfgate runs on
+// (the kernel's USER_HZ, fixed for user space whatever its own tick).
+const userHZ = 100
+
+// Read takes the machine's counters now. A figure the machine does not give (no PSI in
+// the kernel, no /proc) is left out, not an error.
+func Read() Counters {
+	c := Counters{At: time.Now(), Self: selfCPU()}
+	if b, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		if p, err := parsePressure(b); err == nil {
+			c.Pressure, c.HasPressure = p, true
+		}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		if busy, idle, steal, err := parseStat(b, time.Second/userHZ); err == nil {
+			c.Busy, c.Idle, c.Steal, c.HasStat = busy, idle, steal, true
+		}
+	}
+	return c
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
