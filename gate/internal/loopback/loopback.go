@@ -17,11 +17,7 @@ import (
 // goroutine, and closes it when handle returns. It returns the address, host:port.
 func Serve(tb testing.TB, handle func(net.Conn)) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
+	ln := listen(tb)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -105,11 +101,7 @@ func Fixed(tb testing.TB, resp []byte) string {
 // the load began.
 func RefusingAfterFirst(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
+	ln := listen(tb)
 	go func() {
 		c, err := ln.Accept()
 		ln.Close()
@@ -127,4 +119,15 @@ func RefusingAfterFirst(tb testing.TB) string {
 		_ = Write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	}()
 	return ln.Addr().String()
+}
+
+// listen listens on a free loopback port until the test ends.
+func listen(tb testing.TB) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	return ln
 }
