@@ -110,6 +110,6 @@ func scriptedRun(latency time.Duration) run.Options {
 		return &runtest.Engine{Clock: clock, Rec: rec, Events: events, HoldAt: ramp, End: ramp + p.Hold, Users: p.Users,
 			Facts: func(l *load.Result) { l.GeneratorCPU = 0.04 }}
 	}}
-	host := runtest.Host{Clock: clock, Processors: 2, Pressure: 0.02, Others: 0.05, Steal: 0.001}
+	host := runtest.Host{Clock: clock, Processors: 2, Pressure: 0.02, Others: 0.05, Steal: 0.001, Wait: 0.003}
 	return run.Options{Clock: clock, NewEngine: eng.New, Probe: func(context.Context, *plan.Plan) error { return nil }, Host: host.Read}
 }

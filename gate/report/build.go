@@ -145,7 +145,7 @@ func windowFigures(enc *histEncoder, c stats.WindowCounts, throughput float64) (
 // the machine gave no figure at all.
 func hostOf(u hostload.Usage) *Host {
 	sh := u.Shares()
-	if !sh.HasPressure && !sh.HasStat {
+	if !sh.HasPressure && !sh.HasStat && !sh.HasWait {
 		return nil
 	}
 	share := func(v float64) *float64 { v = round(v, 4); return &v }
@@ -155,6 +155,9 @@ func hostOf(u hostload.Usage) *Host {
 	}
 	if sh.HasStat {
 		out.Steal, out.OtherProcesses, out.Generator = share(sh.Steal), share(sh.Others), share(sh.Self)
+	}
+	if sh.HasWait {
+		out.GeneratorWait = share(sh.Wait)
 	}
 	return out
 }

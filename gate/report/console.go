@@ -71,6 +71,9 @@ func hostClause(h *Host) string {
 	if h.Steal != nil {
 		parts = append(parts, "steal "+pct(*h.Steal))
 	}
+	if h.GeneratorWait != nil {
+		parts = append(parts, fmt.Sprintf("perfgate waited %.0f ms/s for a processor", 1000**h.GeneratorWait))
+	}
 	if len(parts) == 0 {
 		return ""
 	}

@@ -139,12 +139,16 @@ type Delivery struct {
 // Host is how contended the machine was while perfgate measured, each figure a share
 // of the time (absent where the machine gives none): the time in which some runnable
 // task waited for a processor (Linux's CPU pressure), and the processors' time taken by
-// the hypervisor (steal), used by other processes, and by perfgate itself.
+// the hypervisor (steal), used by other processes, and by perfgate itself; and how long
+// perfgate's own threads waited for a processor.
 type Host struct {
 	CPUPressure    *float64 `json:"cpu_pressure,omitempty"`
 	Steal          *float64 `json:"steal,omitempty"`
 	OtherProcesses *float64 `json:"other_processes,omitempty"`
 	Generator      *float64 `json:"generator,omitempty"`
+	// GeneratorWait is how long perfgate's threads waited for a processor, in seconds a
+	// second (0.012: 12 ms a second).
+	GeneratorWait *float64 `json:"generator_wait,omitempty"`
 }
 
 // Stage summarises one stage of a phase.

@@ -129,7 +129,8 @@ func fixtureOf(t *testing.T, doc string, facts func(*load.Result), rules string)
 		}
 		// A 2-processor machine, other processes busy for 3 s of its 20 s each window.
 		host := hostload.Usage{Wall: 10 * time.Second, Pressure: time.Duration(i+1) * 100 * time.Millisecond, PressureWall: 10 * time.Second,
-			Busy: 4 * time.Second, Self: time.Second, Steal: 20 * time.Millisecond, Idle: 16*time.Second - 20*time.Millisecond}
+			Busy: 4 * time.Second, Self: time.Second, Steal: 20 * time.Millisecond, Idle: 16*time.Second - 20*time.Millisecond,
+			Wait: 50 * time.Millisecond, WaitWall: 10 * time.Second}
 		rec.Windows = append(rec.Windows, run.Window{Window: w, Users: 200, Stage: stage, Host: host})
 	}
 	return build(t, p, rec)

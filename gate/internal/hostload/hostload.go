@@ -2,7 +2,8 @@
 // long runnable tasks waited for a processor (Linux's CPU pressure, /proc/pressure/cpu),
 // the processor time the hypervisor gave to other machines (steal, /proc/stat), and the
 // processor time other processes used (the machine's busy time, /proc/stat, less
-// perfgate's own). A shared CI runner is such a machine: a result measured while it was
+// perfgate's own), and how long perfgate's own threads waited for a processor
+// (/proc/self/task/*/schedstat). A shared CI runner is such a machine: a result measured while it was
 // contended may say more about the neighbours than about the target.
 //
 // Read takes the counters now; Between gives the Usage from one reading to the next, and
@@ -23,8 +24,12 @@ type Counters struct {
 	// HasStat is false without it.
 	Busy, Idle, Steal time.Duration
 	HasStat           bool
-	// Self is this process's own processor time.
-	Self time.Duration
+	// Self is this process's own processor time; Wait the time its threads were ready to
+	// run but waiting for a processor (the sum of /proc/self/task/*/schedstat's second
+	// field), HasWait false without it.
+	Self    time.Duration
+	Wait    time.Duration
+	HasWait bool
 }
 
 // Usage is what the machine did between two readings. Each figure is a time, so that
@@ -37,6 +42,9 @@ type Usage struct {
 	Pressure, PressureWall time.Duration
 	// Busy, Idle and Steal split the processors' time; Self is perfgate's part of Busy.
 	Busy, Idle, Steal, Self time.Duration
+	// Wait is how long perfgate's threads waited for a processor, over WaitWall, the
+	// part of Wall with that figure.
+	Wait, WaitWall time.Duration
 }
 
 // Between is the Usage from a to b, with only the figures both readings have.
@@ -51,6 +59,9 @@ func Between(a, b Counters) Usage {
 		u.Steal = nonNegative(b.Steal - a.Steal)
 		u.Self = min(nonNegative(b.Self-a.Self), u.Busy)
 	}
+	if a.HasWait && b.HasWait {
+		u.Wait, u.WaitWall = nonNegative(b.Wait-a.Wait), u.Wall
+	}
 	return u
 }
 
@@ -59,6 +70,7 @@ func (u Usage) Add(v Usage) Usage {
 	return Usage{
 		Wall: u.Wall + v.Wall, Pressure: u.Pressure + v.Pressure, PressureWall: u.PressureWall + v.PressureWall,
 		Busy: u.Busy + v.Busy, Idle: u.Idle + v.Idle, Steal: u.Steal + v.Steal, Self: u.Self + v.Self,
+		Wait: u.Wait + v.Wait, WaitWall: u.WaitWall + v.WaitWall,
 	}
 }
 
@@ -73,6 +85,10 @@ type Shares struct {
 	// by other processes, Self perfgate's own.
 	Steal, Others, Self float64
 	HasStat             bool
+	// Wait is how long perfgate's threads waited for a processor per second: 0.05 is
+	// 50 ms a second, in all its threads together.
+	Wait    float64
+	HasWait bool
 }
 
 // Shares returns u's figures as shares of its time.
@@ -86,6 +102,9 @@ func (u Usage) Shares() Shares {
 		s.Steal = float64(u.Steal) / float64(all)
 		s.Others = float64(u.Busy-u.Self) / float64(all)
 		s.Self = float64(u.Self) / float64(all)
+	}
+	if u.WaitWall > 0 {
+		s.Wait, s.HasWait = float64(u.Wait)/float64(u.WaitWall), true
 	}
 	return s
 }

@@ -67,3 +67,17 @@ func parseStat(b []byte, tick time.Duration) (busy, idle, steal time.Duration, e
 	idle = t(v[3] + v[4])
 	return busy, idle, t(v[7]), nil
 }
+
+// parseSchedstat reads the run-queue wait of a /proc/.../schedstat file: "run wait
+// slices", times in nanoseconds.
+func parseSchedstat(b []byte) (time.Duration, error) {
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0, errors.New("schedstat: too few fields")
+	}
+	ns, err := strconv.ParseUint(fields[1], 10, 63)
+	if err != nil {
+		return 0, errors.New("schedstat: bad wait")
+	}
+	return time.Duration(ns), nil
+}

@@ -219,12 +219,13 @@ func (e *Engines) New(p *plan.Plan, rec load.Recorder) run.Engine {
 }
 
 // Host is a machine under a steady contention, read on the fake clock: runnable tasks
-// waited for a processor Pressure of the time, and of its Processors' time other
-// processes used Others and the hypervisor took Steal. Its Read is a run.Options.Host.
+// waited for a processor Pressure of the time, of its Processors' time other processes
+// used Others and the hypervisor took Steal, and perfgate's threads waited Wait seconds
+// a second for a processor. Its Read is a run.Options.Host.
 type Host struct {
-	Clock                   *Clock
-	Processors              int
-	Pressure, Others, Steal float64
+	Clock                         *Clock
+	Processors                    int
+	Pressure, Others, Steal, Wait float64
 }
 
 // Read returns the counters of a machine booted on 2026-01-01.
@@ -236,5 +237,6 @@ func (h Host) Read() hostload.Counters {
 	return hostload.Counters{
 		At: now, Pressure: time.Duration(h.Pressure * float64(up)), HasPressure: true,
 		Busy: part(h.Others), Steal: part(h.Steal), Idle: cpu - part(h.Others) - part(h.Steal), HasStat: true,
+		Wait: time.Duration(h.Wait * float64(up)), HasWait: true,
 	}
 }
