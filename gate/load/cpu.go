@@ -1,18 +1,13 @@
 package load
 
 import (
-	"syscall"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/hostload"
 )
 
 // cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+var cpuTime = hostload.ProcessCPU
 
 // cpuShare is the CPU used between two readings over what the processors could give.
 func cpuShare(cpu time.Duration, wall time.Duration) float64 {

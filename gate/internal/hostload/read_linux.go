@@ -2,7 +2,6 @@ package hostload
 
 import (
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -13,7 +12,7 @@ const userHZ = 100
 // Read takes the machine's counters now. A figure the machine does not give (no PSI in
 // the kernel, no /proc) is left out, not an error.
 func Read() Counters {
-	c := Counters{At: time.Now(), Self: selfCPU()}
+	c := Counters{At: time.Now(), Self: ProcessCPU()}
 	if b, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
 		if p, err := parsePressure(b); err == nil {
 			c.Pressure, c.HasPressure = p, true
@@ -49,12 +48,4 @@ func threadsWait() (time.Duration, bool) {
 		sum += w
 	}
 	return sum, true
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
