@@ -63,6 +63,9 @@ type Lateness struct {
 	Period          time.Duration
 }
 
+// BehindFor is how long the periods in which the generator was behind last, in all.
+func (l Lateness) BehindFor() time.Duration { return time.Duration(l.Behind) * l.Period }
+
 func (l *lateness) summary() Lateness {
 	if l == nil {
 		return Lateness{}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -187,13 +186,13 @@ func deliveryOf(ph run.Phase) Delivery {
 	}
 	if w := run.Wakes; !ph.Plan.Open {
 		out.LateWakes = w.Late
-		out.WakeBehindSeconds = round((time.Duration(w.Behind) * w.Period).Seconds(), 3)
+		out.WakeBehindSeconds = round(w.BehindFor().Seconds(), 3)
 	}
 	if ph.Plan.Open {
 		d := run.Delivery
 		out.PlannedRequests, out.SentRequests = d.Planned, d.Sent
 		out.LateRequests, out.GeneratorLate = d.Late, d.Generator.Late
-		out.BehindSeconds = round((time.Duration(d.Generator.Behind) * d.Generator.Period).Seconds(), 3)
+		out.BehindSeconds = round(d.Generator.BehindFor().Seconds(), 3)
 		out.PeakInFlight, out.InFlightCapHit = d.PeakInFlight, d.CapReached
 		if hold := run.HoldDuration(); hold > 0 {
 			out.AchievedRate = round(float64(d.Sent)/hold.Seconds(), 2)
