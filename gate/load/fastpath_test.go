@@ -39,33 +39,6 @@ func trickled(t *testing.T, gap time.Duration, responses ...string) (addr string
 
 const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
-// The fast client's failures are classified as net/http's are: a response that is not
-// HTTP is a transport error, one cut short a reset.
-func TestFastClientErrors(t *testing.T) {
-	cases := []struct {
-		name, resp string
-		want       Kind
-	}{
-		{"not HTTP", "SSH-2.0-OpenSSH_9.2\r\n\r\n", Transport},
-		{"bad status", "HTTP/1.1 2x0 OK\r\n\r\n", Transport},
-		{"bad length", "HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", Transport},
-		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Transport},
-		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly this", ConnReset},
-		{"closed before answering", "", ConnReset},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			addr, _ := scripted(t, tc.resp)
-			c := wire.NewClient(addr, time.Second)
-			defer c.Close()
-			_, err := c.RoundTrip(context.Background(), []byte(get), true, false, time.Second, nil)
-			if err == nil || classify(err) != tc.want {
-				t.Errorf("err %v, kind %v; want %v", err, classify(err), tc.want)
-			}
-		})
-	}
-}
-
 // A fast request that gets no answer is a timeout, and a cancelled run ends it at once.
 func TestFastClientTimeoutAndCancel(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
