@@ -27,8 +27,11 @@ type Counters struct {
 	// Self is this process's own processor time; Wait the time its threads were ready to
 	// run but waiting for a processor (the sum of /proc/self/task/*/schedstat's second
 	// field), HasWait false without it.
-	Self    time.Duration
-	Wait    time.Duration
+	Self time.Duration
+	Wait time.Duration
+	// Runs is how many times its threads were put on a processor (schedstat's third
+	// field): Wait over Runs is how long a thread that became ready waited, on average.
+	Runs    uint64
 	HasWait bool
 }
 
@@ -43,8 +46,9 @@ type Usage struct {
 	// Busy, Idle and Steal split the processors' time; Self is perfgate's part of Busy.
 	Busy, Idle, Steal, Self time.Duration
 	// Wait is how long perfgate's threads waited for a processor, over WaitWall, the
-	// part of Wall with that figure.
+	// part of Wall with that figure; Runs how many times they were run meanwhile.
 	Wait, WaitWall time.Duration
+	Runs           uint64
 }
 
 // Between is the Usage from a to b, with only the figures both readings have.
@@ -61,6 +65,9 @@ func Between(a, b Counters) Usage {
 	}
 	if a.HasWait && b.HasWait {
 		u.Wait, u.WaitWall = nonNegative(b.Wait-a.Wait), u.Wall
+		if b.Runs > a.Runs {
+			u.Runs = b.Runs - a.Runs
+		}
 	}
 	return u
 }
@@ -70,7 +77,7 @@ func (u Usage) Add(v Usage) Usage {
 	return Usage{
 		Wall: u.Wall + v.Wall, Pressure: u.Pressure + v.Pressure, PressureWall: u.PressureWall + v.PressureWall,
 		Busy: u.Busy + v.Busy, Idle: u.Idle + v.Idle, Steal: u.Steal + v.Steal, Self: u.Self + v.Self,
-		Wait: u.Wait + v.Wait, WaitWall: u.WaitWall + v.WaitWall,
+		Wait: u.Wait + v.Wait, WaitWall: u.WaitWall + v.WaitWall, Runs: u.Runs + v.Runs,
 	}
 }
 
@@ -86,9 +93,11 @@ type Shares struct {
 	Steal, Others, Self float64
 	HasStat             bool
 	// Wait is how long perfgate's threads waited for a processor per second: 0.05 is
-	// 50 ms a second, in all its threads together.
-	Wait    float64
-	HasWait bool
+	// 50 ms a second, in all its threads together; WaitPerRun how long, on average, a
+	// thread that became ready waited before it ran (0 without runs).
+	Wait       float64
+	WaitPerRun time.Duration
+	HasWait    bool
 }
 
 // Shares returns u's figures as shares of its time.
@@ -105,6 +114,9 @@ func (u Usage) Shares() Shares {
 	}
 	if u.WaitWall > 0 {
 		s.Wait, s.HasWait = float64(u.Wait)/float64(u.WaitWall), true
+		if u.Runs > 0 {
+			s.WaitPerRun = u.Wait / time.Duration(u.Runs)
+		}
 	}
 	return s
 }

@@ -41,11 +41,11 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseSchedstat(t *testing.T) {
-	if got, err := parseSchedstat([]byte("614603725 521107688 1815\n")); err != nil || got != 521107688 {
-		t.Errorf("parseSchedstat = %v, %v", got, err)
+	if got, n, err := parseSchedstat([]byte("614603725 521107688 1815\n")); err != nil || got != 521107688 || n != 1815 {
+		t.Errorf("parseSchedstat = %v, %d, %v", got, n, err)
 	}
-	for _, bad := range []string{"", "12\n", "1 x 3\n", "1 -2 3\n"} {
-		if got, err := parseSchedstat([]byte(bad)); err == nil {
+	for _, bad := range []string{"", "12\n", "1 2\n", "1 x 3\n", "1 -2 3\n", "1 2 x\n"} {
+		if got, _, err := parseSchedstat([]byte(bad)); err == nil {
 			t.Errorf("parseSchedstat(%q) = %v, want an error", bad, got)
 		}
 	}
@@ -110,7 +110,7 @@ func FuzzParse(f *testing.F) {
 		if busy, idle, steal, err := parseStat(b, 10*time.Millisecond); err == nil && (busy < 0 || idle < 0 || steal < 0) {
 			t.Errorf("stat %v %v %v", busy, idle, steal)
 		}
-		if w, err := parseSchedstat(b); err == nil && w < 0 {
+		if w, _, err := parseSchedstat(b); err == nil && w < 0 {
 			t.Errorf("schedstat %v", w)
 		}
 	})

@@ -68,16 +68,20 @@ func parseStat(b []byte, tick time.Duration) (busy, idle, steal time.Duration, e
 	return busy, idle, t(v[7]), nil
 }
 
-// parseSchedstat reads the run-queue wait of a /proc/.../schedstat file: "run wait
-// slices", times in nanoseconds.
-func parseSchedstat(b []byte) (time.Duration, error) {
+// parseSchedstat reads the run-queue wait and the number of times the thread was run
+// from a /proc/.../schedstat file: "run wait slices", times in nanoseconds.
+func parseSchedstat(b []byte) (time.Duration, uint64, error) {
 	fields := strings.Fields(string(b))
-	if len(fields) < 2 {
-		return 0, errors.New("schedstat: too few fields")
+	if len(fields) < 3 {
+		return 0, 0, errors.New("schedstat: too few fields")
 	}
 	ns, err := strconv.ParseUint(fields[1], 10, 63)
 	if err != nil {
-		return 0, errors.New("schedstat: bad wait")
+		return 0, 0, errors.New("schedstat: bad wait")
 	}
-	return time.Duration(ns), nil
+	slices, err := strconv.ParseUint(fields[2], 10, 63)
+	if err != nil {
+		return 0, 0, errors.New("schedstat: bad count")
+	}
+	return time.Duration(ns), slices, nil
 }

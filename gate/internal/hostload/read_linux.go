@@ -23,29 +23,31 @@ func Read() Counters {
 			c.Busy, c.Idle, c.Steal, c.HasStat = busy, idle, steal, true
 		}
 	}
-	c.Wait, c.HasWait = threadsWait()
+	c.Wait, c.Runs, c.HasWait = threadsWait()
 	return c
 }
 
-// threadsWait is how long this process's threads have waited for a processor, in all;
-// a thread that has ended takes its share with it (Between keeps a usage from going
-// below zero).
-func threadsWait() (time.Duration, bool) {
+// threadsWait is how long this process's threads have waited for a processor, and how
+// many times they were run, in all; a thread that has ended takes its share with it
+// (Between keeps a usage from going below zero).
+func threadsWait() (time.Duration, uint64, bool) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	var sum time.Duration
+	var runs uint64
 	for _, t := range tasks {
 		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
 		if err != nil {
 			continue // the thread ended meanwhile
 		}
-		w, err := parseSchedstat(b)
+		w, n, err := parseSchedstat(b)
 		if err != nil {
-			return 0, false
+			return 0, 0, false
 		}
 		sum += w
+		runs += n
 	}
-	return sum, true
+	return sum, runs, true
 }
