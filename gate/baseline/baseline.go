@@ -3,8 +3,11 @@
 // count of a past run, with its latency histogram, and a fingerprint of the load that
 // produced it, so that a run is never compared with a baseline of something else.
 //
-// `perfgate baseline RESULT.json -o thresholds/baseline.json` writes one from a result
-// file; rules such as "p99 < baseline + 15%" read it.
+// `perfgate baseline RESULT.json... -o thresholds/baseline.json` writes one from one or
+// more result files (runs recorded at different times); rules such as
+// "p99 < baseline + 15%" read it. A baseline of several runs keeps each run's figures and
+// time windows, so that a rule knows both how precisely each run measured and how much
+// runs differ from each other, which is what varies most on shared CI machines.
 package baseline
 
 import (
@@ -23,8 +26,11 @@ import (
 	"github.com/perfgate/perfgate/gate/metric"
 )
 
-// Version names the file format.
-const Version = "perfgate.baseline/v1"
+// Version names the file format. Files of VersionV1 (one run, no windows) are still read.
+const (
+	Version   = "perfgate.baseline/v2"
+	VersionV1 = "perfgate.baseline/v1"
+)
 
 // File is a baseline. Its fingerprint and figures are those of the run's peak phase
 // (its only one, without phases); Phases holds every phase of a run with several.
@@ -36,6 +42,116 @@ type File struct {
 	All         Metrics     `json:"all"`
 	Endpoints   []Metrics   `json:"endpoints"`
 	Phases      []Phase     `json:"phases,omitempty"`
+	// Runs are the runs the figures above pool, each with its own figures and windows.
+	Runs []Run `json:"runs,omitempty"`
+}
+
+// Run is one recorded run.
+type Run struct {
+	Source  string    `json:"source"`
+	Started time.Time `json:"started"`
+	// Contended is set for a run recorded on a machine too busy to judge, kept only
+	// because the baseline was forced.
+	Contended bool       `json:"contended,omitempty"`
+	Phases    []RunPhase `json:"phases"`
+}
+
+// RunPhase is one phase of a recorded run: its hold's figures and time windows.
+type RunPhase struct {
+	Name      string    `json:"name"`
+	All       Metrics   `json:"all"`
+	Endpoints []Metrics `json:"endpoints"`
+	Windows   []Window  `json:"windows"`
+}
+
+// Window is one time window of a run's hold.
+type Window struct {
+	Seconds float64 `json:"seconds"`
+	All     Counts  `json:"all"`
+	// Endpoints are in the order of the phase's endpoints.
+	Endpoints []Counts `json:"endpoints"`
+}
+
+// Counts are one scope's figures in a window; Histogram as in Metrics.
+type Counts struct {
+	Requests  int64  `json:"requests"`
+	Errors    int64  `json:"errors"`
+	Histogram string `json:"histogram,omitempty"`
+}
+
+// Series is one run's record of one scope of a phase: its figures, and its windows
+// (none for a baseline of the first version).
+type Series struct {
+	Metrics Metrics
+	Windows []SeriesWindow
+}
+
+// SeriesWindow is one window of a Series.
+type SeriesWindow struct {
+	Seconds float64
+	Counts
+}
+
+// Series returns each run's record of scope ("all" or an endpoint name) in a phase; a
+// file without runs is one run, its own figures, without windows. ok is false when the
+// phase or the scope is not in the file.
+func (f *File) Series(phase string, main bool, scope string) (out []Series, ok bool) {
+	if len(f.Runs) == 0 {
+		ph, found := f.Phase(phase, main)
+		if !found {
+			return nil, false
+		}
+		m, found := ph.Find(scope)
+		return []Series{{Metrics: m}}, found
+	}
+	for _, run := range f.Runs {
+		rp := run.phase(phase, main)
+		if rp == nil {
+			return nil, false
+		}
+		m, i, found := rp.find(scope)
+		if !found {
+			return nil, false
+		}
+		s := Series{Metrics: m}
+		for _, w := range rp.Windows {
+			c := w.All
+			if i >= 0 {
+				if i >= len(w.Endpoints) {
+					continue
+				}
+				c = w.Endpoints[i]
+			}
+			s.Windows = append(s.Windows, SeriesWindow{Seconds: w.Seconds, Counts: c})
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+func (r *Run) phase(name string, main bool) *RunPhase {
+	for i := range r.Phases {
+		if r.Phases[i].Name == name {
+			return &r.Phases[i]
+		}
+	}
+	if main && len(r.Phases) == 1 {
+		return &r.Phases[0]
+	}
+	return nil
+}
+
+// find returns a scope's figures and its index among the endpoints (-1 for all).
+func (p *RunPhase) find(scope string) (Metrics, int, bool) {
+	if scope == "all" {
+		return p.All, -1, true
+	}
+	for i, e := range p.Endpoints {
+		if e.Name == scope {
+			return e, i, true
+		}
+	}
+	return Metrics{}, 0, false
 }
 
 // Phase is one phase's recorded figures.
@@ -177,7 +293,7 @@ func Read(path string) (*File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("baseline file %s is not valid JSON: %v", path, err)
 	}
-	if f.Version != Version {
+	if f.Version != Version && f.Version != VersionV1 {
 		return nil, fmt.Errorf("baseline file %s has version %q, not %q", path, f.Version, Version)
 	}
 	if err := f.check(); err != nil {
@@ -189,6 +305,21 @@ func Read(path string) (*File, error) {
 // check finds figures no run could have recorded.
 func (f *File) check() error {
 	phases := append([]Phase{{Name: "the top level", All: f.All, Endpoints: f.Endpoints}}, f.Phases...)
+	for i, r := range f.Runs {
+		for _, rp := range r.Phases {
+			phases = append(phases, Phase{Name: fmt.Sprintf("run %d, %s", i+1, rp.Name), All: rp.All, Endpoints: rp.Endpoints})
+			for k, w := range rp.Windows {
+				for _, c := range append([]Counts{w.All}, w.Endpoints...) {
+					if err := c.check(); err != nil {
+						return fmt.Errorf("run %d, %s, window %d: %v", i+1, rp.Name, k+1, err)
+					}
+				}
+				if !finite(w.Seconds) || w.Seconds <= 0 {
+					return fmt.Errorf("run %d, %s, window %d: seconds %v is not a length", i+1, rp.Name, k+1, w.Seconds)
+				}
+			}
+		}
+	}
 	for _, ph := range phases {
 		for _, m := range append([]Metrics{ph.All}, ph.Endpoints...) {
 			where := fmt.Sprintf("%s, %s", ph.Name, m.Name)
@@ -215,6 +346,26 @@ func (f *File) check() error {
 	}
 	return nil
 }
+
+func (c Counts) check() error {
+	if c.Requests < 0 || c.Errors < 0 || c.Errors > c.Requests {
+		return fmt.Errorf("%d errors of %d requests", c.Errors, c.Requests)
+	}
+	if c.Histogram == "" {
+		return nil
+	}
+	h, err := decode(c.Histogram)
+	if err != nil {
+		return fmt.Errorf("the histogram is damaged: %v", err)
+	}
+	if h.TotalCount() > c.Requests {
+		return fmt.Errorf("the histogram holds %d latencies of %d requests", h.TotalCount(), c.Requests)
+	}
+	return nil
+}
+
+// Decode reads a histogram of the file (Metrics.Histogram, Counts.Histogram).
+func Decode(s string) (*hdrhistogram.Histogram, error) { return decode(s) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 

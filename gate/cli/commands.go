@@ -93,9 +93,6 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	if f.profile == "full" {
 		src.thresholds = []string{"thresholds/demo-full.yaml"}
 		opts = demo.Overloaded
-		if !f.set["progress"] {
-			f.progress.d = 3 * time.Second // enough windows in the demo's short hold to judge drift
-		}
 	}
 	if f.config != "" {
 		src = source{name: f.config}

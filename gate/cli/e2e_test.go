@@ -107,11 +107,12 @@ func TestE2EDemoPasses(t *testing.T) {
 			t.Errorf("stdout lacks %q\n%s", want, r.stdout)
 		}
 	}
-	// A progress line every 10 s of the clock (the first one sooner): five or six in
-	// the ramp's 20 s and the hold's 30 s, the ramp's with some of the 200 users.
+	// A progress line every 2 s of the clock (a twentieth of the 30 s hold; the first
+	// one sooner): 25 or 26 in the ramp's 20 s and the hold's 30 s, the ramp's with some
+	// of the 200 users.
 	progress := regexp.MustCompile(`(?m)^\[ *\d+s\] (ramp|hold) users \d+/200  requests [\d,]+  [\d.]+ req/s  p99 \S+  errors 0 \(0\.00%\)$`)
-	if n := len(progress.FindAllString(r.stdout, -1)); n < 5 || n > 7 || !strings.Contains(r.stdout, "s] ramp users ") {
-		t.Errorf("%d progress lines, want 5 to 7 with the ramp's among them:\n%s", n, r.stdout)
+	if n := len(progress.FindAllString(r.stdout, -1)); n < 24 || n > 27 || !strings.Contains(r.stdout, "s] ramp users ") {
+		t.Errorf("%d progress lines, want 24 to 27 with the ramp's among them:\n%s", n, r.stdout)
 	}
 	junitxsd.Validate(t, filepath.Join(dir, "perfgate-junit.xml"))
 	res := readResult(t, filepath.Join(dir, "perfgate-result.json"))

@@ -57,7 +57,7 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (test environments only)")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust")
 	f.progress = durationFlag{d: 10 * time.Second}
-	fs.Var(&f.progress, "progress", "interval `D` between progress lines and time windows")
+	fs.Var(&f.progress, "progress", "interval `D` between progress lines and time windows (default: a twentieth of the hold, 1s to 10s)")
 	fs.StringVar(&f.client, "client", "auto", "HTTP `client`: auto (a lean HTTP/1.1 client for plain http:// targets, net/http otherwise) or net/http")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (for studying its overhead)")
 }

@@ -88,10 +88,21 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 	if err := checkReportPaths(f); err != nil {
 		return nil, err
 	}
+	if !f.set["progress"] {
+		f.progress.d = defaultWindow(p)
+	}
 	if err := checkWindows(p, f.progress.d); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// defaultWindow is the time window (and progress interval) of a run that does not set
+// one: a twentieth of the main phase's hold, in whole seconds from 1 s to 10 s, so that
+// a hold has windows enough to estimate how sure each rule is (a 60 s hold: 3 s windows;
+// the default 5 minutes: 10 s).
+func defaultWindow(p *plan.Plan) time.Duration {
+	return min(max((p.Load.Hold/20).Round(time.Second), time.Second), 10*time.Second)
 }
 
 // Time windows: no shorter than minWindow (a progress line and a closed window in every
@@ -165,6 +176,14 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	opts := c.runWith
 	opts.Every, opts.EngineOptions = f.progress.d, engineOpts
 	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
+	opts.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
+		enough := verdict.Enough(p, rec, phase, held)
+		if !enough {
+			c.say(out, "a rule is inconclusive after %s of the hold: holding on (at most %s)\n",
+				held.Round(time.Second), p.Phases[phase].LongestHold())
+		}
+		return enough
+	}
 	opts.OnPhase = func(i int, ph *run.Phase) {
 		if several {
 			c.say(out, "phase %d/%d %s\n", i+1, len(p.Phases), ph.Name)

@@ -63,7 +63,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		cookie   = "sid=Sup3rSecret-003"
 	)
 	srv := secretAPI(t, password, token, cookie)
-	for _, rules := range []string{"all: [p99 < 10s, error_rate < 1%]\n", "all: [p99 < 1us]\nendpoints:\n  items: [max < 1us]\n"} {
+	// A second of three users is a few hundred requests: too few to show an error rate
+	// under 1% for sure, enough for 5%.
+	for _, rules := range []string{"all: [p99 < 10s, error_rate < 5%]\n", "all: [p99 < 1us]\nendpoints:\n  items: [max < 1us]\n"} {
 		dir := writeFiles(t, map[string]string{"perfgate.yaml": secretConfig, "t.yaml": rules})
 		env := map[string]string{
 			"TARGET_URL": srv.URL, "PERFGATE_PASSWORD": password, "SESSION_COOKIE": cookie,

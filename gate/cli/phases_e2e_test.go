@@ -34,7 +34,13 @@ func fullDemo(t *testing.T, misbehave ...string) (result, *report.Result, string
 // thresholds/demo-full.yaml against a sample API started with flags.
 func fullRun(t *testing.T, flags ...string) (result, *report.Result) {
 	t.Helper()
-	addr, _ := serveDemo(t, flags...)
+	return fullRunWith(t, flags, nil)
+}
+
+// fullRunWith is fullRun with run flags added after the usual ones.
+func fullRunWith(t *testing.T, serveFlags, runFlags []string) (result, *report.Result) {
+	t.Helper()
+	addr, _ := serveDemo(t, serveFlags...)
 	dir := demoFiles(t)
 	full, err := fs.ReadFile(thresholds.Files, "demo-full.yaml")
 	if err != nil {
@@ -43,8 +49,8 @@ func fullRun(t *testing.T, flags ...string) (result, *report.Result) {
 	if err := os.WriteFile(filepath.Join(dir, "thresholds", "demo.yaml"), full, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := perfgate(t, dir, 2*time.Minute, "run", "--target", "http://"+addr, "--profile", "full", "--users", "20", "--spawn-rate", "20",
-		"--think", "150ms..250ms", "--duration", "6s", "--progress", "500ms")
+	r := perfgate(t, dir, 2*time.Minute, append([]string{"run", "--target", "http://" + addr, "--profile", "full", "--users", "20", "--spawn-rate", "20",
+		"--think", "150ms..250ms", "--duration", "6s", "--progress", "250ms"}, runFlags...)...)
 	res := readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r)
 	return r, res
 }
@@ -165,13 +171,18 @@ func TestE2EFullProfileFallingOverFailsRecovery(t *testing.T) {
 func TestE2EFullProfileSlowAloneFailsTheBaseline(t *testing.T) {
 	t.Parallel()
 	// 120 ms for every request: too slow for one user (p99 < 100ms), fine at peak
-	// (p99 < 300ms), and never over capacity.
-	r, res := fullRun(t, "--latency", "120ms", "--jitter", "0s", "--capacity", "150")
+	// (p99 < 300ms), and never over capacity. 40 users make the peak's 6 s about 750
+	// requests: enough to show its error rate under 1% for sure.
+	r, res := fullRunWith(t, []string{"--latency", "120ms", "--jitter", "0s", "--capacity", "400"}, []string{"--users", "40", "--spawn-rate", "40"})
 	if r.code != ExitFail {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	got := verdicts(res)
-	for q, want := range map[string]string{"single-user": "fail", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "pass"} {
+	// Recovery's one user makes about 40 requests of 120 ms in its 5 s: with none of
+	// them failing, an error rate under 1% is still not shown at the run's confidence
+	// (the rule of three: up to ~7%), so that rule, and the question, is inconclusive.
+	// A breached rule elsewhere makes the run fail all the same.
+	for q, want := range map[string]string{"single-user": "fail", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "inconclusive"} {
 		if got[q] != want {
 			t.Errorf("verdict of %s = %q, want %q (all: %v)\n%s", q, got[q], want, got, r.stdout)
 		}
@@ -180,9 +191,10 @@ func TestE2EFullProfileSlowAloneFailsTheBaseline(t *testing.T) {
 
 func TestE2EFullProfileOverCapacityAtPeakFailsThePeak(t *testing.T) {
 	t.Parallel()
-	// 20 ms a request keeps one user under 50 requests a second, within a capacity of 70;
-	// the peak's 20 users ask for about 90 a second, and the API sheds some of them.
-	r, res := fullRun(t, "--latency", "20ms", "--jitter", "0s", "--capacity", "70")
+	// 20 ms a request keeps one user under 50 requests a second, within a capacity of 55;
+	// the peak's 20 users ask for about 90 a second, and the API sheds over a third of
+	// them: an error rate past 1% for sure, even with the few windows of a 6 s hold.
+	r, res := fullRun(t, "--latency", "20ms", "--jitter", "0s", "--capacity", "55")
 	if r.code != ExitFail {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}

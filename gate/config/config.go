@@ -26,6 +26,8 @@ type Config struct {
 	Tasks []Request `yaml:"tasks"`
 	// Thresholds lists threshold files, relative to the config file's folder.
 	Thresholds []string `yaml:"thresholds"`
+	// Verdict says how sure a verdict must be.
+	Verdict Verdict `yaml:"verdict"`
 	// Secrets holds the values that came from secret-looking environment variables, so
 	// that reports and logs can mask them.
 	Secrets []string `yaml:"-"`
@@ -39,7 +41,10 @@ type Load struct {
 	Users     int      `yaml:"users"`
 	SpawnRate float64  `yaml:"spawn_rate"`
 	Duration  Duration `yaml:"duration"`
-	Think     Think    `yaml:"think"`
+	// MaxDuration lets a hold whose rules are inconclusive at Duration go on, window by
+	// window, up to this long.
+	MaxDuration Duration `yaml:"max_duration"`
+	Think       Think    `yaml:"think"`
 	// Settle (closed model) waits this long after the ramp before the hold begins.
 	Settle Duration `yaml:"settle"`
 	// Rate is the open model's arrival rate during the hold.
@@ -65,6 +70,7 @@ type Phase struct {
 	Users       int      `yaml:"users"`
 	SpawnRate   float64  `yaml:"spawn_rate"`
 	Duration    Duration `yaml:"duration"`
+	MaxDuration Duration `yaml:"max_duration"`
 	Think       Think    `yaml:"think"`
 	Settle      Duration `yaml:"settle"`
 	Rate        Rate     `yaml:"rate"`
@@ -72,6 +78,23 @@ type Phase struct {
 	Ramp        Duration `yaml:"ramp"`
 	MaxInFlight int      `yaml:"max_in_flight"`
 	Pos         Positions
+}
+
+// Verdict says how sure the verdict must be of each statistical rule.
+type Verdict struct {
+	// Confidence is one less the chance that a run whose every rule holds fails anyway,
+	// over all its statistical rules together (0.95 by default).
+	Confidence Percent `yaml:"confidence"`
+	// Inconclusive is what a rule that stays inconclusive makes of the run: "invalid"
+	// (no valid verdict, the default) or "warn" (a warning; the run passes).
+	Inconclusive string `yaml:"inconclusive"`
+	Pos          Positions
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (v *Verdict) UnmarshalYAML(n *yaml.Node) error {
+	type plain Verdict
+	return decodeStruct(n, (*plain)(v))
 }
 
 // Defaults are request settings shared by every setup step and task.
@@ -251,6 +274,7 @@ func (l Load) WithPhase(ph Phase) Load {
 	set("users", func() { out.Users = ph.Users })
 	set("spawn_rate", func() { out.SpawnRate = ph.SpawnRate })
 	set("duration", func() { out.Duration = ph.Duration })
+	set("max_duration", func() { out.MaxDuration = ph.MaxDuration })
 	set("think", func() { out.Think = ph.Think })
 	set("settle", func() { out.Settle = ph.Settle })
 	set("rate", func() { out.Rate = ph.Rate })

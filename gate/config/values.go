@@ -165,3 +165,22 @@ func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 	*r = Rate(v)
 	return nil
 }
+
+// Percent is a share written as a percentage, 95% (or a fraction, 0.95), kept as a
+// fraction.
+type Percent float64
+
+// UnmarshalYAML reads 95% or 0.95.
+func (p *Percent) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(scalar(n))
+	num, pct := strings.CutSuffix(s, "%")
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if n.Kind != yaml.ScalarNode || err != nil || f != f {
+		return nodeErrorf(n, "expected a percentage such as 95%%, got %s", describe(n))
+	}
+	if pct {
+		f /= 100
+	}
+	*p = Percent(f)
+	return nil
+}

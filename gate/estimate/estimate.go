@@ -23,6 +23,8 @@ package estimate
 import (
 	"math"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/stats"
 )
@@ -30,10 +32,61 @@ import (
 // Estimate is a figure with its standard error.
 type Estimate struct {
 	// Value is the figure over the windows, in the metric's base unit; SE its standard
-	// error in the same unit, with DF degrees of freedom (batches less one).
+	// error in the same unit, with DF degrees of freedom (batches less one). Below and
+	// Above are the error on each side, for a percentile, whose distribution is skewed
+	// (a p99 of a few hundred requests may be far above, never far below); both are SE
+	// for the other metrics.
 	Value, SE, DF float64
-	// Windows counts the windows with requests; Batches the groups they were judged in.
+	Below, Above  float64
+	// Windows counts the windows with requests, and Requests the requests in them;
+	// Batches the groups they were judged in.
 	Windows, Batches int
+	Requests         int64
+	// A percentile's own interval (Woodruff's): the hold's distribution, the share q
+	// the percentile is at, and that share's standard error.
+	hist     *hdrhistogram.Histogram
+	q, share float64
+}
+
+// Woodruff reports whether the estimate is a percentile's, whose interval is read from
+// the hold's own distribution (Bounds) rather than from its standard error.
+func (e Estimate) Woodruff() bool { return e.hist != nil }
+
+// Bounds are the values t standard errors below and above the estimate: for a
+// percentile, the hold's values at the shares q - t*s and q + t*s (s the share's
+// error), which never leave the range of what was measured; otherwise Value -/+ t*SE.
+func (e Estimate) Bounds(tBelow, tAbove float64) (lo, hi float64) {
+	if e.hist == nil {
+		return e.Value - tBelow*e.SE, e.Value + tAbove*e.SE
+	}
+	lo, hi = e.at(e.q-tBelow*e.share), e.at(e.q+tAbove*e.share)
+	res := e.Value * resolution(e.hist.SignificantFigures())
+	return min(lo, e.Value-res), max(hi, e.Value+res)
+}
+
+// Z is how many standard errors the estimate lies above limit: for a percentile,
+// (q - F(limit)) / s, F(limit) being the share of the hold's values at or below limit
+// (seconds); otherwise (Value - limit) / SE.
+func (e Estimate) Z(limit float64) float64 {
+	if e.hist == nil {
+		if e.SE == 0 {
+			return math.Copysign(math.Inf(1), e.Value-limit)
+		}
+		return (e.Value - limit) / e.SE
+	}
+	us := int64(limit * 1e6)
+	var below int64
+	for _, b := range e.hist.Distribution() {
+		if b.To <= us {
+			below += b.Count
+		}
+	}
+	f := float64(below) / float64(e.hist.TotalCount())
+	return (e.q - f) / e.share
+}
+
+func (e Estimate) at(share float64) float64 {
+	return float64(e.hist.ValueAtPercentile(min(100, max(0, share*100)))) / 1e6
 }
 
 // MinWindows is the fewest windows with requests an error is estimated from: fewer give
@@ -78,10 +131,10 @@ func Of(m metric.Metric, windows []stats.Window, endpoint int) (e Estimate, ok b
 			y, x = append(y, float64(c.Errors)), append(x, float64(c.Requests))
 		}
 		value = func(b *batches) (float64, float64) {
-			// Never below the error of as many independent requests; with no error seen,
-			// that of one more error in one more request (a rate of 0 is not known
-			// exactly from a finite sample).
-			p := (b.Y + 1) / (b.X + 2)
+			// Never below the error of as many independent requests, at Agresti and
+			// Coull's rate of two more errors in four more requests: a rate of 0 in n
+			// requests is not known to be 0, only to be under about 3/n.
+			p := (b.Y + 2) / (b.X + 4)
 			return b.Y / b.X, math.Sqrt(p * (1 - p) / b.X)
 		}
 	case m.Kind() == metric.Rate: // requests over seconds
@@ -102,7 +155,12 @@ func Of(m metric.Metric, windows []stats.Window, endpoint int) (e Estimate, ok b
 		return Estimate{}, false
 	}
 	v, floor := value(b)
-	return Estimate{Value: v, SE: max(b.se(v), floor), DF: float64(b.k - 1), Windows: len(ws), Batches: b.k}, true
+	var n int64
+	for _, w := range ws {
+		n += w.Of(endpoint).Requests
+	}
+	se := max(b.se(v), floor)
+	return Estimate{Value: v, SE: se, Below: se, Above: se, DF: float64(b.k - 1), Windows: len(ws), Batches: b.k, Requests: n}, true
 }
 
 // quantile is Woodruff's interval for percentile q: with v the hold's q-th percentile,
@@ -148,8 +206,9 @@ func quantile(q float64, ws []stats.Window, endpoint int) (Estimate, bool) {
 	v := at(q / 100)
 	lo, hi := at(q/100-s), at(q/100+s)
 	// A spread inside one bucket is known to the histogram's resolution only.
-	se := max((hi-lo)/2, v*resolution(all.SigFigs))
-	return Estimate{Value: v, SE: se, DF: float64(b.k - 1), Windows: len(ws), Batches: b.k}, true
+	res := v * resolution(all.SigFigs)
+	return Estimate{Value: v, SE: max((hi-lo)/2, res), Below: max(v-lo, res), Above: max(hi-v, res),
+		DF: float64(b.k - 1), Windows: len(ws), Batches: b.k, Requests: n, hist: h, q: q / 100, share: s}, true
 }
 
 // resolution is half a bucket's relative width at sig significant figures.

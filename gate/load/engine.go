@@ -77,6 +77,8 @@ func (r Result) HoldDuration() time.Duration {
 type Status struct {
 	Active int
 	Stage  Stage
+	// HoldStart is when the hold began; zero before.
+	HoldStart time.Time
 }
 
 // Engine runs one plan once.
@@ -92,12 +94,17 @@ type Engine struct {
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
-	active    atomic.Int64 // closed: users running; open: requests in flight
-	peak      atomic.Int64
-	lateSends atomic.Int64
-	late      *lateness     // the generator's own lateness in the hold: open model, or closed with think time
-	holdCPU   time.Duration // process CPU time used during the hold
-	deferred  int64         // open model on event loops: waits that slept through responses
+	// endHold is closed to end the hold early (EndHold); holdCut is then where it ended,
+	// in nanoseconds since start.
+	endHold     chan struct{}
+	endHoldOnce sync.Once
+	holdCut     atomic.Int64
+	active      atomic.Int64 // closed: users running; open: requests in flight
+	peak        atomic.Int64
+	lateSends   atomic.Int64
+	late        *lateness     // the generator's own lateness in the hold: open model, or closed with think time
+	holdCPU     time.Duration // process CPU time used during the hold
+	deferred    int64         // open model on event loops: waits that slept through responses
 
 	allActive chan struct{}
 	failOnce  sync.Once
@@ -125,7 +132,7 @@ func WithoutEventLoop() Option { return func(e *Engine) { e.noLoop = true } }
 
 // New returns an engine that will run p and hand samples to rec.
 func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
-	e := &Engine{plan: p, rec: rec, seed: rand.Uint64()}
+	e := &Engine{plan: p, rec: rec, seed: rand.Uint64(), endHold: make(chan struct{})}
 	for _, o := range opts {
 		o(e)
 	}
@@ -151,7 +158,7 @@ func (e *Engine) Client() string {
 func (e *Engine) Status() Status {
 	s := Status{Active: int(e.active.Load())}
 	if h := e.holdStart.Load(); h > 0 && time.Since(e.start) >= time.Duration(h) {
-		s.Stage = Hold
+		s.Stage, s.HoldStart = Hold, e.start.Add(time.Duration(h))
 	}
 	return s
 }
@@ -267,12 +274,29 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	case <-timer.C:
 	case <-e.failed:
 	case <-ctx.Done():
+	case <-e.endHold:
 	}
 	res.HoldEnd = time.Now()
 	e.holdCPU = cpuTime() - cpuAtHold
 	e.interrupted(ctx, &res)
 	return res
 }
+
+// EndHold ends the hold now, as if it had been planned this long: no request starts
+// after it, and those in flight finish and count. Safe to call from any goroutine, once
+// or more, while Run runs; before the hold has begun it does nothing.
+func (e *Engine) EndHold() {
+	if e.holdStart.Load() == 0 { // also orders the read of e.start after Run's write
+		return
+	}
+	e.endHoldOnce.Do(func() {
+		e.holdCut.Store(int64(time.Since(e.start)))
+		close(e.endHold)
+	})
+}
+
+// cut is where EndHold ended the hold, from the start; 0 if it did not.
+func (e *Engine) cut() time.Duration { return time.Duration(e.holdCut.Load()) }
 
 // ErrStopped, as the cause of the run's context cancellation, stops a run early on the
 // caller's decision (an abort rule fired): the run is then neither cancelled nor invalid,
@@ -348,6 +372,8 @@ func (e *Engine) waitUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	case <-e.failed:
+		return false
+	case <-e.endHold:
 		return false
 	}
 }

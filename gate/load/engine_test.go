@@ -425,3 +425,55 @@ func TestProbe(t *testing.T) {
 }
 
 var _ = tls.VersionTLS12
+
+// TestEndHoldEndsTheHoldAsPlanned: a hold planned for a minute, ended after a moment,
+// ends as a hold of that length would, in both models: not cancelled nor stopped, the
+// request in flight finishes and counts, and the open model's planned arrivals are those
+// due before the end.
+func TestEndHoldEndsTheHoldAsPlanned(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		opts  []Option
+	}{
+		{"users: 2, think: 50ms", nil}, {"rate: 50/s, max_in_flight: 8", nil},
+		{"users: 2, think: 50ms", []Option{WithStdlibClient()}}, {"rate: 50/s, max_in_flight: 8", []Option{WithStdlibClient()}},
+	} {
+		model := tc.model
+		t.Run(fmt.Sprintf("%s, %d options", model, len(tc.opts)), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(20 * time.Millisecond)
+			}))
+			defer srv.Close()
+			p := mustPlan(t, "target: "+srv.URL+"\nload: {"+model+", duration: 1m}\ntasks: [{path: /x}]\n")
+			e := New(p, &recorder{}, tc.opts...)
+			done := make(chan Result, 1)
+			go func() { done <- e.Run(context.Background()) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for e.Status().Stage != Hold && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond)
+			e.EndHold()
+			e.EndHold() // twice is once
+			var res Result
+			select {
+			case res = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the run went on after EndHold")
+			}
+			if res.Canceled || res.Stopped || res.HoldStart.IsZero() {
+				t.Errorf("result %+v: want a hold that ended as planned", res)
+			}
+			if d := res.HoldDuration(); d < 400*time.Millisecond || d > 5*time.Second {
+				t.Errorf("hold lasted %v, want about half a second", d)
+			}
+			if res.Open {
+				// 50/s over the hold's length, give or take an arrival.
+				want := 50 * res.HoldDuration().Seconds()
+				if got := float64(res.Delivery.Planned); got < want-2 || got > want+2 || res.Delivery.Sent < res.Delivery.Planned-1 {
+					t.Errorf("planned %d, sent %d in a %v hold; want about %.0f of each", res.Delivery.Planned, res.Delivery.Sent, res.HoldDuration(), want)
+				}
+			}
+		})
+	}
+}

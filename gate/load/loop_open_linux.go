@@ -109,7 +109,8 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 	res.End = time.Now()
 
 	d := &res.Delivery
-	d.Planned = s.HoldArrivals()
+	cut := e.cut()
+	d.Planned = s.holdArrivalsTo(cut)
 	for _, l := range loops {
 		d.Sent += l.open.sent
 		d.CapReached = d.CapReached || l.open.capReached
@@ -121,6 +122,9 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 	res.HoldStart = e.start.Add(s.Ramp)
 	if hold := e.start.Add(s.Ramp + s.Hold); res.HoldEnd.After(hold) {
 		res.HoldEnd = hold
+	}
+	if cut > 0 {
+		res.HoldEnd = e.start.Add(cut)
 	}
 	e.openValidity(ctx, &res)
 	return res, true
@@ -198,6 +202,9 @@ func (l *eventLoop) runOpen(ctx context.Context) {
 			return
 		}
 		o.now = time.Now()
+		if cut := l.e.cut(); cut > 0 && o.next < o.total && o.sched.At(o.next) >= cut {
+			o.next = o.total // the hold was ended early: no arrival is due after it
+		}
 		if o.now.After(o.end) && (o.next < o.total || len(o.queue) > 0) {
 			// Past the schedule and a request's timeout, the backlog is not sent; the
 			// requests in flight finish (or time out) and are counted.

@@ -159,6 +159,9 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 dispatch:
 	for i := range total {
 		due := s.At(i)
+		if cut := e.cut(); cut > 0 && due >= cut {
+			break // the hold was ended early: no arrival is due after it
+		}
 		inHold := s.InHold(due)
 		if inHold {
 			if e.holdStart.Load() == 0 {
@@ -218,7 +221,8 @@ dispatch:
 			lastBlockEnd = time.Since(e.start)
 		}
 	}
-	d.Planned = s.HoldArrivals() // arrivals never dispatched count too
+	cut := e.cut()
+	d.Planned = s.holdArrivalsTo(cut) // arrivals never dispatched count too
 	if holdCPUFrom < 0 {
 		holdCPUFrom = cpuAtStart
 	}
@@ -227,6 +231,9 @@ dispatch:
 	res.HoldEnd = time.Now()
 	if hold := e.start.Add(s.Ramp + s.Hold); res.HoldEnd.After(hold) {
 		res.HoldEnd = hold
+	}
+	if cut > 0 {
+		res.HoldEnd = e.start.Add(cut)
 	}
 	e.openValidity(ctx, &res)
 	return res

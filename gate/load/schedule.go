@@ -63,3 +63,18 @@ func (s Schedule) HoldArrivals() int64 {
 
 // InHold reports whether an arrival due at offset belongs to the measured hold.
 func (s Schedule) InHold(offset time.Duration) bool { return offset >= s.Ramp }
+
+// Before is how many arrivals of the schedule are due before offset t.
+func (s Schedule) Before(t time.Duration) int64 {
+	total := s.Total()
+	return int64(sort.Search(int(total), func(i int) bool { return s.At(int64(i)) >= t }))
+}
+
+// holdArrivalsTo is how many hold arrivals are due before offset cut (all of them for
+// cut 0, a hold not ended early).
+func (s Schedule) holdArrivalsTo(cut time.Duration) int64 {
+	if cut <= 0 {
+		return s.HoldArrivals()
+	}
+	return max(0, s.Before(cut)-(s.Total()-s.HoldArrivals()))
+}

@@ -25,9 +25,17 @@ type Load struct {
 	// Settle (closed model) is a wait between the last user's start and the hold,
 	// reported with the ramp: time for the target to settle, as after an overload.
 	Settle time.Duration
-	// Hold is the measured window at peak.
-	Hold time.Duration
+	// Hold is the measured window at peak. MaxHold, when longer, lets the hold go on
+	// past Hold, window by window, while a statistical rule is inconclusive.
+	Hold    time.Duration
+	MaxHold time.Duration
 }
+
+// Extends reports whether the hold may go on past Hold.
+func (l Load) Extends() bool { return l.MaxHold > l.Hold }
+
+// LongestHold is the longest the hold may last: MaxHold if it extends, else Hold.
+func (l Load) LongestHold() time.Duration { return max(l.Hold, l.MaxHold) }
 
 // Limits of a load: past them a plan is refused, since no run of perfgate's could deliver
 // it (a million users on one machine, a day's hold) and some would take the machine's
@@ -173,6 +181,15 @@ func (b *builder) phaseLoad(l config.Load) (Load, error) {
 	}
 	if ld.Hold > MaxStage {
 		return ld, b.errorf(l.Pos.Of("duration"), "load.duration of %s is longer than %s", ld.Hold, MaxStage)
+	}
+	if l.Pos.Has("max_duration") {
+		ld.MaxHold = time.Duration(l.MaxDuration)
+		switch {
+		case ld.MaxHold < ld.Hold:
+			return ld, b.errorf(l.Pos.Of("max_duration"), "load.max_duration of %s is shorter than load.duration (%s): it is how long an inconclusive hold may go on", ld.MaxHold, ld.Hold)
+		case ld.MaxHold > MaxStage:
+			return ld, b.errorf(l.Pos.Of("max_duration"), "load.max_duration of %s is longer than %s", ld.MaxHold, MaxStage)
+		}
 	}
 	if l.Pos.Has("rate") || l.Rate != 0 {
 		return ld, b.openLoad(l, &ld)

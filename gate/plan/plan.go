@@ -66,6 +66,12 @@ type Plan struct {
 	Rules []Rule
 	// Aborts stop the run early, as failed, when they hold over the recent windows.
 	Aborts []AbortRule
+	// Confidence is one less the family-wise error of the run's statistical rules: the
+	// chance that a run whose every rule holds fails anyway (0.95 by default).
+	// WarnInconclusive makes a rule that stays inconclusive a warning, not a reason for
+	// no verdict.
+	Confidence       float64
+	WarnInconclusive bool
 	// Secrets are values that must never be printed: secret-looking environment
 	// variables and static Authorization and Cookie header values.
 	Secrets []string
@@ -152,7 +158,7 @@ func (b *builder) errorf(pos config.Pos, format string, args ...any) error {
 }
 
 func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
-	steps := []func() error{b.target, b.load, b.tls}
+	steps := []func() error{b.target, b.load, b.tls, b.verdict}
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return nil, err
@@ -172,6 +178,28 @@ func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
 	}
 	b.p.Secrets = dedupe(append(b.p.Secrets, b.cfg.Secrets...))
 	return b.p, nil
+}
+
+// DefaultConfidence is verdict.confidence when the config leaves it out.
+const DefaultConfidence = 0.95
+
+func (b *builder) verdict() error {
+	v := b.cfg.Verdict
+	b.p.Confidence = float64(v.Confidence)
+	if !v.Pos.Has("confidence") {
+		b.p.Confidence = DefaultConfidence
+	}
+	if !(b.p.Confidence >= 0.5 && b.p.Confidence < 1) {
+		return b.errorf(v.Pos.Of("confidence"), "verdict.confidence must be at least 50%% and below 100%%, got %v%%", 100*b.p.Confidence)
+	}
+	switch v.Inconclusive {
+	case "", "invalid":
+	case "warn":
+		b.p.WarnInconclusive = true
+	default:
+		return b.errorf(v.Pos.Of("inconclusive"), "verdict.inconclusive must be invalid (no valid verdict, exit 3) or warn, got %q", v.Inconclusive)
+	}
+	return nil
 }
 
 func (b *builder) target() error {

@@ -22,8 +22,10 @@ type Rule struct {
 	Phase    int
 	RefPhase int
 	// BaselineValue is the baseline's value of the metric, for a rule against the
-	// baseline (Rule.Ref.Baseline() is set); the verdict computes the limit from it.
+	// baseline (Rule.Ref.Baseline() is set): the mean of its runs' values; the verdict
+	// computes the limit from it. Baseline holds each run's record of the rule's scope.
 	BaselineValue float64
+	Baseline      []baseline.Series
 }
 
 // AbortRule is an abort rule with the file it came from.
@@ -184,15 +186,19 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 			}
 			checked[r.Phase] = ph
 		}
-		m, ok := ph.Find(r.Scope)
+		runs, ok := base.Series(ph.Name, r.Phase == b.p.Main, r.Scope)
 		if !ok {
 			return config.Errorf(t.File, r.Pos, "rule %q: baseline %s has no endpoint %q", r.Text, path, r.Scope)
 		}
-		v, err := m.Value(r.Metric)
-		if err != nil {
-			return config.Errorf(t.File, r.Pos, "rule %q: %v", r.Text, err)
+		var sum float64
+		for _, run := range runs {
+			v, err := run.Metrics.Value(r.Metric)
+			if err != nil {
+				return config.Errorf(t.File, r.Pos, "rule %q: %v", r.Text, err)
+			}
+			sum += v
 		}
-		r.BaselineValue = v
+		r.BaselineValue, r.Baseline = sum/float64(len(runs)), runs
 	}
 	return nil
 }

@@ -46,9 +46,10 @@ func Build(in Input) (*Result, error) {
 			ThresholdFiles: append([]string{}, p.ThresholdFiles...),
 			MainPhase:      p.Phases[max(p.Main, 0)].Name,
 		},
-		Checks:   []Check{},
-		Verdicts: []GroupVerdict{},
-		Windows:  []Window{},
+		Checks:     []Check{},
+		Verdicts:   []GroupVerdict{},
+		Windows:    []Window{},
+		Confidence: v.Confidence, InconclusiveWarns: v.WarnInconclusive, Warnings: v.Warnings,
 	}
 	for _, s := range p.Setup {
 		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: s.Name, Method: s.Method, Setup: true})
@@ -157,6 +158,10 @@ func hostOf(u hostload.Usage) *Host {
 	}
 	if sh.HasWait {
 		out.GeneratorWait = share(sh.Wait)
+		if sh.WaitPerRun > 0 {
+			ms := round(sh.WaitPerRun.Seconds()*1000, 4)
+			out.GeneratorWaitPerRunMs = &ms
+		}
 	}
 	return out
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
@@ -19,6 +21,17 @@ func newCheck(c verdict.Check, phase string) Check {
 	if c.Judged() {
 		m := c.Measured
 		out.Measured = &m
+	}
+	if s := c.Sure; s != nil && c.Judged() {
+		out.Interval = &Interval{Low: round(s.Lo, 9), High: round(s.Hi, 9), Level: round(s.Level, 6), StdError: round(s.SE, 9),
+			DF: round(s.DF, 2), Windows: s.Windows, Batches: s.Batches, ErrorSpent: round(s.Look, 6)}
+		if ref := c.Rule.Ref; ref != nil && ref.Baseline() {
+			out.Interval.BaselineRuns = s.Runs
+			if s.Runs > 1 {
+				spread := round(s.Spread, 9)
+				out.Interval.BaselineSpread = &spread
+			}
+		}
 	}
 	switch ref := c.Rule.Ref; {
 	case c.Rule.Drift:
@@ -39,8 +52,44 @@ func newCheck(c verdict.Check, phase string) Check {
 	default:
 		out.Message = out.describe()
 	}
-	if c.Status == verdict.NotRun {
+	switch c.Status {
+	case verdict.NotRun:
 		out.Message = fmt.Sprintf("not run: phase %s did not run, so %s cannot be judged", phase, c.Rule.Text)
+	case verdict.Inconclusive:
+		out.Message = "inconclusive: " + out.Message + "; the interval straddles the limit"
+	}
+	return out
+}
+
+// interval writes a value's interval, "[15.2ms, 16.8ms]", or "" for a rule without one.
+func (c Check) interval() string {
+	if c.Interval == nil {
+		return ""
+	}
+	return fmt.Sprintf(" [%s, %s]", FormatValue(c.Kind, c.Interval.Low), FormatValue(c.Kind, c.Interval.High))
+}
+
+// level is the interval's confidence, "99.17%": its error to two significant digits.
+func (c Check) level() string {
+	e := 100 * (1 - c.Interval.Level)
+	if e <= 0 {
+		return "100%"
+	}
+	scale := math.Pow(10, math.Floor(math.Log10(e))-1)
+	e = math.Round(e/scale) * scale
+	return strconv.FormatFloat(100-e, 'f', max(0, int(-math.Log10(scale)+0.5)), 64) + "%"
+}
+
+// sureness says what the interval rests on: "99.2% interval, 15 windows".
+func (c Check) sureness() string {
+	if c.Interval == nil {
+		return ""
+	}
+	out := fmt.Sprintf("%s interval from %d windows", c.level(), c.Interval.Windows)
+	if n := c.Interval.BaselineRuns; n > 1 {
+		out += fmt.Sprintf(" and %d baseline runs", n)
+	} else if n == 1 {
+		out += " and a baseline of 1 run (its spread between runs unknown)"
 	}
 	return out
 }
@@ -68,8 +117,12 @@ func (c Check) describe() string {
 	if c.Measured == nil {
 		return fmt.Sprintf("no samples: %s cannot be judged (limit %s %s)", c.Rule, c.Op, FormatValue(c.Kind, c.Limit))
 	}
-	return fmt.Sprintf("measured %s, limit %s %s, %s samples",
-		FormatValue(c.Kind, *c.Measured), c.Op, FormatValue(c.Kind, c.Limit), Count(c.Samples))
+	out := fmt.Sprintf("measured %s%s, limit %s %s, %s samples",
+		FormatValue(c.Kind, *c.Measured), c.interval(), c.Op, FormatValue(c.Kind, c.Limit), Count(c.Samples))
+	if c.Interval != nil {
+		out += "; " + c.sureness()
+	}
+	return out
 }
 
 // describeAgainstReference is describe with the value the limit came from (the
@@ -83,15 +136,25 @@ func (c Check) describeAgainstReference(ref string, value float64) string {
 		return fmt.Sprintf("no samples: %s cannot be judged (limit %s %s)", c.Rule, c.Op, ref)
 	}
 	limit := fmt.Sprintf("%s %s (%s: %s)", c.Op, FormatValue(c.Kind, c.Limit), ref, FormatValue(c.Kind, value))
-	delta := ""
-	switch {
-	case c.Kind == "ratio":
-		delta = fmt.Sprintf("%+.2fpp", 100*(*c.Measured-value))
-	case value != 0:
-		delta = fmt.Sprintf("%+.1f%%", 100*(*c.Measured/value-1))
+	change := func(v float64) string {
+		switch {
+		case c.Kind == "ratio":
+			return fmt.Sprintf("%+.2fpp", 100*(v-value))
+		case value != 0:
+			return fmt.Sprintf("%+.1f%%", 100*(v/value-1))
+		}
+		return ""
 	}
-	return fmt.Sprintf("measured %s, limit %s, %s samples; %s against %s",
+	delta := change(*c.Measured)
+	if c.Interval != nil && delta != "" {
+		delta += fmt.Sprintf(" [%s, %s]", change(c.Interval.Low), change(c.Interval.High))
+	}
+	out := fmt.Sprintf("measured %s, limit %s, %s samples; %s against %s",
 		FormatValue(c.Kind, *c.Measured), limit, Count(c.Samples), delta, name)
+	if c.Interval != nil {
+		out += "; " + c.sureness()
+	}
+	return out
 }
 
 // reasonText words a reason for no verdict; a phase's own reasons are qualified by it
@@ -132,6 +195,11 @@ func (r *Result) reasonText(why verdict.Reason) string {
 			msg += fmt.Sprintf("; all %d requests allowed in flight (max_in_flight) were busy: the target answered too slowly for this rate", why.MaxInFlight)
 		}
 	case verdict.GeneratorLate:
+		if why.Wakes {
+			msg = fmt.Sprintf("the load generator could not wake its users on time: in %d of the hold's %d periods of %s over %.0f%% of the users due to wake from their think time woke more than %s late (%s such wakes in all), so latencies include time perfgate itself was kept waiting: is another process, or a CPU quota, taking this machine's CPU?",
+				why.Count, why.Of, why.Period, 100*load.BehindShare, load.LateLimit, Count(why.Late))
+			break
+		}
 		msg = fmt.Sprintf("the load generator could not hold its schedule: it was behind in %d of the hold's %d periods of %s (over %.0f%% of a period's requests sent more than %s late by its own fault; %s such requests in all): is another process taking this machine's CPU?",
 			why.Count, why.Of, why.Period, 100*load.BehindShare, load.LateLimit, Count(why.Late))
 	case verdict.GeneratorBusy:
@@ -154,6 +222,12 @@ func (r *Result) reasonText(why verdict.Reason) string {
 		return "the run was stopped early, but by no abort rule of this plan"
 	case verdict.ReportNotWritten:
 		return "every rule held, but a report the run was asked for could not be written: " + why.Detail
+	case verdict.InconclusiveRule:
+		return fmt.Sprintf("%s is %s: hold longer (load.max_duration lets an inconclusive hold go on), record a baseline of more runs, or set verdict.inconclusive: warn",
+			rule, check.Message)
+	case verdict.Contended:
+		msg = fmt.Sprintf("the machine was too busy to judge: in %d of the hold's %d windows perfgate's threads waited over %s for a processor each time they were ready to run (%s on average over the hold), so latencies include time the generator itself was kept waiting; run on a quieter machine",
+			why.Count, why.Of, FormatValue("latency", verdict.MaxWaitPerRun.Seconds()), FormatValue("latency", why.Wait.Seconds()))
 	default:
 		msg = why.Code.String()
 	}

@@ -72,7 +72,11 @@ func hostClause(h *Host) string {
 		parts = append(parts, "steal "+pct(*h.Steal))
 	}
 	if h.GeneratorWait != nil {
-		parts = append(parts, fmt.Sprintf("perfgate waited %.0f ms/s for a processor", 1000**h.GeneratorWait))
+		waited := fmt.Sprintf("perfgate waited %.0f ms/s for a processor", 1000**h.GeneratorWait)
+		if h.GeneratorWaitPerRunMs != nil {
+			waited += fmt.Sprintf(" (%s a wake)", FormatValue("latency", *h.GeneratorWaitPerRunMs/1000))
+		}
+		parts = append(parts, waited)
 	}
 	if len(parts) == 0 {
 		return ""
@@ -231,6 +235,8 @@ func checkMark(c Check) string {
 		return "FAIL"
 	case "not run":
 		return "NOT RUN"
+	case "inconclusive":
+		return "UNSURE"
 	}
 	return "NO DATA"
 }
@@ -251,6 +257,8 @@ func writeVerdict(w io.Writer, r *Result) {
 				detail = plural(g.Rules, "rule") + " not judged: the phase did not run"
 			case g.Verdict == "invalid":
 				detail = plural(g.Rules, "rule") + ", not all judged"
+			case g.Verdict == "inconclusive":
+				detail = plural(g.Rules, "rule") + ", not all sure"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.Name, strings.ToUpper(g.Verdict), detail)
 		}
@@ -258,6 +266,16 @@ func writeVerdict(w io.Writer, r *Result) {
 	}
 	switch r.Verdict {
 	case "pass":
+		if r.Warnings > 0 {
+			fmt.Fprintf(w, "\nVerdict: PASS with %s: inconclusive, treated as a warning (verdict.inconclusive: warn), the other %d held (exit %d)\n",
+				plural(r.Warnings, "rule"), len(r.Checks)-r.Warnings, r.ExitCode)
+			for _, c := range r.Checks {
+				if c.Status == "inconclusive" {
+					fmt.Fprintf(w, "  warning: %s [%s]: %s\n", c.Rule, r.where(c), c.Message)
+				}
+			}
+			break
+		}
 		fmt.Fprintf(w, "\nVerdict: PASS, all %d rules held (exit %d)\n", len(r.Checks), r.ExitCode)
 	case "fail":
 		failed := 0

@@ -141,6 +141,12 @@ func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
 		tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
 	case "not run":
 		tc.Skipped = &junit.Result{Message: clean(c.Message)}
+	case "inconclusive":
+		if r.InconclusiveWarns {
+			tc.SystemOut = &junit.Output{Data: clean("warning: " + c.Message)}
+			break
+		}
+		tc.Error = &junit.Result{Message: clean(c.Message), Type: "inconclusive", Data: clean(where + ": " + c.Message)}
 	default:
 		tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
 	}

@@ -31,6 +31,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	if r.Aborted != nil {
 		fmt.Fprintf(bw, "**Stopped early**: %s.\n\n", mdText(r.Aborted.Message))
 	}
+	if r.Warnings > 0 {
+		fmt.Fprintf(bw, "**Warning**: %s inconclusive, treated as a warning (`verdict.inconclusive: warn`).\n\n", plural(r.Warnings, "rule"))
+	}
 	if len(r.Reasons) > 0 {
 		fmt.Fprintf(bw, "### Why there is no valid verdict\n\n")
 		for _, reason := range r.Reasons {
@@ -40,7 +43,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	}
 	if r.askedSeveral() {
 		fmt.Fprintf(bw, "### Verdicts\n\n| question | verdict | rules |\n|---|---|--:|\n")
-		icon := map[string]string{"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid", "not run": "⏭️ not run"}
+		icon := map[string]string{"pass": "✅ pass", "fail": "❌ fail", "invalid": "⚠️ invalid", "not run": "⏭️ not run", "inconclusive": "❔ inconclusive"}
 		for _, g := range r.Verdicts {
 			rules := strconv.Itoa(g.Rules)
 			if g.Failed > 0 {
@@ -103,7 +106,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 }
 
 func writeCheckTable(w io.Writer, r *Result, checks []Check) {
-	fmt.Fprintf(w, "| | rule | scope | measured | limit | samples | file |\n|---|---|---|--:|---|--:|---|\n")
+	fmt.Fprintf(w, "| | rule | scope | measured | interval | limit | samples | file |\n|---|---|---|--:|--:|---|--:|---|\n")
 	for _, c := range checks {
 		measured := map[string]string{"not run": "not run"}[c.Status]
 		if measured == "" {
@@ -112,7 +115,11 @@ func writeCheckTable(w io.Writer, r *Result, checks []Check) {
 		if c.Measured != nil {
 			measured = FormatValue(c.Kind, *c.Measured)
 		}
-		mark := map[string]string{"pass": "✅", "fail": "❌", "not run": "⏭️"}[c.Status]
+		mark := map[string]string{"pass": "✅", "fail": "❌", "not run": "⏭️", "inconclusive": "❔"}[c.Status]
+		interval := "-"
+		if c.Interval != nil {
+			interval = strings.TrimSpace(c.interval()) + " (" + c.level() + ")"
+		}
 		if mark == "" {
 			mark = "⚠️"
 		}
@@ -120,8 +127,8 @@ func writeCheckTable(w io.Writer, r *Result, checks []Check) {
 		if c.Measured == nil && c.Reference != "" {
 			limit = "-" // it would have come from the other phase
 		}
-		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s | %s | `%s:%d` |\n", mark, mdCode(c.Rule), mdCode(r.where(c)), measured,
-			limit, Count(c.Samples), mdCode(c.File), c.Line)
+		fmt.Fprintf(w, "| %s | `%s` | `%s` | %s | %s | %s | %s | `%s:%d` |\n", mark, mdCode(c.Rule), mdCode(r.where(c)), measured,
+			interval, limit, Count(c.Samples), mdCode(c.File), c.Line)
 	}
 	fmt.Fprintln(w)
 }

@@ -45,7 +45,14 @@ type Result struct {
 	Windows []Window `json:"windows"`
 	// Aborted says which abort rule stopped the run early, and when.
 	Aborted *Aborted `json:"aborted,omitempty"`
-	Note    string   `json:"note"`
+	// Confidence is one less the family-wise error of the statistical rules: the chance
+	// that a run whose every rule holds fails anyway is at most 1 - Confidence.
+	Confidence float64 `json:"confidence,omitempty"`
+	// InconclusiveWarns is set when a rule left inconclusive is a warning, not a reason
+	// for no verdict; Warnings counts those rules.
+	InconclusiveWarns bool   `json:"inconclusive_warns,omitempty"`
+	Warnings          int    `json:"warnings,omitempty"`
+	Note              string `json:"note"`
 }
 
 // Reason is why a run has no valid verdict.
@@ -149,6 +156,9 @@ type Host struct {
 	// GeneratorWait is how long perfgate's threads waited for a processor, in seconds a
 	// second (0.012: 12 ms a second).
 	GeneratorWait *float64 `json:"generator_wait,omitempty"`
+	// GeneratorWaitPerRunMs is how long, on average, one of perfgate's threads that
+	// became ready to run waited for a processor, in milliseconds.
+	GeneratorWaitPerRunMs *float64 `json:"generator_wait_per_run_ms,omitempty"`
 }
 
 // Stage summarises one stage of a phase.
@@ -255,10 +265,38 @@ type Check struct {
 	Start   *float64 `json:"start,omitempty"`
 	End     *float64 `json:"end,omitempty"`
 	Samples int64    `json:"samples"`
-	// Status is pass, fail, invalid (no data to judge) or "not run" (its phase did not).
+	// Interval says how sure a statistical rule is (see Interval); absent for a rule
+	// judged on its measured value alone.
+	Interval *Interval `json:"interval,omitempty"`
+	// Status is pass, fail, inconclusive (the interval straddles the limit), invalid (no
+	// data to judge) or "not run" (its phase did not).
 	Status  string `json:"status"`
 	Passed  bool   `json:"passed"`
 	Message string `json:"message"`
+}
+
+// Interval is a statistical rule's confidence interval for the measured value, at
+// Level (two-sided, after the family-wise control): the rule passes when it lies
+// wholly inside the limit, fails when wholly outside. For a rule against a reference,
+// it includes the reference's uncertainty and, for a baseline of several runs, the
+// spread between runs.
+type Interval struct {
+	Low   float64 `json:"low"`
+	High  float64 `json:"high"`
+	Level float64 `json:"level"`
+	// StdError is the standard error of the measured value less the limit, with DF
+	// degrees of freedom; Windows and Batches are what it was estimated from.
+	StdError float64 `json:"std_error"`
+	DF       float64 `json:"df"`
+	Windows  int     `json:"windows"`
+	Batches  int     `json:"batches"`
+	// BaselineRuns is how many runs the baseline holds, and BaselineSpread the standard
+	// deviation of their values (rules against the baseline only).
+	BaselineRuns   int      `json:"baseline_runs,omitempty"`
+	BaselineSpread *float64 `json:"baseline_spread,omitempty"`
+	// ErrorSpent is the share of the run's family-wise error this judgement spent (1
+	// unless the hold could extend).
+	ErrorSpent float64 `json:"error_spent"`
 }
 
 // GroupVerdict is the verdict of one question (see Result.Verdicts).

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/internal/golden"
 	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
@@ -279,12 +281,13 @@ func TestReadsVersionOneResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Version 1 did not record how contended the machine was.
+		// Version 1 did not record how contended the machine was, nor intervals.
 		console = regexp.MustCompile(`; machine: [^\n]*`).ReplaceAll(console, nil)
+		console = regexp.MustCompile(` \[[^\]\n,]*, [^\]\n]*\]|; [\d.]+% interval from [^\n;]*`).ReplaceAll(console, nil)
 		if got := render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteConsole(b, r) }); !bytes.Equal(got, console) {
 			t.Errorf("%s: the v1 result renders otherwise than the run did:\n%s", name, got)
 		}
-		if _, err := Baseline(r, time.Now()); (err == nil) != (r.Verdict != "invalid") {
+		if _, err := Baseline([]*Result{r}, []string{"r.json"}, time.Now(), false); (err == nil) != (r.Verdict != "invalid") {
 			t.Errorf("%s: baseline from a v1 result: %v", name, err)
 		}
 	}
@@ -413,5 +416,115 @@ func TestPhasesReport(t *testing.T) {
 	}
 	if !r.Started.Equal(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)) || !r.Ended.Equal(r.Started.Add(87850*time.Millisecond)) {
 		t.Errorf("run from %v to %v", r.Started, r.Ended)
+	}
+}
+
+// sureFixture is a run whose rules are judged on intervals: twelve 2.5 s windows of a
+// 30 s hold, two endpoints, latencies of 5 ms plus an exponential of mean 20 ms (p99
+// about 97 ms), 1% errors. p99 < 300ms passes for sure, p99 < 98ms cannot be told, and
+// error_rate < 1.5% passes; with warn the inconclusive rule is a warning.
+func sureFixture(t *testing.T, warn bool) *Result {
+	t.Helper()
+	doc := cfgDoc
+	if warn {
+		doc += "verdict: {inconclusive: warn}\n"
+	}
+	p := buildPlan(t, doc, "all:\n  - p99 < 300ms\n  - p99 < 98ms\n  - error_rate < 1.5%\n  - max < 10s\n")
+	rng := rand.New(rand.NewPCG(1, 2))
+	col := stats.New(len(p.Endpoints), p.Timeout)
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	rec := &run.Record{Start: start, End: start.Add(50 * time.Second), StoppedAt: -1}
+	n := 0
+	for w := range 12 {
+		for range 250 {
+			lat := time.Duration((5 + 20*rng.ExpFloat64()) * float64(time.Millisecond))
+			s := load.Sample{User: n % 200, Endpoint: 1 + n%2, Stage: load.Hold, Latency: lat, Status: 200, Bytes: 900}
+			if n%100 == 7 {
+				s.Status, s.Kind = 503, load.Status5xx
+			}
+			col.Record(s)
+			n++
+		}
+		from := 20*time.Second + time.Duration(w)*2500*time.Millisecond
+		win := col.CloseWindow(from, from+2500*time.Millisecond)
+		host := hostload.Usage{Wall: 2500 * time.Millisecond, Wait: 25 * time.Millisecond, WaitWall: 2500 * time.Millisecond, Runs: 2000}
+		rec.Windows = append(rec.Windows, run.Window{Window: win, Users: 200, Stage: load.Hold, Host: host})
+	}
+	infos := []stats.EndpointInfo{}
+	for _, e := range p.Endpoints {
+		infos = append(infos, stats.EndpointInfo{Name: e.Name, Setup: e.Setup})
+	}
+	facts := load.Result{Start: start, HoldStart: start.Add(20 * time.Second), HoldEnd: start.Add(50 * time.Second),
+		End: start.Add(50 * time.Second), PlannedUsers: 200, PeakUsers: 200, GeneratorCPU: 0.05, Processors: 2}
+	rec.Phases = []run.Phase{{Name: p.Phases[0].Name, Plan: p.ForPhase(0), Ran: true, Load: facts,
+		Hold: col.Summarize(load.Hold, facts.HoldDuration(), infos), Ramp: col.Summarize(load.Ramp, 20*time.Second, infos)}}
+	return build(t, p, rec)
+}
+
+// TestGoldenSure pins how every report shows a rule judged on its interval, an
+// inconclusive one, and the same treated as a warning.
+func TestGoldenSure(t *testing.T) {
+	r := sureFixture(t, false)
+	if r.Verdict != "invalid" || len(r.Reasons) != 1 || r.Reasons[0].Code != "inconclusive" || r.ExitCode != 3 {
+		t.Fatalf("verdict %s, exit %d, reasons %+v: want invalid, inconclusive; checks %+v", r.Verdict, r.ExitCode, r.Reasons, r.Checks)
+	}
+	want := []string{"pass", "inconclusive", "pass", "pass"}
+	for i, c := range r.Checks {
+		if c.Status != want[i] || (c.Interval == nil) != (c.Metric == "max") {
+			t.Errorf("%s: %s, interval %+v; want %s, with an interval unless a maximum", c.Rule, c.Status, c.Interval, want[i])
+		}
+	}
+	goldenAll(t, "sure", r)
+	w := sureFixture(t, true)
+	if w.Verdict != "pass" || w.Warnings != 1 || !w.InconclusiveWarns || w.ExitCode != 0 {
+		t.Fatalf("with warn: verdict %s, %d warnings, exit %d", w.Verdict, w.Warnings, w.ExitCode)
+	}
+	goldenAll(t, "sure-warn", w)
+}
+
+// TestBaselineOfSeveralRuns records three runs as one baseline: each run kept with its
+// windows, the figures pooled, the file read back with every run's series; a run from
+// another load, or recorded on a machine too contended to judge, is refused (the latter
+// unless forced).
+func TestBaselineOfSeveralRuns(t *testing.T) {
+	runs := []*Result{fixture(t, nil, thDoc), fixture(t, nil, thDoc), fixture(t, nil, thDoc)}
+	names := []string{"a.json", "b.json", "c.json"}
+	f, err := Baseline(runs, names, time.Now(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Runs) != 3 || f.All.Requests != 3*runs[0].Main().Hold.All.Requests || len(f.Runs[0].Phases[0].Windows) != 3 {
+		t.Fatalf("%d runs, %d requests pooled, %d windows in the first: want 3, 3x, its 3 hold windows", len(f.Runs), f.All.Requests, len(f.Runs[0].Phases[0].Windows))
+	}
+	path := filepath.Join(t.TempDir(), "baseline.json")
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := baseline.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, ok := back.Series("peak", true, "/api/products/:id")
+	if !ok || len(series) != 3 || len(series[2].Windows) != 3 || series[0].Metrics.Requests != runs[0].Main().Hold.Endpoints[2].Requests {
+		t.Fatalf("series %v, %+v", ok, series)
+	}
+	// Another load.
+	other := fixtureOf(t, strings.Replace(cfgDoc, "users: 200", "users: 100", 1), nil, thDoc)
+	if _, err := Baseline([]*Result{runs[0], other}, []string{"a.json", "other.json"}, time.Now(), false); err == nil || !strings.Contains(err.Error(), "other.json comes from another load") {
+		t.Errorf("another load: %v", err)
+	}
+	// A contended run.
+	busy := fixture(t, nil, thDoc)
+	busy.Verdict, busy.Reasons = "invalid", []Reason{{Code: "contended", Message: "too busy"}}
+	if _, err := Baseline([]*Result{runs[0], busy}, []string{"a.json", "busy.json"}, time.Now(), false); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("a contended run: %v", err)
+	}
+	forced, err := Baseline([]*Result{runs[0], busy}, []string{"a.json", "busy.json"}, time.Now(), true)
+	if err != nil || !forced.Runs[1].Contended || forced.Runs[0].Contended {
+		t.Errorf("forced: %v, %+v", err, forced)
 	}
 }

@@ -42,6 +42,9 @@ type Phase struct {
 	Load load.Result
 	// Hold is the measured window; Ramp the start-up, reported apart.
 	Hold, Ramp stats.Summary
+	// Looks are the hold's length at each window's end at which a statistical rule was
+	// still inconclusive, so that a hold that may extend went on (see Options.Enough).
+	Looks []time.Duration
 }
 
 // Window is one interval of a phase: what completed in it, from the start of the run,

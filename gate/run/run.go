@@ -44,6 +44,17 @@ type Options struct {
 	// Host reads how contended the machine is, at every window's ends; by default
 	// hostload.Read.
 	Host func() hostload.Counters
+	// Enough is asked, for a phase whose hold may extend (plan.Load.MaxHold), at every
+	// window's end once the hold has lasted its planned length, whether the run knows
+	// enough: true ends the hold there. held is the hold's length so far. By default
+	// the hold ends at its planned length.
+	Enough func(phase int, rec *Record, held time.Duration) bool
+}
+
+// HoldEnder is an Engine whose hold can be ended early, as if it had been planned that
+// long: requests in flight finish and count.
+type HoldEnder interface {
+	EndHold()
 }
 
 // Run runs the plan: the probe, then the phases one after another, each with its own
@@ -109,6 +120,9 @@ func (o Options) withDefaults() Options {
 	if o.Host == nil {
 		o.Host = hostload.Read
 	}
+	if o.Enough == nil {
+		o.Enough = func(int, *Record, time.Duration) bool { return true }
+	}
 	return o
 }
 
@@ -132,7 +146,17 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 		statsOpts = append(statsOpts, stats.OpenModel())
 	}
 	col := stats.New(len(infos), maxTimeout, statsOpts...)
-	eng := r.o.NewEngine(ph.Plan, col)
+	// A hold that may extend is planned at its longest, and ended when the verdict
+	// knows enough.
+	eplan := ph.Plan
+	if eplan.Extends() {
+		longest := *eplan
+		longest.Load.Hold = eplan.MaxHold
+		eplan = &longest
+	}
+	eng := r.o.NewEngine(eplan, col)
+	ender, _ := eng.(HoldEnder)
+	ended := false
 	ctx, stop := context.WithCancelCause(r.ctx)
 	defer stop(nil)
 	r.o.OnPhase(i, ph)
@@ -160,6 +184,16 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 			if w.close(now, false) && r.o.StopWhen(r.rec.Windows[len(r.rec.Windows)-1]) && r.rec.StoppedAt < 0 {
 				r.rec.StoppedAt = len(r.rec.Windows) - 1
 				stop(load.ErrStopped)
+			}
+			if st := eng.Status(); ender != nil && !ended && ph.Plan.Extends() && st.Stage == load.Hold {
+				if held := now.Sub(st.HoldStart); held >= ph.Plan.Hold {
+					if r.o.Enough(i, r.rec, held) {
+						ender.EndHold()
+						ended = true
+					} else {
+						ph.Looks = append(ph.Looks, held)
+					}
+				}
 			}
 			// The next boundary after this one, or after now if the wake was so late
 			// that it passed one: windows stay on the boundaries.

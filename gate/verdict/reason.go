@@ -28,6 +28,8 @@ const (
 	Unexplained                      // the run was stopped early, but by no abort rule of the plan
 	ReportNotWritten                 // every rule held, but a report the run was asked for could not be written
 	GeneratorFailed                  // the generator could not make some requests for want of its own resources
+	InconclusiveRule                 // a statistical rule's interval straddled its limit after any extension
+	Contended                        // the machine was too busy to judge: perfgate waited too long for a processor
 )
 
 var codeNames = [...]string{
@@ -35,7 +37,7 @@ var codeNames = [...]string{
 	RateShort: "rate_short", GeneratorLate: "generator_late", GeneratorBusy: "generator_busy", NoSamples: "no_samples",
 	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
 	Unexplained: "stopped_unexplained", ReportNotWritten: "report_not_written",
-	GeneratorFailed: "generator_failed",
+	GeneratorFailed: "generator_failed", InconclusiveRule: "inconclusive", Contended: "contended",
 }
 
 // String names the code as result files do: "setup_failed", "rate_short"...
@@ -58,7 +60,42 @@ const (
 	// MaxGeneratorCPU is the share of its processors the generator may use during the
 	// hold: past it, what was measured includes the generator's own queueing.
 	MaxGeneratorCPU = 0.90
+	// MaxWaitPerRun is how long, on average over a window, one of perfgate's threads
+	// that became ready to run may wait for a processor; a window past it is
+	// contended. MaxContendedShare is the share of a hold's windows that may be
+	// contended. Measured on a 2-core VM with the demo (README, "Contention").
+	MaxWaitPerRun     = 500 * time.Microsecond
+	MaxContendedShare = 0.25
 )
+
+// contention says why a phase's hold was too contended to judge, if it was: in more than
+// MaxContendedShare of its windows (and in more than one), perfgate's threads that became
+// ready to run waited for a processor more than MaxWaitPerRun on average. Wait is the
+// hold's average wait.
+//
+// The wait per wake, not per second, is the figure: a generator that sends more
+// requests wakes more often, and waits more in all on a quiet machine; how long each
+// wake waits is what a busy neighbour adds to every latency perfgate times.
+func contention(rec *run.Record, i int) (Reason, bool) {
+	var contended, windows int64
+	var wait time.Duration
+	var runs uint64
+	for _, w := range rec.Windows {
+		if w.Phase != i || w.Stage != load.Hold || w.Host.WaitWall <= 0 || w.Host.Runs == 0 {
+			continue
+		}
+		windows++
+		wait, runs = wait+w.Host.Wait, runs+w.Host.Runs
+		if w.Host.Wait > MaxWaitPerRun*time.Duration(w.Host.Runs) {
+			contended++
+		}
+	}
+	if windows == 0 || contended <= 1 || float64(contended) <= MaxContendedShare*float64(windows) {
+		return Reason{}, false
+	}
+	return Reason{Code: Contended, Phase: rec.Phases[i].Name, Check: -1, Count: contended, Of: windows,
+		Wait: wait / time.Duration(runs)}, true
+}
 
 // Reason is why a run has no valid verdict, with the figures that show it.
 type Reason struct {
@@ -91,6 +128,12 @@ type Reason struct {
 	// Period the length of a period (GeneratorLate).
 	Late   int64
 	Period time.Duration
+	// Wakes is set for the closed model's users woken late from their think time
+	// (GeneratorLate).
+	Wakes bool
+	// Wait is how long perfgate's threads waited for a processor each time they became
+	// ready, on average over the hold (Contended, with Count of Of windows contended).
+	Wait time.Duration
 	// Share is the share of its Processors the generator used (GeneratorBusy).
 	Share      float64
 	Processors int
@@ -128,6 +171,13 @@ func phaseReasons(ph run.Phase) []Reason {
 			r.Count, r.Of, r.Late, r.Period = int64(g.Behind), int64(g.Periods), g.Late, g.Period
 			out = append(out, r)
 		}
+	}
+	if g := l.Wakes; !l.Open && !l.Canceled && !l.Stopped && float64(g.Behind) > max(1, MaxGeneratorBehind*float64(g.Periods)) {
+		// The closed model's users woke late from their think time, by the generator's
+		// own fault, as the open model's arrivals would be sent late.
+		r := mk(GeneratorLate)
+		r.Count, r.Of, r.Late, r.Period, r.Wakes = int64(g.Behind), int64(g.Periods), g.Late, g.Period, true
+		out = append(out, r)
 	}
 	if l.GeneratorFailures > 0 {
 		r := mk(GeneratorFailed)

@@ -9,6 +9,9 @@
 package verdict
 
 import (
+	"time"
+
+	"github.com/perfgate/perfgate/gate/estimate"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
@@ -31,6 +34,12 @@ type Verdict struct {
 	Groups []Group
 	// Aborted is the abort rule that stopped the run, if one did.
 	Aborted *Abort
+	// Confidence is the plan's: one less the family-wise error of the statistical rules.
+	// WarnInconclusive is set when an inconclusive rule is a warning (Warnings counts
+	// them), not a reason for no verdict.
+	Confidence       float64
+	WarnInconclusive bool
+	Warnings         int
 }
 
 // Check is one rule's outcome.
@@ -50,10 +59,14 @@ type Check struct {
 	Reference float64
 	// From and To are a drift rule's metric at the start and at the end of the hold.
 	From, To float64
+	// Sure is how sure a statistical rule's outcome is; nil for a rule judged on its
+	// measured value alone (a maximum, a count, a drift rule, a hold of too few windows).
+	Sure *Sure
 }
 
-// Judged reports whether the rule was judged: it had data, and passed or failed.
-func (c Check) Judged() bool { return c.Status == Pass || c.Status == Fail }
+// Judged reports whether the rule was judged: it had data, and passed, failed or was
+// inconclusive.
+func (c Check) Judged() bool { return c.Status == Pass || c.Status == Fail || c.Status == Inconclusive }
 
 // PhaseVerdict is one phase's verdict: Invalid if what it delivered supports none or a
 // rule of it had no data, Fail if a rule of it was breached, NotRun if it never ran.
@@ -77,19 +90,32 @@ const (
 
 // Judge judges a run of p.
 func Judge(p *plan.Plan, rec *run.Record) Verdict {
-	j := &judge{p: p, rec: rec}
+	j := &judge{p: p, rec: rec, partial: -1}
 	j.validity()
 	j.rules()
+	j.decide()
 	j.abort()
-	v := Verdict{Reasons: j.reasons, Checks: j.checks, Aborted: j.aborted}
+	v := Verdict{Reasons: j.reasons, Checks: j.checks, Aborted: j.aborted, Confidence: p.Confidence, WarnInconclusive: p.WarnInconclusive}
 	if len(j.reasons) == 0 {
 		v.Reasons = j.ruleReasons
 	}
 	v.Status = Pass
-	for _, c := range v.Checks {
-		if c.Status == Fail {
+	var unsure []Reason
+	for i, c := range v.Checks {
+		switch c.Status {
+		case Fail:
 			v.Status = Fail
+		case Inconclusive:
+			if p.WarnInconclusive {
+				v.Warnings++
+			} else {
+				unsure = append(unsure, Reason{Code: InconclusiveRule, Phase: j.rec.Phases[c.Rule.Phase].Name, Check: i})
+			}
 		}
+	}
+	if len(v.Reasons) == 0 && v.Status != Fail {
+		// A rule breached for sure is a verdict, whatever others could not tell.
+		v.Reasons = unsure
 	}
 	if len(v.Reasons) > 0 {
 		v.Status = Invalid
@@ -100,8 +126,11 @@ func Judge(p *plan.Plan, rec *run.Record) Verdict {
 }
 
 type judge struct {
-	p       *plan.Plan
-	rec     *run.Record
+	p   *plan.Plan
+	rec *run.Record
+	// partial is the index of a phase judged while it runs, from its windows so far
+	// (see Enough); -1 otherwise.
+	partial int
 	reasons []Reason // the run's and its phases' own
 	// ruleReasons are the rules' without data; when the run itself supports no verdict,
 	// that is the reason, and listing every empty rule after it would bury it.
@@ -121,9 +150,12 @@ func (j *judge) validity() {
 		j.reasons = append(j.reasons, Reason{Code: Unreachable, Check: -1, Detail: rec.Unreachable})
 	}
 	phaseCancelled := false
-	for _, ph := range rec.Phases {
+	for i, ph := range rec.Phases {
 		if ph.Ran {
 			j.reasons = append(j.reasons, phaseReasons(ph)...)
+			if r, ok := contention(rec, i); ok {
+				j.reasons = append(j.reasons, r)
+			}
 			phaseCancelled = phaseCancelled || ph.Load.Canceled
 		}
 	}
@@ -147,8 +179,8 @@ func (j *judge) rules() {
 func (j *judge) rule(r plan.Rule) Check {
 	ph := &j.rec.Phases[r.Phase]
 	c := Check{Rule: r, Group: groupOf(r, ph.Name), Limit: r.Limit}
-	ep := endpointOf(&ph.Hold, r.Endpoint)
-	c.Samples = ep.Requests
+	figures := j.figures(r.Phase, r.Endpoint)
+	c.Samples = figures.Requests
 	index := len(j.checks)
 	noData := func(code Code, count, of int64) Check {
 		c.Status = Invalid
@@ -156,13 +188,13 @@ func (j *judge) rule(r plan.Rule) Check {
 		return c
 	}
 	switch {
-	case !ph.Ran:
+	case !ph.Ran && j.partial != r.Phase:
 		c.Status = NotRun
 		if !j.stopped() {
 			j.ruleReasons = append(j.ruleReasons, Reason{Code: PhaseNotRun, Phase: ph.Name, Check: index})
 		}
 		return c
-	case ep.Requests == 0:
+	case figures.Requests == 0:
 		return noData(NoSamples, 0, 0)
 	case r.Drift:
 		from, to, n := Drift(r.Metric, j.rec.PhaseWindows(r.Phase, load.Hold), r.Endpoint)
@@ -189,15 +221,106 @@ func (j *judge) rule(r plan.Rule) Check {
 			c.Reference, _ = r.Ref.Metric.Read(ref.Figures())
 		}
 		c.Limit = r.Ref.Apply(c.Reference)
-		c.Measured, _ = r.Metric.Read(ep.Figures())
+		c.Measured, _ = r.Metric.Read(figures)
+		c.Sure = j.sureOf(r, &c, j.rec.PhaseWindows(r.Phase, load.Hold))
 	default:
-		c.Measured, _ = r.Metric.Read(ep.Figures())
+		c.Measured, _ = r.Metric.Read(figures)
+		c.Sure = j.sureOf(r, &c, j.rec.PhaseWindows(r.Phase, load.Hold))
 	}
 	c.Status = Fail
 	if Compare(c.Measured, r.Op, c.Limit) {
 		c.Status = Pass
 	}
 	return c
+}
+
+// decide judges the statistical checks on their intervals, phase by phase: the run's
+// family-wise error (1 - confidence) is shared equally between the phases that have
+// such checks, and each phase's share is spent by its looks (see lookShare), Holm's
+// procedure spreading each look's over the phase's checks.
+func (j *judge) decide() {
+	byPhase := map[int][]*Check{}
+	for i := range j.checks {
+		if c := &j.checks[i]; c.Sure != nil && (c.Status == Pass || c.Status == Fail) {
+			byPhase[c.Rule.Phase] = append(byPhase[c.Rule.Phase], c)
+		}
+	}
+	alpha := (1 - j.p.Confidence) / float64(max(1, statPhases(j.p)))
+	for phase, checks := range byPhase {
+		share := lookShare(&j.rec.Phases[phase])
+		decide(checks, alpha*share, share)
+	}
+}
+
+// figures are what a scope of a phase measured in its hold: its summary, or for a phase
+// still running, its windows so far.
+func (j *judge) figures(phase, endpoint int) metric.Figures {
+	if phase != j.partial {
+		return endpointOf(&j.rec.Phases[phase].Hold, endpoint).Figures()
+	}
+	var f metric.Figures
+	var all stats.Hist
+	var secs float64
+	for _, w := range j.rec.PhaseWindows(phase, load.Hold) {
+		c := w.Of(endpoint)
+		f.Requests, f.Errors = f.Requests+c.Requests, f.Errors+c.Errors
+		all, _ = all.Merge(c.Latency) // a run's windows share their settings
+		secs += w.Length.Seconds()
+	}
+	if secs > 0 {
+		f.Throughput = float64(f.Requests) / secs
+	}
+	if f.Requests > 0 {
+		f.Latency = all.Histogram()
+	}
+	return f
+}
+
+// Enough reports whether a running phase's statistical rules are all decided, pass or
+// fail, from its hold's windows so far, held long: run.Options.Enough, for a hold that
+// may extend. Each look spends its share of the error, as the final judgement does.
+func Enough(p *plan.Plan, rec *run.Record, phase int, held time.Duration) bool {
+	j := &judge{p: p, rec: rec, partial: phase}
+	var checks []*Check
+	for _, r := range p.Rules {
+		if r.Phase != phase || r.Drift || !estimate.Statistical(r.Metric) {
+			continue
+		}
+		c := j.rule(r)
+		if c.Sure == nil || !(c.Status == Pass || c.Status == Fail) {
+			return false // not yet judged on an interval: too few windows, no data
+		}
+		checks = append(checks, &c)
+	}
+	if len(checks) == 0 {
+		return true
+	}
+	ph := &rec.Phases[phase]
+	longest := ph.Plan.LongestHold().Seconds()
+	prev := 0.0
+	if n := len(ph.Looks); n > 0 {
+		prev = spending(ph.Looks[n-1].Seconds() / longest)
+	}
+	share := max(spending(held.Seconds()/longest)-prev, 0)
+	decide(checks, (1-p.Confidence)/float64(max(1, statPhases(p)))*share, share)
+	for _, c := range checks {
+		if c.Status == Inconclusive {
+			return false
+		}
+	}
+	return true
+}
+
+// statPhases counts the plan's phases with a statistical rule: the run's family-wise
+// error is shared equally between them.
+func statPhases(p *plan.Plan) int {
+	seen := map[int]bool{}
+	for _, r := range p.Rules {
+		if !r.Drift && estimate.Statistical(r.Metric) {
+			seen[r.Phase] = true
+		}
+	}
+	return len(seen)
 }
 
 // groupOf names the question a rule answers.
@@ -228,7 +351,7 @@ func (j *judge) phaseVerdicts() []PhaseVerdict {
 			continue
 		}
 		out[i].Status = Pass
-		if len(phaseReasons(ph)) > 0 {
+		if _, contended := contention(j.rec, i); contended || len(phaseReasons(ph)) > 0 {
 			out[i].Status = Invalid
 		}
 		for _, c := range j.checks {

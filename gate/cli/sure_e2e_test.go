@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2EAnInconclusiveHoldGoesOn runs the built binary against the sample API failing
+// 2% of its requests, with rules on the error rate and a hold of 2 s that may go on to
+// 5 s. A rule far from its limit is decided at 2 s and the hold ends there; a rule
+// whose limit is the API's own error rate cannot be told at any length (at 99.9%
+// confidence it is decided by chance in about 1 run of 1,000), so the hold goes on,
+// window by window, to its longest, and the run ends inconclusive: exit 3, with the
+// interval, the looks and the reason in the reports.
+func TestE2EAnInconclusiveHoldGoesOn(t *testing.T) {
+	t.Parallel()
+	addr, _ := serveDemo(t, "--latency", "2ms", "--jitter", "2ms", "--error-rate", "2%")
+	for _, tc := range []struct {
+		name, rule string
+		code       int
+		hold       float64
+	}{
+		{"decided", "error_rate < 50%", ExitPass, 2},
+		{"undecidable", "error_rate < 2%", ExitInvalid, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := "target: http://" + addr + "\n" +
+				"load: {users: 4, spawn_rate: 100, think: 5ms, duration: 2s, max_duration: 5s}\n" +
+				"verdict: {confidence: 99.9%}\n" +
+				"setup: [{name: login, method: POST, path: /auth/token, json: {username: testuser, password: testpass}, extract: {token: $.access_token}}]\n" +
+				"tasks: [{name: list, path: /api/products, headers: {Authorization: \"Bearer {{token}}\"}}]\n" +
+				"thresholds: [t.yaml]\n"
+			if err := os.WriteFile(filepath.Join(dir, "perfgate.yaml"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "t.yaml"), []byte("all:\n  - "+tc.rule+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := perfgate(t, dir, time.Minute, "run", "--progress", "500ms")
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			res := readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r)
+			ph := res.Main()
+			if h := ph.Delivery.HoldSeconds; h < tc.hold-0.3 || h > tc.hold+0.6 {
+				t.Errorf("hold of %.2fs, want %.0fs\n%s", h, tc.hold, r.stdout)
+			}
+			c := res.Checks[0]
+			if c.Interval == nil || c.Interval.Low > *c.Measured || c.Interval.High < *c.Measured || c.Interval.Level < 0.998 {
+				t.Errorf("check %+v, interval %+v: want the measured value inside a 99.8%% interval", c, c.Interval)
+			}
+			switch tc.code {
+			case ExitPass:
+				// Judged at 2 s of at most 5: the share ln(1 + (e - 1) 0.4) = 0.52 of the error.
+				if c.Status != "pass" || c.Interval.ErrorSpent < 0.45 || c.Interval.ErrorSpent > 0.6 || strings.Contains(r.stdout, "holding on") {
+					t.Errorf("decided at the planned hold: %s, spent %v\n%s", c.Status, c.Interval.ErrorSpent, r.stdout)
+				}
+			case ExitInvalid:
+				// The last look, at the longest hold, spends what the earlier ones left.
+				if c.Status != "inconclusive" || c.Interval.ErrorSpent <= 0 || c.Interval.ErrorSpent > 0.2 || len(res.Reasons) != 1 || res.Reasons[0].Code != "inconclusive" ||
+					!strings.Contains(r.stdout, "a rule is inconclusive after 2s of the hold: holding on (at most 5s)") ||
+					!strings.Contains(r.stdout, "the interval straddles the limit") {
+					t.Errorf("status %s, reasons %+v\n%s", c.Status, res.Reasons, r.stdout)
+				}
+			}
+		})
+	}
+}
