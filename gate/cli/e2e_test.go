@@ -68,12 +68,16 @@ type result struct {
 }
 
 // perfgate runs the binary in dir and waits for it, up to a bound.
+// suiteEnv is the environment of the binary the end-to-end tests run: this one's, with
+// contention recorded, not judged (see testCommand).
+func suiteEnv() []string { return append(os.Environ(), "PERFGATE_CONTENTION=record") }
+
 func perfgate(t *testing.T, dir string, timeout time.Duration, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), args...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, suiteEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -233,7 +237,7 @@ func TestE2ECancelWritesReports(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			cmd := exec.Command(binary(t), "demo", "--users", "20", "--spawn-rate", "100", "--duration", "5m", "--think", "50ms", "--progress", "500ms")
-			cmd.Dir = dir
+			cmd.Dir, cmd.Env = dir, suiteEnv()
 			out := &syncBuffer{}
 			cmd.Stdout = out
 			if err := cmd.Start(); err != nil {

@@ -88,6 +88,13 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 	if err := checkReportPaths(f); err != nil {
 		return nil, err
 	}
+	switch v := c.getenv("PERFGATE_CONTENTION"); v {
+	case "":
+	case "judge", "record":
+		p.RecordContention = v == "record"
+	default:
+		return nil, fmt.Errorf("PERFGATE_CONTENTION must be judge or record, got %q", v)
+	}
 	if !f.set["progress"] {
 		f.progress.d = defaultWindow(p)
 	}

@@ -102,7 +102,7 @@ func limited(t *testing.T, dir, limit string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", limit + ` && exec "$0" "$@"`, binary(t)}, args...)...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, suiteEnv()
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -70,3 +70,55 @@ func TestE2EAnInconclusiveHoldGoesOn(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EABaselineOfSeveralRuns records three runs of the sample API as one baseline
+// with the built binary, then judges a candidate against it, unchanged and made slow:
+// the unchanged one passes "p99 < baseline + 50%" with the baseline's three runs in its
+// interval, the slow one fails it.
+func TestE2EABaselineOfSeveralRuns(t *testing.T) {
+	t.Parallel()
+	cfg := func(addr, rules string) string {
+		return "target: http://" + addr + "\n" +
+			"load: {users: 8, spawn_rate: 100, think: 5ms, duration: 3s}\n" +
+			"setup: [{name: login, method: POST, path: /auth/token, json: {username: testuser, password: testpass}, extract: {token: $.access_token}}]\n" +
+			"tasks: [{name: list, path: /api/products, headers: {Authorization: \"Bearer {{token}}\"}}]\n" +
+			"thresholds: [" + rules + "]\n"
+	}
+	addr, _ := serveDemo(t, "--latency", "10ms", "--jitter", "5ms")
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("plain.yaml", "all: [p99 < 1s]\n")
+	write("base.yaml", cfg(addr, "plain.yaml"))
+	var results []string
+	for i := range 3 {
+		name := filepath.Join(dir, "r"+string(rune('1'+i))+".json")
+		if r := perfgate(t, dir, time.Minute, "run", "-c", "base.yaml", "--progress", "250ms", "--json", name, "--junit", ""); r.code != ExitPass {
+			t.Fatalf("baseline run %d: exit %d\n%s\n%s", i+1, r.code, r.stdout, r.stderr)
+		}
+		results = append(results, name)
+	}
+	r := perfgate(t, dir, time.Minute, append(append([]string{"baseline"}, results...), "-o", filepath.Join(dir, "baseline.json"))...)
+	if r.code != ExitPass || !strings.Contains(r.stdout, "3 runs") {
+		t.Fatalf("baseline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	write("gate.yaml", "baseline: baseline.json\nall: [p99 < baseline + 50%]\n")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		code  int
+	}{
+		{"unchanged", []string{"--latency", "10ms", "--jitter", "5ms"}, ExitPass},
+		{"twice as slow", []string{"--latency", "20ms", "--jitter", "10ms"}, ExitFail},
+	} {
+		cand, _ := serveDemo(t, tc.flags...)
+		write("cand.yaml", cfg(cand, "gate.yaml"))
+		r := perfgate(t, dir, time.Minute, "run", "-c", "cand.yaml", "--progress", "250ms", "--json", filepath.Join(dir, "c.json"), "--junit", "")
+		if r.code != tc.code || !strings.Contains(r.stdout, "and 3 baseline runs") {
+			t.Errorf("%s: exit %d, want %d, with the baseline's 3 runs in the interval\n%s\n%s", tc.name, r.code, tc.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -88,7 +88,10 @@ type Verdict struct {
 	// Inconclusive is what a rule that stays inconclusive makes of the run: "invalid"
 	// (no valid verdict, the default) or "warn" (a warning; the run passes).
 	Inconclusive string `yaml:"inconclusive"`
-	Pos          Positions
+	// Contention is "judge" (the default: a run on a machine too contended to judge has
+	// no valid verdict) or "record" (its contention is recorded and shown, not judged).
+	Contention string `yaml:"contention"`
+	Pos        Positions
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler with strict keys.

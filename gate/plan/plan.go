@@ -72,6 +72,8 @@ type Plan struct {
 	// no verdict.
 	Confidence       float64
 	WarnInconclusive bool
+	// RecordContention records how contended the machine was without judging it.
+	RecordContention bool
 	// Secrets are values that must never be printed: secret-looking environment
 	// variables and static Authorization and Cookie header values.
 	Secrets []string
@@ -198,6 +200,13 @@ func (b *builder) verdict() error {
 		b.p.WarnInconclusive = true
 	default:
 		return b.errorf(v.Pos.Of("inconclusive"), "verdict.inconclusive must be invalid (no valid verdict, exit 3) or warn, got %q", v.Inconclusive)
+	}
+	switch v.Contention {
+	case "", "judge":
+	case "record":
+		b.p.RecordContention = true
+	default:
+		return b.errorf(v.Pos.Of("contention"), "verdict.contention must be judge (a run too contended to judge has no valid verdict) or record, got %q", v.Contention)
 	}
 	return nil
 }

@@ -316,6 +316,11 @@ func TestContendedHoldHasNoVerdict(t *testing.T) {
 		if contended && (v.Reasons[0].Count != 4 || v.Reasons[0].Of != 12 || v.Status != Invalid) {
 			t.Errorf("reason %+v", v.Reasons[0])
 		}
+		// Recorded, not judged: the same hold has a verdict.
+		recorded := Judge(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 1s", -1)}, Confidence: 0.95, RecordContention: true}, rec)
+		if recorded.Status != Pass || len(recorded.Reasons) != 0 {
+			t.Errorf("contention recorded only: %v %+v", recorded.Status, recorded.Reasons)
+		}
 	}
 }
 

@@ -153,7 +153,7 @@ func (j *judge) validity() {
 	for i, ph := range rec.Phases {
 		if ph.Ran {
 			j.reasons = append(j.reasons, phaseReasons(ph)...)
-			if r, ok := contention(rec, i); ok {
+			if r, ok := contention(rec, i); ok && !j.p.RecordContention {
 				j.reasons = append(j.reasons, r)
 			}
 			phaseCancelled = phaseCancelled || ph.Load.Canceled
@@ -351,7 +351,7 @@ func (j *judge) phaseVerdicts() []PhaseVerdict {
 			continue
 		}
 		out[i].Status = Pass
-		if _, contended := contention(j.rec, i); contended || len(phaseReasons(ph)) > 0 {
+		if _, contended := contention(j.rec, i); contended && !j.p.RecordContention || len(phaseReasons(ph)) > 0 {
 			out[i].Status = Invalid
 		}
 		for _, c := range j.checks {
