@@ -316,6 +316,13 @@ func TestContendedHoldHasNoVerdict(t *testing.T) {
 		if contended && (v.Reasons[0].Count != 4 || v.Reasons[0].Of != 12 || v.Status != Invalid) {
 			t.Errorf("reason %+v", v.Reasons[0])
 		}
+		// A hold that may extend does not go on once it is contended.
+		pl := plan.Load{Hold: 12 * time.Second, MaxHold: time.Minute}
+		ext := record(hold, ws, pl)
+		ext.Windows = rec.Windows
+		if got := Enough(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 48ms", -1)}, Confidence: 0.95}, ext, 0, 12*time.Second); got != (n == 4) {
+			t.Errorf("%d of 12 windows contended: Enough = %v", n, got)
+		}
 		// Recorded, not judged: the same hold has a verdict.
 		recorded := Judge(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 1s", -1)}, Confidence: 0.95, RecordContention: true}, rec)
 		if recorded.Status != Pass || len(recorded.Reasons) != 0 {

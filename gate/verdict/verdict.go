@@ -280,6 +280,9 @@ func (j *judge) figures(phase, endpoint int) metric.Figures {
 // fail, from its hold's windows so far, held long: run.Options.Enough, for a hold that
 // may extend. Each look spends its share of the error, as the final judgement does.
 func Enough(p *plan.Plan, rec *run.Record, phase int, held time.Duration) bool {
+	if _, contended := contention(rec, phase); contended && !p.RecordContention {
+		return true // no verdict whatever the rules say: holding on would only cost time
+	}
 	j := &judge{p: p, rec: rec, partial: phase}
 	var checks []*Check
 	for _, r := range p.Rules {
