@@ -12,8 +12,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/baseline"
+	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/internal/golden"
 	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
