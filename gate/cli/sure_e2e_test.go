@@ -72,7 +72,7 @@ func TestE2EAnInconclusiveHoldGoesOn(t *testing.T) {
 }
 
 // TestE2EABaselineOfSeveralRuns records three runs of the sample API as one baseline
-// with the built binary, then judges a candidate against it, unchanged and made slow:
+// with the built binary, then judges a candidate against it, unchanged and three times as slow:
 // the unchanged one passes "p99 < baseline + 50%" with the baseline's three runs in its
 // interval, the slow one fails it.
 func TestE2EABaselineOfSeveralRuns(t *testing.T) {
@@ -112,7 +112,7 @@ func TestE2EABaselineOfSeveralRuns(t *testing.T) {
 		code  int
 	}{
 		{"unchanged", []string{"--latency", "10ms", "--jitter", "5ms"}, ExitPass},
-		{"twice as slow", []string{"--latency", "20ms", "--jitter", "10ms"}, ExitFail},
+		{"three times as slow", []string{"--latency", "30ms", "--jitter", "15ms"}, ExitFail},
 	} {
 		cand, _ := serveDemo(t, tc.flags...)
 		write("cand.yaml", cfg(cand, "gate.yaml"))
