@@ -128,6 +128,7 @@ func TestActionReadsInputs(t *testing.T) {
 		"INPUT_THRESHOLDS":        "t.yaml\nstrict.yaml",
 		"INPUT_JUNIT":             "reports/junit.xml",
 		"INPUT_ARGS":              "--progress 300ms",
+		"PERFGATE_CONTENTION":     "record", // as testCommand's: the suite is its own busiest neighbour
 	}
 	var out, errb bytes.Buffer
 	wd, _ := os.Getwd()
