@@ -57,6 +57,11 @@ const (
 	// by its own fault; one such period is always allowed. A hiccup of a shared runner
 	// is behind in a period or none; a generator that cannot hold its schedule, in most.
 	MaxGeneratorBehind = 0.05
+	// MinLateWakes is how many late wakes, on average, each period the closed model's
+	// users were behind in must hold: with few users that seldom wake, one late wake of
+	// two is over 10% of a period, and says nothing of the generator. (A CPU quota that
+	// starved it: 477 late wakes in 15 periods.)
+	MinLateWakes = 10
 	// MaxGeneratorCPU is the share of its processors the generator may use during the
 	// hold: past it, what was measured includes the generator's own queueing.
 	MaxGeneratorCPU = 0.90
@@ -175,9 +180,11 @@ func phaseReasons(ph run.Phase) []Reason {
 			out = append(out, r)
 		}
 	}
-	if g := l.Wakes; !l.Open && !l.Canceled && !l.Stopped && float64(g.Behind) > max(1, MaxGeneratorBehind*float64(g.Periods)) {
+	if g := l.Wakes; !l.Open && !l.Canceled && !l.Stopped && float64(g.Behind) > max(1, MaxGeneratorBehind*float64(g.Periods)) &&
+		g.Late >= MinLateWakes*int64(g.Behind) {
 		// The closed model's users woke late from their think time, by the generator's
-		// own fault, as the open model's arrivals would be sent late.
+		// own fault, as the open model's arrivals would be sent late; and not only a
+		// wake or two of a few users that seldom wake (whose requests stall).
 		r := mk(GeneratorLate)
 		r.Count, r.Of, r.Late, r.Period, r.Wakes = int64(g.Behind), int64(g.Periods), g.Late, g.Period, true
 		out = append(out, r)

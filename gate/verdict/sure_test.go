@@ -338,3 +338,26 @@ func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) 
 func hostUsage(wait time.Duration) hostload.Usage {
 	return hostload.Usage{Wall: time.Second, Wait: 1000 * wait, WaitWall: time.Second, Runs: 1000}
 }
+
+// TestLateWakesInvalidateAClosedModelHold: users woken late from their think time, in
+// most of the hold's periods and by the hundred, leave it without a verdict
+// (generator_late); two periods of a few users that seldom wake, with one late wake
+// each, do not.
+func TestLateWakesInvalidateAClosedModelHold(t *testing.T) {
+	for _, tc := range []struct {
+		wakes load.Lateness
+		late  bool
+	}{
+		{load.Lateness{Late: 477, Behind: 15, Periods: 30, Period: time.Second}, true},
+		{load.Lateness{Late: 3, Behind: 2, Periods: 2, Period: time.Second}, false},
+		{load.Lateness{Late: 40, Behind: 1, Periods: 30, Period: time.Second}, false},
+	} {
+		l := delivered()
+		l.Wakes = tc.wakes
+		v := judgeOne([]plan.Rule{rule(t, "p99 < 1s", -1)}, l, summary(100, 0))
+		late := len(v.Reasons) == 1 && v.Reasons[0].Code == GeneratorLate && v.Reasons[0].Wakes
+		if late != tc.late {
+			t.Errorf("wakes %+v: reasons %+v, want generator_late %v", tc.wakes, v.Reasons, tc.late)
+		}
+	}
+}
