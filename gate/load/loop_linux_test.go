@@ -301,8 +301,12 @@ func TestEventLoopReadsResponsesThatArriveInPieces(t *testing.T) {
 				t.Errorf("%s, %s: %d samples", tc.name, load, len(samples))
 			}
 			for _, s := range samples {
-				// The last piece leaves the target two gaps after the first.
-				if s.Kind != OK || s.Status != 200 || s.Bytes != int64(tc.body) || s.Latency < 2*gap {
+				// The last piece leaves the target two gaps after the first, but an open
+				// loop's latency ends at the kernel's receive stamp, and a piece that comes
+				// while the reader holds the socket (descheduled in recvmsg on a busy host)
+				// is merged into the one before it, keeping that one's stamp: at least the
+				// second piece is always a gap after the request.
+				if s.Kind != OK || s.Status != 200 || s.Bytes != int64(tc.body) || s.Latency < gap {
 					t.Errorf("%s, %s: sample %v status %d, %d bytes in %v", tc.name, load, s.Kind, s.Status, s.Bytes, s.Latency)
 					break
 				}
