@@ -194,21 +194,26 @@ func (b *builder) verdict() error {
 	if !(b.p.Confidence >= 0.5 && b.p.Confidence < 1) {
 		return b.errorf(v.Pos.Of("confidence"), "verdict.confidence must be at least 50%% and below 100%%, got %v%%", 100*b.p.Confidence)
 	}
-	switch v.Inconclusive {
-	case "", "invalid":
-	case "warn":
-		b.p.WarnInconclusive = true
-	default:
-		return b.errorf(v.Pos.Of("inconclusive"), "verdict.inconclusive must be invalid (no valid verdict, exit 3) or warn, got %q", v.Inconclusive)
+	var err error
+	if b.p.WarnInconclusive, err = b.either(v.Pos, "inconclusive", v.Inconclusive, "invalid", "warn",
+		"invalid (no valid verdict, exit 3) or warn"); err != nil {
+		return err
 	}
-	switch v.Contention {
-	case "", "judge":
-	case "record":
-		b.p.RecordContention = true
-	default:
-		return b.errorf(v.Pos.Of("contention"), "verdict.contention must be judge (a run too contended to judge has no valid verdict) or record, got %q", v.Contention)
+	b.p.RecordContention, err = b.either(v.Pos, "contention", v.Contention, "judge", "record",
+		"judge (a run too contended to judge has no valid verdict) or record")
+	return err
+}
+
+// either reads verdict.key, a choice of two words: the default (also when left out) or
+// other, which it reports as true.
+func (b *builder) either(pos config.Positions, key, value, def, other, explain string) (bool, error) {
+	switch value {
+	case "", def:
+		return false, nil
+	case other:
+		return true, nil
 	}
-	return nil
+	return false, b.errorf(pos.Of(key), "verdict.%s must be %s, got %q", key, explain, value)
 }
 
 func (b *builder) target() error {

@@ -164,6 +164,9 @@ func TestBuildErrors(t *testing.T) {
 		{"bad method", "target: http://h\ntasks:\n  - {path: /, method: 'GE T'}", "", "invalid method"},
 		{"bad ca file", "target: https://h\ntls: {ca_file: /nonexistent/ca.pem}\ntasks: [{path: /}]", "", "perfgate.yaml:2:16: tls.ca_file: cannot read /nonexistent/ca.pem"},
 		{"unknown endpoint", "target: http://h\ntasks: [{name: /api/products, path: /p}]", "endpoints:\n  /api/produts:\n    - p99 < 1s\n", "t.yaml:2:3: unknown endpoint \"/api/produts\": the config's endpoints are /api/products"},
+		{"confidence too low", "target: http://h\ntasks: [{path: /}]\nverdict: {confidence: 40%}", "", "perfgate.yaml:3:23: verdict.confidence must be at least 50% and below 100%, got 40%"},
+		{"bad inconclusive", "target: http://h\ntasks: [{path: /}]\nverdict: {inconclusive: pass}", "", "perfgate.yaml:3:25: verdict.inconclusive must be invalid (no valid verdict, exit 3) or warn, got \"pass\""},
+		{"bad contention", "target: http://h\ntasks: [{path: /}]\nverdict:\n  contention: ignore\n", "", "perfgate.yaml:4:15: verdict.contention must be judge"},
 		{"setup and task share a name", "target: http://h\nsetup: [{name: x, path: /a}]\ntasks: [{name: x, path: /b}]", "", "already a setup step's name"},
 	}
 	for _, tc := range cases {
