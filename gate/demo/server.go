@@ -55,10 +55,17 @@ type Options struct {
 	// Leak adds this much latency for every second the API has been serving, as a
 	// resource leak would: latency creeps up over a long hold.
 	Leak time.Duration
+	// Seed, when not 0, seeds the API's random choices (jitter, errors, shedding), so
+	// that a series of runs can be repeated.
+	Seed uint64
 }
 
-// Overloaded is the sample API with a capacity between the demo's peak and twice it.
-var Overloaded = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 150}
+// Overloaded is the sample API with a capacity between the demo's peak and twice it;
+// Stressed the one whose capacity `perfgate demo --capacity` searches for.
+var (
+	Overloaded = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 150}
+	Stressed   = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 400}
+)
 
 // Healthy is the demo's normal behaviour; Regressed is a release candidate gone slow and
 // flaky.
@@ -83,13 +90,40 @@ type Server struct {
 	thisSec  int
 	lastRate float64
 	broken   atomic.Bool
+
+	// rng is the seeded source of random choices (Options.Seed), nil for the shared
+	// one; rngMu guards it.
+	rngMu sync.Mutex
+	rng   *mrand.Rand
+}
+
+func (s *Server) float64() float64 {
+	if s.rng == nil {
+		return mrand.Float64()
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64()
+}
+
+func (s *Server) int64n(n int64) int64 {
+	if s.rng == nil {
+		return mrand.Int64N(n)
+	}
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Int64N(n)
 }
 
 // New returns a sample API with the given behaviour.
 func New(opts Options) *Server {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
-	return &Server{opts: opts, key: key, started: time.Now()}
+	s := &Server{opts: opts, key: key, started: time.Now()}
+	if opts.Seed != 0 {
+		s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed))
+	}
+	return s
 }
 
 // String describes the behaviour in a few words.
@@ -235,7 +269,7 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 		if !s.delayExtra(r, extra) {
 			return
 		}
-		if s.opts.ErrorRate > 0 && mrand.Float64() < s.opts.ErrorRate {
+		if s.opts.ErrorRate > 0 && s.float64() < s.opts.ErrorRate {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "injected failure"})
 			return
 		}
@@ -272,11 +306,11 @@ func (s *Server) pressure() (extra time.Duration, shed bool) {
 	}
 	switch {
 	case s.broken.Load():
-		return extra + 400*time.Millisecond, mrand.Float64() < 0.2
+		return extra + 400*time.Millisecond, s.float64() < 0.2
 	case rate > o.Capacity:
 		// Shed half the excess share of the load; the rest is served, slower.
 		over := rate/o.Capacity - 1
-		return extra + time.Duration(over*float64(50*time.Millisecond)), mrand.Float64() < over/(1+over)/2
+		return extra + time.Duration(over*float64(50*time.Millisecond)), s.float64() < over/(1+over)/2
 	}
 	return extra, false
 }
@@ -288,7 +322,7 @@ func (s *Server) delay(r *http.Request) bool { return s.delayExtra(r, 0) }
 func (s *Server) delayExtra(r *http.Request, extra time.Duration) bool {
 	d := s.opts.Latency + extra
 	if s.opts.Jitter > 0 {
-		d += time.Duration(mrand.Int64N(int64(s.opts.Jitter) + 1))
+		d += time.Duration(s.int64n(int64(s.opts.Jitter) + 1))
 	}
 	if d <= 0 {
 		return true
