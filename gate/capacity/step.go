@@ -1,0 +1,197 @@
+package capacity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/metric"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+// Limits a step is judged by besides the gate's rules.
+const (
+	// MinAchieved is the share of the offered rate (open model) that must complete in
+	// a step's hold: a target that answers fewer has not taken the load, even if the
+	// requests it did answer were fast.
+	MinAchieved = 0.95
+	// CollapsedErrors is the error rate at which a step counts as the target having
+	// fallen over, not only as over its capacity.
+	CollapsedErrors = 0.5
+)
+
+// Steps shape each step of a search: a ramp to the level, a hold judged by the gate's
+// rules (which may go on to MaxHold while a rule is inconclusive), and confirmation
+// holds of ConfirmHold.
+type Steps struct {
+	Ramp, Hold, MaxHold, ConfirmHold time.Duration
+}
+
+// Cost is the longest load time a step of the role may take.
+func (s Steps) Cost(role Role) time.Duration {
+	hold := max(s.Hold, s.MaxHold)
+	if role.Confirms() {
+		hold = max(s.ConfirmHold, hold)
+	}
+	return s.Ramp + hold
+}
+
+// ErrNoRules is returned by Rules when the plan has no rule a step can be judged by.
+var ErrNoRules = errors.New("a capacity search judges each step by the main phase's rules on latency and error rate, and the thresholds have none")
+
+// Rules returns the rules each step is judged by: the main phase's rules on latency
+// and error rate, judged on their own values. Rules against the baseline or another
+// phase, drift rules, and rules on throughput or request counts (which a step's level
+// sets) say nothing of whether the target held a load, and are left to the gate.
+func Rules(p *plan.Plan) ([]plan.Rule, error) {
+	var out []plan.Rule
+	for _, r := range p.Rules {
+		if r.Phase != p.Main || r.Ref != nil || r.Drift {
+			continue
+		}
+		if k := r.Metric.Kind(); k != metric.Latency && k != metric.Ratio {
+			continue
+		}
+		r.Phase, r.RefPhase = 0, 0
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return nil, ErrNoRules
+	}
+	return out, nil
+}
+
+// Plan returns the plan of one step at level: the base plan's requests, with one phase
+// (named as the main phase, so that its rules judge it) of the base's load shape at
+// level, judged by rules.
+func (s Steps) Plan(base *plan.Plan, rules []plan.Rule, unit Unit, level float64, role Role) *plan.Plan {
+	l := base.Phases[max(base.Main, 0)].Load
+	l.Hold, l.MaxHold = s.Hold, s.MaxHold
+	if role.Confirms() {
+		l.Hold, l.MaxHold = max(s.ConfirmHold, s.Hold), max(s.MaxHold, s.ConfirmHold)
+	}
+	if unit == Rate {
+		l.Open, l.Rate, l.StartRate, l.RateRamp = true, level, level/10, s.Ramp
+	} else {
+		l.Open, l.Users, l.Settle = false, int(level), 0
+		l.SpawnRate = math.Max(1, level/max(s.Ramp.Seconds(), 0.001))
+	}
+	q := *base
+	q.Phases = []plan.Phase{{Name: plan.MainPhase, Load: l}}
+	q.Load, q.Phase, q.Main = l, 0, 0
+	q.Rules, q.Aborts = rules, nil
+	return &q
+}
+
+// Runner runs the steps of a search against the plan's target, each as a run of its
+// own (run.Run), judged as a gate judges a run (verdict.Judge).
+type Runner struct {
+	Base  *plan.Plan
+	Rules []plan.Rule
+	Unit  Unit
+	Steps Steps
+	// Options are each step's run options; Enough is set for each.
+	Options run.Options
+	// Started and Finished, when set, are told of each step as it starts and ends.
+	Started  func(level float64, role Role)
+	Finished func(Step, *run.Record, verdict.Verdict)
+}
+
+// Try runs one step.
+func (r *Runner) Try(ctx context.Context, level float64, role Role) Step {
+	p := r.Steps.Plan(r.Base, r.Rules, r.Unit, level, role)
+	if r.Started != nil {
+		r.Started(level, role)
+	}
+	o := r.Options
+	o.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
+		return verdict.Enough(p, rec, phase, held)
+	}
+	rec := run.Run(ctx, p, o)
+	v := verdict.Judge(p, rec)
+	st := Judge(p, rec, v)
+	st.Level, st.Role = level, role
+	if r.Finished != nil {
+		r.Finished(st, rec, v)
+	}
+	return st
+}
+
+// Judge reads a step's outcome and figures from its run and verdict.
+func Judge(p *plan.Plan, rec *run.Record, v verdict.Verdict) Step {
+	st := Step{Start: rec.Start}
+	if len(rec.Phases) > 0 {
+		ph := rec.Phases[0]
+		l := ph.Load
+		// Load is offered from the ramp's start to the hold's end; the requests in
+		// flight then only finish.
+		if end := l.HoldEnd; !l.Start.IsZero() && end.After(l.Start) {
+			st.Load = end.Sub(l.Start)
+		} else if l.End.After(l.Start) && !l.Start.IsZero() {
+			st.Load = l.End.Sub(l.Start)
+		}
+		all := ph.Hold.All
+		st.Requests, st.ErrorRate, st.Achieved = all.Requests, all.ErrorRate(), all.Throughput
+		if all.Requests > 0 {
+			st.P50, st.P90, st.P99 = all.Quantile(50).Seconds(), all.Quantile(90).Seconds(), all.Quantile(99).Seconds()
+		}
+		if p.Load.Open {
+			st.Offered = p.Load.Rate
+		}
+		st.Collapsed = all.Requests == 0 || st.ErrorRate >= CollapsedErrors
+	}
+	st.Outcome, st.Why = outcome(p, rec, v, st)
+	return st
+}
+
+// outcome says what a step showed, and why when it did not hold.
+func outcome(p *plan.Plan, rec *run.Record, v verdict.Verdict, st Step) (Outcome, string) {
+	if rec.Unreachable != "" {
+		return Stopped, "the target did not answer: " + rec.Unreachable
+	}
+	if rec.Cancelled {
+		return Stopped, "cancelled"
+	}
+	var unsure, broke string
+	for _, rs := range v.Reasons {
+		switch rs.Code {
+		case verdict.GeneratorLate, verdict.GeneratorBusy, verdict.GeneratorFailed, verdict.Contended:
+			// The step says nothing of the target, whatever else went wrong.
+			return GeneratorLimit, rs.Code.String()
+		case verdict.InconclusiveRule:
+			if unsure == "" && rs.Check >= 0 && rs.Check < len(v.Checks) {
+				unsure = v.Checks[rs.Check].Rule.Text + " inconclusive"
+			}
+		default:
+			if broke == "" {
+				broke = rs.Code.String()
+			}
+		}
+	}
+	for _, c := range v.Checks {
+		if c.Status == verdict.Fail {
+			return Broke, c.Rule.Text
+		}
+	}
+	if broke != "" {
+		return Broke, broke
+	}
+	if unsure != "" || v.Status == verdict.Invalid {
+		return Unsure, orDefault(unsure, "inconclusive")
+	}
+	if p.Load.Open && st.Achieved < MinAchieved*st.Offered {
+		return Broke, fmt.Sprintf("completed %.4g/s of %.4g/s offered", st.Achieved, st.Offered)
+	}
+	return Held, ""
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,130 @@
+package capacity
+
+import (
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/metric"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/run"
+	"github.com/perfgate/perfgate/gate/stats"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+func rule(t *testing.T, text, name string, ref *config.Ref, drift bool, phase int) plan.Rule {
+	t.Helper()
+	m, err := metric.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.Rule{Rule: config.Rule{Text: text, Metric: m, Op: "<", Ref: ref, Drift: drift}, Endpoint: -1, Scope: "all", Phase: phase}
+}
+
+// A step is judged by the main phase's own rules on latency and error rate, nothing else.
+func TestRules(t *testing.T) {
+	p := &plan.Plan{Main: 1, Rules: []plan.Rule{
+		rule(t, "p99 < 300ms", "p99", nil, false, 1),
+		rule(t, "error_rate < 1%", "error_rate", nil, false, 1),
+		rule(t, "throughput > 80/s", "throughput", nil, false, 1),
+		rule(t, "p99 < baseline + 10%", "p99", &config.Ref{Factor: 1}, false, 1),
+		rule(t, "p99 drift < 20%", "p99", nil, true, 1),
+		rule(t, "p99 < 100ms", "p99", nil, false, 0),
+	}}
+	rules, err := Rules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Text != "p99 < 300ms" || rules[1].Text != "error_rate < 1%" || rules[0].Phase != 0 {
+		t.Errorf("rules %+v", rules)
+	}
+	if _, err := Rules(&plan.Plan{Rules: p.Rules[2:3]}); err != ErrNoRules {
+		t.Errorf("err %v, want ErrNoRules", err)
+	}
+}
+
+func TestStepPlan(t *testing.T) {
+	base := &plan.Plan{Main: 0, Phases: []plan.Phase{{Name: "peak", Load: plan.Load{Users: 200, SpawnRate: 10, Hold: 5 * time.Minute, MaxInFlight: 500}}},
+		Aborts: []plan.AbortRule{{}}}
+	s := Steps{Ramp: 3 * time.Second, Hold: 10 * time.Second, MaxHold: 20 * time.Second, ConfirmHold: 30 * time.Second}
+	p := s.Plan(base, nil, Rate, 400, Bisect)
+	l := p.Load
+	if !l.Open || l.Rate != 400 || l.StartRate != 40 || l.RateRamp != 3*time.Second || l.Hold != 10*time.Second ||
+		l.MaxHold != 20*time.Second || l.MaxInFlight != 500 || len(p.Phases) != 1 || p.Phases[0].Name != plan.MainPhase || p.Aborts != nil {
+		t.Errorf("rate step: %+v", p)
+	}
+	p = s.Plan(base, nil, Users, 60, ConfirmAbove)
+	if l := p.Load; l.Open || l.Users != 60 || l.SpawnRate != 20 || l.Hold != 30*time.Second || l.MaxHold != 30*time.Second {
+		t.Errorf("users confirmation: %+v", p.Load)
+	}
+	if base.Phases[0].Load.Users != 200 || len(base.Aborts) != 1 {
+		t.Error("the base plan changed")
+	}
+	if got := s.Cost(Probe); got != 23*time.Second {
+		t.Errorf("a probe may cost %v, want 23s", got)
+	}
+	if got := s.Cost(ConfirmBelow); got != 33*time.Second {
+		t.Errorf("a confirmation may cost %v, want 33s", got)
+	}
+}
+
+// Judge reads a step's outcome from its verdict: the generator's limits first, then a
+// breached rule, then what the load did.
+func TestJudge(t *testing.T) {
+	open := &plan.Plan{Load: plan.Load{Open: true, Rate: 100}}
+	start := time.Unix(1_700_000_000, 0)
+	record := func(requests, errors int64, throughput float64) *run.Record {
+		h := hdrhistogram.New(1, 60_000_000, 3)
+		for range requests {
+			_ = h.RecordValue(20_000) // 20 ms
+		}
+		all := stats.Endpoint{Requests: requests, Errors: errors, Throughput: throughput, Hist: h}
+		return &run.Record{Start: start, Phases: []run.Phase{{
+			Load: load.Result{Start: start, HoldStart: start.Add(3 * time.Second), HoldEnd: start.Add(13 * time.Second), End: start.Add(14 * time.Second)},
+			Hold: stats.Summary{All: all},
+		}}}
+	}
+	failed := verdict.Verdict{Status: verdict.Fail, Checks: []verdict.Check{
+		{Rule: rule(t, "p95 < 1s", "p95", nil, false, 0), Status: verdict.Pass},
+		{Rule: rule(t, "p99 < 10ms", "p99", nil, false, 0), Status: verdict.Fail},
+	}}
+	invalid := func(codes ...verdict.Code) verdict.Verdict {
+		v := verdict.Verdict{Status: verdict.Invalid, Checks: failed.Checks[:1]}
+		for _, c := range codes {
+			v.Reasons = append(v.Reasons, verdict.Reason{Code: c, Check: 0})
+		}
+		return v
+	}
+	cases := []struct {
+		name string
+		rec  *run.Record
+		v    verdict.Verdict
+		want Outcome
+		why  string
+	}{
+		{"held", record(1000, 0, 99), verdict.Verdict{Status: verdict.Pass}, Held, ""},
+		{"a rule breached", record(1000, 0, 99), failed, Broke, "p99 < 10ms"},
+		{"fewer completed than offered", record(1000, 0, 90), verdict.Verdict{Status: verdict.Pass}, Broke, "completed 90/s of 100/s offered"},
+		{"arrivals held back", record(1000, 0, 99), invalid(verdict.RateShort), Broke, "rate_short"},
+		{"inconclusive", record(1000, 0, 99), invalid(verdict.InconclusiveRule), Unsure, "p95 < 1s inconclusive"},
+		{"the generator's limit wins", record(1000, 0, 99), invalid(verdict.RateShort, verdict.GeneratorBusy), GeneratorLimit, "generator_busy"},
+		{"contended", record(1000, 0, 99), invalid(verdict.Contended), GeneratorLimit, "contended"},
+		{"a breached rule beside an inconclusive one", record(1000, 0, 99),
+			verdict.Verdict{Status: verdict.Fail, Checks: failed.Checks, Reasons: []verdict.Reason{{Code: verdict.InconclusiveRule, Check: 0}}}, Broke, "p99 < 10ms"},
+		{"cancelled", func() *run.Record { r := record(10, 0, 99); r.Cancelled = true; return r }(), invalid(verdict.Cancelled), Stopped, "cancelled"},
+		{"unreachable", &run.Record{Unreachable: "connection refused"}, invalid(verdict.Unreachable), Stopped, "the target did not answer: connection refused"},
+	}
+	for _, tc := range cases {
+		st := Judge(open, tc.rec, tc.v)
+		if st.Outcome != tc.want || st.Why != tc.why {
+			t.Errorf("%s: %v (%q), want %v (%q)", tc.name, st.Outcome, st.Why, tc.want, tc.why)
+		}
+	}
+	st := Judge(open, record(1000, 600, 99), verdict.Verdict{Status: verdict.Fail})
+	if !st.Collapsed || st.ErrorRate != 0.6 || st.Load != 13*time.Second || st.Offered != 100 || st.P99 < 0.0199 || st.P99 > 0.0201 {
+		t.Errorf("figures %+v", st)
+	}
+}
