@@ -7,11 +7,14 @@ import (
 )
 
 // WriteJSON writes the result file.
-func WriteJSON(w io.Writer, r *Result) error {
+func WriteJSON(w io.Writer, r *Result) error { return writeIndented(w, r) }
+
+// writeIndented writes v as indented JSON, with <, > and & as they are.
+func writeIndented(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // ReadJSON reads a result file back: this version, or perfgate.result/v1, which it turns

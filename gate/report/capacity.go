@@ -1,0 +1,220 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/capacity"
+	"github.com/perfgate/perfgate/gate/internal/safetext"
+)
+
+// CapacityVersion is the schema of a capacity search's result file.
+const CapacityVersion = "perfgate.capacity/v1"
+
+// CapacityResult is a capacity search's result file: what was searched, what it found,
+// and every step's figures, so that the latency/throughput curve can be drawn again.
+type CapacityResult struct {
+	Version string `json:"version"`
+	Tool    string `json:"tool"`
+	Target  string `json:"target"`
+	// Unit is "rate" (arrivals a second, the open model) or "users" (the closed model).
+	Unit string `json:"unit"`
+	// Capacity is the highest level that held; BracketLow and BracketHigh bound where
+	// the target stops holding (BracketHigh 0: no level broke).
+	Capacity    float64 `json:"capacity"`
+	BracketLow  float64 `json:"bracket_low"`
+	BracketHigh float64 `json:"bracket_high"`
+	// End is how the search ended: found, unconfirmed, at least, none held, target
+	// down, generator limited or cancelled; Why says why for any but found.
+	End       string `json:"end"`
+	Why       string `json:"why,omitempty"`
+	Confirmed bool   `json:"confirmed"`
+	// Knee is the step at which latency starts to climb steeply.
+	Knee *CapacityKnee `json:"knee,omitempty"`
+	// Rules are the rules each step was judged by.
+	Rules       []string       `json:"rules"`
+	Settings    CapacityConfig `json:"settings"`
+	LoadSeconds float64        `json:"load_seconds"`
+	Steps       []CapacityStep `json:"steps"`
+	ExitCode    int            `json:"exit_code"`
+}
+
+// CapacityConfig is how the search was shaped.
+type CapacityConfig struct {
+	From          float64 `json:"from"`
+	To            float64 `json:"to"`
+	Factor        float64 `json:"factor"`
+	Precision     float64 `json:"precision"`
+	BudgetSeconds float64 `json:"budget_seconds"`
+	RampSeconds   float64 `json:"step_ramp_seconds"`
+	HoldSeconds   float64 `json:"step_hold_seconds"`
+	// MaxHoldSeconds is how long a step's hold may go on while a rule is inconclusive;
+	// ConfirmSeconds a confirmation's hold.
+	MaxHoldSeconds  float64 `json:"step_max_hold_seconds"`
+	ConfirmSeconds  float64 `json:"confirm_hold_seconds"`
+	CooldownSeconds float64 `json:"cooldown_seconds"`
+}
+
+// CapacityKnee is where latency starts to climb steeply.
+type CapacityKnee struct {
+	Step  int     `json:"step"`
+	Level float64 `json:"level"`
+	P90Ms float64 `json:"p90_ms"`
+	P99Ms float64 `json:"p99_ms"`
+}
+
+// CapacityStep is one step of a search.
+type CapacityStep struct {
+	Level   float64 `json:"level"`
+	Role    string  `json:"role"`
+	Outcome string  `json:"outcome"`
+	Why     string  `json:"why,omitempty"`
+	// Collapsed is set when most of the step's requests failed.
+	Collapsed   bool      `json:"collapsed,omitempty"`
+	Start       time.Time `json:"start"`
+	LoadSeconds float64   `json:"load_seconds"`
+	Offered     float64   `json:"offered_per_second,omitempty"`
+	Achieved    float64   `json:"achieved_per_second"`
+	Requests    int64     `json:"requests"`
+	ErrorRate   float64   `json:"error_rate"`
+	P50Ms       float64   `json:"p50_ms"`
+	P90Ms       float64   `json:"p90_ms"`
+	P99Ms       float64   `json:"p99_ms"`
+}
+
+// CapacityInput is what a capacity search's report is built from.
+type CapacityInput struct {
+	Tool, Target string
+	Rules        []string
+	Settings     capacity.Settings
+	Steps        capacity.Steps
+	Result       capacity.Result
+	ExitCode     int
+	// Secrets never appear in the result.
+	Secrets []string
+}
+
+// BuildCapacity builds a capacity search's result, neutralised: nothing from outside
+// (a rule's text, a reason quoting the target) reaches a report unescaped.
+func BuildCapacity(in CapacityInput) *CapacityResult {
+	res, s := in.Result, in.Settings
+	out := &CapacityResult{
+		Version: CapacityVersion, Tool: in.Tool, Target: in.Target, Unit: res.Unit.String(),
+		Capacity: res.Capacity, BracketLow: res.Low, BracketHigh: res.High, End: res.End.String(), Why: res.Why,
+		Confirmed: res.End == capacity.Found, Rules: in.Rules, LoadSeconds: res.Load.Seconds(), ExitCode: in.ExitCode,
+		Settings: CapacityConfig{
+			From: s.From, To: s.To, Factor: s.Factor, Precision: s.Precision, BudgetSeconds: s.Budget.Seconds(),
+			RampSeconds: in.Steps.Ramp.Seconds(), HoldSeconds: in.Steps.Hold.Seconds(),
+			MaxHoldSeconds: in.Steps.MaxHold.Seconds(), ConfirmSeconds: in.Steps.ConfirmHold.Seconds(),
+			CooldownSeconds: s.Cooldown.Seconds(),
+		},
+		Steps: []CapacityStep{},
+	}
+	if out.Rules == nil {
+		out.Rules = []string{}
+	}
+	if k := res.Knee; k != nil {
+		out.Knee = &CapacityKnee{Step: k.Step, Level: k.Level, P90Ms: ms(k.P90), P99Ms: ms(k.P99)}
+	}
+	for _, st := range res.Steps {
+		out.Steps = append(out.Steps, capacityStep(st))
+	}
+	neutralize(out, in.Secrets)
+	return out
+}
+
+func capacityStep(st capacity.Step) CapacityStep {
+	return CapacityStep{
+		Level: st.Level, Role: st.Role.String(), Outcome: st.Outcome.String(), Why: st.Why, Collapsed: st.Collapsed,
+		Start: st.Start.UTC(), LoadSeconds: round(st.Load.Seconds(), 3), Offered: st.Offered, Achieved: round(st.Achieved, 2),
+		Requests: st.Requests, ErrorRate: st.ErrorRate, P50Ms: ms(st.P50), P90Ms: ms(st.P90), P99Ms: ms(st.P99),
+	}
+}
+
+// neutralize makes every string of v safe to print: one line, no control characters,
+// no secret.
+func neutralize(v any, secrets []string) {
+	safetext.Rewrite(v, func(s string) string { return safetext.Line(safetext.Redact(s, secrets)) })
+}
+
+func ms(seconds float64) float64 { return round(seconds*1000, 3) }
+
+// WriteCapacityJSON writes a capacity search's result file.
+func WriteCapacityJSON(w io.Writer, r *CapacityResult) error { return writeIndented(w, r) }
+
+// FormatLevel prints a level of a search: "1,480/s" or "37 users".
+func FormatLevel(unit string, v float64) string {
+	if unit == capacity.Users.String() {
+		if v == 1 {
+			return "1 user"
+		}
+		return Count(int64(v)) + " users"
+	}
+	if v >= 100 {
+		return Count(int64(v+0.5)) + "/s"
+	}
+	return strconv.FormatFloat(round(v, 2), 'f', -1, 64) + "/s"
+}
+
+// CapacityStepLine is the progress line of a search's i-th step, once it has run.
+func CapacityStepLine(unit capacity.Unit, i int, step capacity.Step, secrets []string) string {
+	st := capacityStep(step)
+	neutralize(&st, secrets)
+	return stepLine(unit.String(), i, st)
+}
+
+func stepLine(unit string, i int, st CapacityStep) string {
+	line := fmt.Sprintf("step %d %s %s: %s, p99 %s, %s completed, errors %s", i+1, st.Role, FormatLevel(unit, st.Level),
+		st.Outcome, Ms(st.P99Ms), FormatValue("rate", st.Achieved), Percent(st.ErrorRate))
+	if st.Why != "" {
+		line += " (" + st.Why + ")"
+	}
+	return line
+}
+
+// WriteCapacityConsole writes the curve of every step and the search's answer.
+func WriteCapacityConsole(w io.Writer, r *CapacityResult) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-5s %-14s %12s %-16s %10s %10s %10s %12s %8s\n", "step", "role", "level", "outcome", "p50", "p90", "p99", "completed", "errors")
+	for i, st := range r.Steps {
+		mark := ""
+		if r.Knee != nil && r.Knee.Step == i {
+			mark = "  <- knee"
+		}
+		fmt.Fprintf(&b, "%-5d %-14s %12s %-16s %10s %10s %10s %12s %8s%s\n", i+1, st.Role, FormatLevel(r.Unit, st.Level), st.Outcome,
+			Ms(st.P50Ms), Ms(st.P90Ms), Ms(st.P99Ms), FormatValue("rate", st.Achieved), Percent(st.ErrorRate), mark)
+	}
+	b.WriteString("\n" + CapacityHeadline(r) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// CapacityHeadline is the search's answer in one line: "capacity 1,480/s, bracket
+// 1,480/s-1,510/s, confirmed; knee at 1,400/s (p90 21ms, p99 35ms); 14 steps, 4m12s of
+// load".
+func CapacityHeadline(r *CapacityResult) string {
+	lvl := func(v float64) string { return FormatLevel(r.Unit, v) }
+	var s string
+	switch r.End {
+	case capacity.Found.String():
+		s = fmt.Sprintf("capacity %s, bracket %s-%s, confirmed", lvl(r.Capacity), lvl(r.BracketLow), lvl(r.BracketHigh))
+	case capacity.AtLeast.String(), capacity.GeneratorLimited.String():
+		s = fmt.Sprintf("capacity at least %s (%s)", lvl(r.Capacity), r.Why)
+	case capacity.NoneHeld.String():
+		s = fmt.Sprintf("no capacity: %s", r.Why)
+	default:
+		s = fmt.Sprintf("capacity %s, not confirmed: %s", lvl(r.Capacity), r.Why)
+		if r.BracketHigh > 0 {
+			s = fmt.Sprintf("capacity %s, bracket %s-%s, not confirmed: %s", lvl(r.Capacity), lvl(r.BracketLow), lvl(r.BracketHigh), r.Why)
+		}
+	}
+	if r.Knee != nil {
+		s += fmt.Sprintf("; knee at %s (p90 %s, p99 %s)", lvl(r.Knee.Level), Ms(r.Knee.P90Ms), Ms(r.Knee.P99Ms))
+	} else {
+		s += "; no knee in the latency curve"
+	}
+	return s + fmt.Sprintf("; %d steps, %s of load", len(r.Steps), time.Duration(r.LoadSeconds*float64(time.Second)).Round(time.Second))
+}

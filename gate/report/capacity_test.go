@@ -1,0 +1,88 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/capacity"
+	"github.com/perfgate/perfgate/gate/internal/golden"
+)
+
+func capacityInput(end capacity.End, why string) CapacityInput {
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	step := func(i int, level float64, role capacity.Role, o capacity.Outcome, why string, p90 float64, errs float64) capacity.Step {
+		return capacity.Step{Level: level, Role: role, Outcome: o, Why: why, Start: start.Add(time.Duration(i) * 18 * time.Second),
+			Load: 13 * time.Second, Offered: level, Achieved: level * (1 - errs/2), P50: p90 * 0.7, P90: p90, P99: p90 * 1.4,
+			ErrorRate: errs, Requests: int64(level * 10)}
+	}
+	steps := []capacity.Step{
+		step(0, 100, capacity.Probe, capacity.Held, "", 0.012, 0),
+		step(1, 200, capacity.Probe, capacity.Held, "", 0.012, 0),
+		step(2, 400, capacity.Probe, capacity.Held, "", 0.013, 0),
+		step(3, 800, capacity.Probe, capacity.Broke, "error_rate < 1%", 0.210, 0.25),
+		step(4, 600, capacity.Bisect, capacity.Broke, "p99 < 300ms", 0.120, 0.1),
+		step(5, 500, capacity.Bisect, capacity.Unsure, "error_rate < 1% inconclusive", 0.040, 0.012),
+		step(6, 450, capacity.Bisect, capacity.Held, "", 0.018, 0),
+		step(7, 450, capacity.ConfirmBelow, capacity.Held, "", 0.017, 0),
+		step(8, 500, capacity.ConfirmAbove, capacity.Broke, why, 0.041, 0.013),
+	}
+	res := capacity.Result{Unit: capacity.Rate, Capacity: 450, Low: 450, High: 500, End: end, Steps: steps, Load: 9 * 13 * time.Second}
+	if end != capacity.Found {
+		res.Why = why
+	}
+	res.Knee = capacity.FindKnee(steps)
+	s := capacity.Settings{From: 100, To: 10_000}.WithDefaults()
+	return CapacityInput{Tool: "perfgate dev", Target: "http://127.0.0.1:8080", Rules: []string{"all: p99 < 300ms", "all: error_rate < 1%"},
+		Settings: s, Steps: capacity.Steps{Ramp: 3 * time.Second, Hold: 10 * time.Second, MaxHold: 20 * time.Second, ConfirmHold: 20 * time.Second},
+		Result: res, Secrets: []string{"hunter2"}}
+}
+
+func TestCapacityGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   CapacityInput
+	}{
+		{"capacity", capacityInput(capacity.Found, "error_rate < 1%")},
+		{"capacity-unconfirmed", capacityInput(capacity.Unconfirmed, "the budget ran out")},
+	} {
+		r := BuildCapacity(tc.in)
+		var console, js bytes.Buffer
+		if err := WriteCapacityConsole(&console, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteCapacityJSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, tc.name+".console.txt", console.Bytes())
+		golden.Check(t, tc.name+".json", js.Bytes())
+	}
+}
+
+// What a step's reason quotes from outside (a target's words, a secret) reaches no
+// report as it came.
+func TestCapacityNeutralised(t *testing.T) {
+	in := capacityInput(capacity.Unconfirmed, "the target said \x1b[31mhunter2\r\nok")
+	r := BuildCapacity(in)
+	var console, js bytes.Buffer
+	_ = WriteCapacityConsole(&console, r)
+	_ = WriteCapacityJSON(&js, r)
+	for _, out := range []string{console.String(), js.String(), CapacityStepLine(capacity.Rate, 8, in.Result.Steps[8], in.Secrets)} {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "\x1b") || strings.Contains(out, "\r") {
+			t.Errorf("unneutralised:\n%q", out)
+		}
+	}
+}
+
+func TestFormatLevel(t *testing.T) {
+	for _, tc := range []struct {
+		unit string
+		v    float64
+		want string
+	}{{"rate", 1480.4, "1,480/s"}, {"rate", 62.5, "62.5/s"}, {"users", 1, "1 user"}, {"users", 1200, "1,200 users"}} {
+		if got := FormatLevel(tc.unit, tc.v); got != tc.want {
+			t.Errorf("FormatLevel(%s, %v) = %q, want %q", tc.unit, tc.v, got, tc.want)
+		}
+	}
+}
