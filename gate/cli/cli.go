@@ -71,6 +71,7 @@ Usage:
 Commands:
   run         run the load test, judge it against the thresholds, write reports
   validate    check the config and thresholds files; send no traffic
+  capacity    the stress test: find the highest load the target holds, and its knee
   demo        start the built-in sample API and run a short gate against it
   serve-demo  run the built-in sample API alone
   baseline    record a run's result as the baseline later runs are compared with
@@ -99,6 +100,8 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		return c.run(ctx, args[1:])
 	case "validate":
 		return c.validate(args[1:])
+	case "capacity":
+		return c.capacity(ctx, args[1:])
 	case "demo":
 		return c.demo(ctx, args[1:])
 	case "serve-demo":

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io/fs"
 	"net"
@@ -46,10 +47,14 @@ func (c *Command) validate(args []string) int {
 
 // planFromArgs parses the run flags and builds the plan from the config file they name.
 // When done is set the command ends with code (help, or a usage or config error).
-func (c *Command) planFromArgs(name string, args []string, about string) (p *plan.Plan, f *runFlags, code int, done bool) {
+// more, when set, adds the command's own flags.
+func (c *Command) planFromArgs(name string, args []string, about string, more ...func(*flag.FlagSet)) (p *plan.Plan, f *runFlags, code int, done bool) {
 	f = &runFlags{}
 	fs := c.newFlagSet(name, name+" [flags]", about)
 	addRunFlags(fs, f, defaultConfig)
+	for _, add := range more {
+		add(fs)
+	}
 	if code, done := c.parse(fs, args); done {
 		return nil, nil, code, true
 	}
@@ -83,10 +88,17 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	fs.BoolVar(&regress, "regress", false, "make the sample API slow and flaky, as a regressed release would be")
 	fs.Var(&leak, "leak", "make the sample API slower by `D` for every second it runs, as a leak would (e.g. 3ms)")
 	fs.BoolVar(&fallOver, "fall-over", false, "make the sample API fall over (stay slow and failing) once it is over capacity")
+	var stress bool
+	var cf capacityFlags
+	fs.BoolVar(&stress, "capacity", false, "run the stress test instead (see perfgate capacity --help): find the capacity of an API that serves 400 requests a second well, from 100/s")
+	cf.add(fs)
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
 	f.visited(fs)
+	if stress && !f.set["rate"] {
+		f.rate.r, f.set["rate"] = demo.Stressed.Capacity/4, true
+	}
 
 	src := source{name: demo.ConfigName, data: demo.ConfigFile, openThresholds: embeddedThresholds}
 	opts := demo.Healthy
@@ -96,6 +108,9 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	}
 	if f.config != "" {
 		src = source{name: f.config}
+	}
+	if stress {
+		opts = demo.Stressed
 	}
 	if regress {
 		opts = demo.Regressed
@@ -126,6 +141,9 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	if err != nil {
 		c.userError(err)
 		return ExitUsage
+	}
+	if stress {
+		return c.searchCapacity(ctx, p, &f, &cf)
 	}
 	return c.gate(ctx, p, &f)
 }
@@ -160,12 +178,15 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	fs.BoolVar(&fallOver, "fall-over", false, "once over --capacity, stay slow and failing instead of recovering")
 	fs.Var(&leak, "leak", "extra latency `D` for every second the API runs, as a leak would (e.g. 3ms)")
 	fs.BoolVar(&regress, "regress", false, "behave like a regressed release (overrides the other behaviour flags)")
+	var seed uint64
+	fs.Uint64Var(&seed, "seed", 0, "seed `N` of the API's random choices (jitter, errors, shedding), to repeat a series; 0: unseeded")
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
-	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f, Capacity: capacity, FallOver: fallOver, Leak: leak.d}
+	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f, Capacity: capacity, FallOver: fallOver, Leak: leak.d, Seed: seed}
 	if regress {
 		opts = demo.Regressed
+		opts.Seed = seed
 	}
 	if err := opts.Validate(); err != nil {
 		c.errorf("serve-demo: %v", err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/internal/userfile"
-	"github.com/perfgate/perfgate/gate/report"
 )
 
 // Report files are written deliberately whatever their path names:
@@ -27,7 +26,7 @@ import (
 //     checkReportPaths).
 
 // writeFile writes a report to path (see above).
-func writeFile(path string, r *report.Result, write func(io.Writer, *report.Result) error) error {
+func writeFile[T any](path string, r T, write func(io.Writer, T) error) error {
 	target, info, err := reportTarget(path)
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func reportTarget(path string) (string, fs.FileInfo, error) {
 
 // writeStraight writes a report into a device or a pipe: a pipe without a reader is an
 // error at once rather than a wait forever.
-func writeStraight(path string, info fs.FileInfo, r *report.Result, write func(io.Writer, *report.Result) error) error {
+func writeStraight[T any](path string, info fs.FileInfo, r T, write func(io.Writer, T) error) error {
 	flags := os.O_WRONLY
 	if info.Mode()&fs.ModeNamedPipe != 0 {
 		flags |= syscall.O_NONBLOCK

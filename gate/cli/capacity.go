@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/capacity"
+	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/load"
+	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/report"
+	"github.com/perfgate/perfgate/gate/run"
+	"github.com/perfgate/perfgate/gate/verdict"
+)
+
+// capacityFlags shape a capacity search; the zero value of each is its default.
+type capacityFlags struct {
+	from, to  string
+	factor    float64
+	precision fractionFlag
+	budget    durationFlag
+	hold      durationFlag
+	ramp      durationFlag
+	confirm   durationFlag
+	cooldown  durationFlag
+}
+
+// Defaults of a search's steps.
+const (
+	defaultStepHold = 10 * time.Second
+	defaultStepRamp = 3 * time.Second
+)
+
+func (cf *capacityFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&cf.from, "from", "", "first `level`: a rate (150/s) in the open model, users in the closed one (default: the config's load)")
+	fs.StringVar(&cf.to, "to", "", "highest `level` tried (default: 100 times --from)")
+	fs.Float64Var(&cf.factor, "factor", capacity.DefaultFactor, "how much each probe step grows `F`")
+	fs.Var(&cf.precision, "precision", "bisect until the bracket is this `fraction` wide, e.g. 2% (default 2%)")
+	fs.Var(&cf.budget, "budget", "load time `D` the whole search may use (default 8m)")
+	fs.Var(&cf.hold, "step", "each step's judged hold `D` (default 10s; it may go on to twice that while a rule is inconclusive)")
+	fs.Var(&cf.ramp, "step-ramp", "each step's ramp `D` to its level (default 3s)")
+	fs.Var(&cf.confirm, "confirm", "the confirmation holds `D` at the bracket's ends (default twice --step)")
+	fs.Var(&cf.cooldown, "cooldown", "pause `D` between steps, for the target to recover (default 5s; 0s: none)")
+}
+
+func (c *Command) capacity(ctx context.Context, args []string) int {
+	var cf capacityFlags
+	p, f, code, done := c.planFromArgs("capacity", args,
+		"The article's stress test: finds the highest load at which the target still holds the\n"+
+			"main phase's rules on latency and error rate (its capacity), and where its latency starts\n"+
+			"to climb steeply (the knee). Open model (load.rate, --rate): a rate; closed model: users.\n"+
+			"The level grows by --factor from --from until a step breaks, the bracket is bisected to\n"+
+			"--precision, and both of its ends are confirmed by longer holds, within --budget of load.\n"+
+			"Prints every step's figures and writes them to the --json file (default\n"+
+			"perfgate-capacity.json). Exits 0 with a capacity found, 3 without one.", cf.add)
+	if done {
+		return code
+	}
+	return c.searchCapacity(ctx, p, f, &cf)
+}
+
+// searchCapacity runs a capacity search of the plan's target and writes its reports.
+func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags, cf *capacityFlags) int {
+	if f.set["junit"] {
+		c.errorf("capacity writes its result to --json; --junit is for run")
+		return ExitUsage
+	}
+	if !f.set["json"] {
+		f.json = "perfgate-capacity.json"
+	}
+	s, steps, err := cf.settings(p, f)
+	if err != nil {
+		c.errorf("capacity: %v", err)
+		return ExitUsage
+	}
+	rules, err := capacity.Rules(p)
+	if err != nil {
+		c.errorf("capacity: %v (in %s)", err, strings.Join(p.ThresholdFiles, ", "))
+		return ExitUsage
+	}
+	var texts []string
+	for _, r := range rules {
+		texts = append(texts, r.Scope+": "+r.Text)
+	}
+	out := &lockedWriter{w: c.Stdout}
+	unit := s.Unit.String()
+	c.say(out, "perfgate %s: capacity search in %s from %s to %s, each step %s ramp + %s hold (confirmations %s), budget %s of load\n",
+		version(), map[capacity.Unit]string{capacity.Rate: "arrivals a second", capacity.Users: "users"}[s.Unit],
+		report.FormatLevel(unit, s.From), report.FormatLevel(unit, s.To), steps.Ramp, steps.Hold, steps.ConfirmHold, s.Budget)
+	c.say(out, "target %s; each step judged by %s\n", p.RedactedTarget(), strings.Join(texts, ", "))
+
+	opts := c.runWith
+	opts.Every = f.progress.d
+	if !f.set["progress"] {
+		// Windows enough in every step to judge how sure its rules are: a tenth of
+		// the hold, at most a second.
+		opts.Every = min(max(steps.Hold/10, minWindow), time.Second)
+	}
+	if f.client == "net/http" {
+		opts.EngineOptions = append(opts.EngineOptions, load.WithStdlibClient())
+	}
+	n := 0
+	runner := &capacity.Runner{Base: p, Rules: rules, Unit: s.Unit, Steps: steps, Options: opts,
+		Started: func(level float64, role capacity.Role) {
+			n++
+			c.say(out, "step %d %s %s ...\n", n, role, report.FormatLevel(unit, level))
+		},
+		Finished: func(st capacity.Step, _ *run.Record, _ verdict.Verdict) {
+			c.say(out, "%s\n", report.CapacityStepLine(s.Unit, n-1, st, p.Secrets))
+		},
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = run.Wall
+	}
+	sleep := func(ctx context.Context, d time.Duration) error {
+		t := clock.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C():
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	res := capacity.Search(ctx, s, runner.Try, sleep)
+	code := ExitInvalid
+	if res.End == capacity.Found || res.End == capacity.AtLeast {
+		code = ExitPass
+	}
+	r := report.BuildCapacity(report.CapacityInput{Tool: "perfgate " + version(), Target: p.RedactedTarget(), Rules: texts,
+		Settings: s, Steps: steps, Result: res, ExitCode: code, Secrets: p.Secrets})
+	if err := report.WriteCapacityConsole(out, r); err != nil {
+		c.errorf("cannot write the report to stdout: %v", err)
+	}
+	if f.json != "" {
+		if err := writeFile(f.json, r, report.WriteCapacityJSON); err != nil {
+			c.errorf("cannot write %s: %v", f.json, err)
+			return ExitInvalid
+		}
+		c.say(out, "wrote %s\n", f.json)
+	}
+	return code
+}
+
+// settings reads the search's settings from the flags and the plan's main phase.
+func (cf *capacityFlags) settings(p *plan.Plan, f *runFlags) (capacity.Settings, capacity.Steps, error) {
+	l := p.Phases[max(p.Main, 0)].Load
+	s := capacity.Settings{Unit: capacity.Users, From: float64(l.Users), Factor: cf.factor, Precision: cf.precision.f,
+		Budget: cf.budget.d, Cooldown: cf.cooldown.d, NoCooldown: f.set["cooldown"] && cf.cooldown.d == 0}
+	if l.Open {
+		s.Unit, s.From = capacity.Rate, l.Rate
+	}
+	var err error
+	if cf.from != "" {
+		if s.From, err = parseLevel(s.Unit, "--from", cf.from); err != nil {
+			return s, capacity.Steps{}, err
+		}
+	}
+	if cf.to != "" {
+		if s.To, err = parseLevel(s.Unit, "--to", cf.to); err != nil {
+			return s, capacity.Steps{}, err
+		}
+	} else {
+		s.To = 100 * s.From
+	}
+	if f.set["precision"] && !(cf.precision.f > 0 && cf.precision.f < 0.5) {
+		return s, capacity.Steps{}, fmt.Errorf("--precision must be above 0%% and below 50%%, got %v%%", cf.precision.f*100)
+	}
+	if f.set["budget"] && cf.budget.d <= 0 {
+		return s, capacity.Steps{}, fmt.Errorf("--budget must be above 0")
+	}
+	if err := s.Check(); err != nil {
+		return s, capacity.Steps{}, err
+	}
+	steps := capacity.Steps{Hold: orDuration(cf.hold.d, defaultStepHold), Ramp: orDuration(cf.ramp.d, defaultStepRamp)}
+	steps.MaxHold = 2 * steps.Hold
+	steps.ConfirmHold = orDuration(cf.confirm.d, 2*steps.Hold)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--step", steps.Hold}, {"--step-ramp", steps.Ramp}, {"--confirm", steps.ConfirmHold}} {
+		if d.v <= 0 || d.v > plan.MaxStage {
+			return s, capacity.Steps{}, fmt.Errorf("%s must be above 0 and at most %s, got %s", d.name, plan.MaxStage, d.v)
+		}
+	}
+	if s.Budget == 0 {
+		s.Budget = capacity.DefaultBudget
+	}
+	if min := steps.Cost(capacity.Probe) + 2*steps.Cost(capacity.ConfirmBelow); s.Budget < min {
+		return s, capacity.Steps{}, fmt.Errorf("--budget %s is too short for one step and the two confirmations (%s)", s.Budget, min)
+	}
+	s.Cost = steps.Cost
+	return s.WithDefaults(), steps, nil
+}
+
+// parseLevel reads a level in the search's unit.
+func parseLevel(u capacity.Unit, flagName, v string) (float64, error) {
+	if u == capacity.Rate {
+		r, err := config.ParseRate(v, true)
+		if err != nil {
+			return 0, fmt.Errorf("%s %q: %v (the config's load is the open model: give a rate such as 150/s)", flagName, v, err)
+		}
+		return r, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s %q: the config's load is the closed model: give a whole number of users", flagName, v)
+	}
+	return float64(n), nil
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

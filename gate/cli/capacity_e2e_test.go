@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/report"
+)
+
+// The stress test against the sample API in its own process, which serves 1,000
+// requests a second well and sheds the excess above: the search brackets the capacity, confirms
+// both ends, and writes every step to its result file.
+func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
+	t.Parallel()
+	addr, _ := serveDemo(t, "--latency", "1ms", "--jitter", "2ms", "--capacity", "1000")
+	dir := demoFiles(t)
+	r := perfgate(t, dir, 3*time.Minute, "capacity", "--target", "http://"+addr, "--rate", "500/s",
+		"--precision", "10%", "--step", "2s", "--step-ramp", "1s", "--confirm", "3s", "--cooldown", "0s",
+		"--json", "cap.json")
+	data, err := os.ReadFile(filepath.Join(dir, "cap.json"))
+	if err != nil {
+		t.Fatalf("exit %d, no result: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var res struct {
+		Version        string
+		Unit, End, Why string
+		Capacity       float64
+		Low            float64 `json:"bracket_low"`
+		High           float64 `json:"bracket_high"`
+		ExitCode       int     `json:"exit_code"`
+		Rules          []string
+		Steps          []struct {
+			Level   float64
+			Role    string
+			Outcome string
+			P99     float64 `json:"p99_ms"`
+		}
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if r.code != res.ExitCode {
+		t.Errorf("exit %d, result says %d", r.code, res.ExitCode)
+	}
+	if r.code != ExitPass || res.End != "found" {
+		t.Fatalf("exit %d, ended %s (%s)\n%s%s", r.code, res.End, res.Why, r.stdout, r.stderr)
+	}
+	// The API sheds half the excess share over 1,000/s: an error rate of 1% at 2% over.
+	// Short steps (2 s: the error rate of a few thousand requests is known to a
+	// fraction of a percent) on a loaded machine see its per-second count with some
+	// noise: the bracket must hold the true capacity within the precision asked and a
+	// margin.
+	if !(res.Low >= 750 && res.Low <= 1150 && res.High > res.Low && (res.High-res.Low)/res.Low <= 0.10) {
+		t.Errorf("bracket %v-%v, want one near 1,000/s no wider than 10%%", res.Low, res.High)
+	}
+	if res.Unit != "rate" || res.Version != "perfgate.capacity/v1" || len(res.Rules) == 0 || strings.Contains(strings.Join(res.Rules, " "), "throughput") {
+		t.Errorf("unit %s, version %s, rules %v", res.Unit, res.Version, res.Rules)
+	}
+	n := len(res.Steps)
+	if n < 4 || res.Steps[0].Level != 500 || res.Steps[n-2].Role != "confirm below" || res.Steps[n-1].Role != "confirm above" {
+		t.Errorf("steps %+v", res.Steps)
+	}
+	for _, want := range []string{"step 1 probe 500/s: held", "capacity " + levelText(res.Capacity) + ", bracket", "wrote cap.json"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// levelText prints a rate as the console does.
+func levelText(v float64) string { return report.FormatLevel("rate", v) }
+
+func TestCapacityUsage(t *testing.T) {
+	dir := demoFiles(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "50/s", "--from", "ten"}, `--from "ten"`},
+		{[]string{"--from", "1.5"}, "give a whole number of users"},
+		{[]string{"--rate", "50/s", "--to", "10/s"}, "below the first"},
+		{[]string{"--precision", "60%"}, "--precision must be above 0% and below 50%"},
+		{[]string{"--budget", "20s"}, "too short for one step and the two confirmations"},
+		{[]string{"--junit", "x.xml"}, "--junit is for run"},
+		{[]string{"--thresholds", "only-throughput.yaml"}, "latency and error rate, and the thresholds have none"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "only-throughput.yaml"), []byte("all:\n  - throughput > 1/s\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := invoke(t, dir, nil, append([]string{"capacity"}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+}
