@@ -45,6 +45,13 @@ type Phase struct {
 	// Looks are the hold's length at each window's end at which a statistical rule was
 	// still inconclusive, so that a hold that may extend went on (see Options.Enough).
 	Looks []time.Duration
+	// Decided is the hold's length at the look that ended it, every rule decided, and
+	// DecidedWindows how many windows the record held then; both 0 when no look ended
+	// the hold. The hold's requests in flight then finish and count, in a last short
+	// window, but the phase's statistical rules are judged on the windows the look
+	// saw: the final judgement is the look's.
+	Decided        time.Duration
+	DecidedWindows int
 }
 
 // Window is one interval of a phase: what completed in it, from the start of the run,
@@ -71,6 +78,22 @@ func (r *Record) PhaseHost(i int, stage load.Stage) hostload.Usage {
 		}
 	}
 	return u
+}
+
+// JudgedWindows returns phase i's hold windows that its statistical rules are judged
+// on: those up to the look that ended the hold (Phase.DecidedWindows), or all of them.
+func (r *Record) JudgedWindows(i int) []stats.Window {
+	ws := r.Windows
+	if n := r.Phases[i].DecidedWindows; n > 0 && n <= len(ws) {
+		ws = ws[:n]
+	}
+	var out []stats.Window
+	for _, w := range ws {
+		if w.Phase == i && w.Stage == load.Hold {
+			out = append(out, w.Window)
+		}
+	}
+	return out
 }
 
 // PhaseWindows returns phase i's windows of one stage, in order.

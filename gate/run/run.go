@@ -190,6 +190,7 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 					if r.o.Enough(i, r.rec, held) {
 						ender.EndHold()
 						ended = true
+						ph.Decided, ph.DecidedWindows = held, len(r.rec.Windows)
 					} else {
 						ph.Looks = append(ph.Looks, held)
 					}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/estimate"
-	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/run"
@@ -80,7 +79,7 @@ func (j *judge) sureOf(r plan.Rule, c *Check, windows []stats.Window) *Sure {
 		if r.Ref.Baseline() {
 			ref, s.Spread, s.Runs = baselineParts(r, est, slope)
 		} else {
-			other, ok := estimate.Of(r.Ref.Metric, j.rec.PhaseWindows(r.RefPhase, load.Hold), r.Endpoint)
+			other, ok := estimate.Of(r.Ref.Metric, j.rec.JudgedWindows(r.RefPhase), r.Endpoint)
 			if !ok {
 				return nil
 			}
@@ -283,7 +282,10 @@ func lookShare(ph *run.Phase) float64 {
 	}
 	longest := ph.Plan.LongestHold().Seconds()
 	now := spending(ph.Load.HoldDuration().Seconds() / longest)
-	if !ph.Load.HoldEnd.Before(ph.Load.HoldStart.Add(ph.Plan.LongestHold())) {
+	switch {
+	case ph.Decided > 0:
+		now = spending(ph.Decided.Seconds() / longest) // what the look that ended it spent
+	case !ph.Load.HoldEnd.Before(ph.Load.HoldStart.Add(ph.Plan.LongestHold())):
 		now = 1 // the hold ran to its longest: spend the rest
 	}
 	prev := 0.0

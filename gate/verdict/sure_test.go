@@ -361,3 +361,47 @@ func TestLateWakesInvalidateAClosedModelHold(t *testing.T) {
 		}
 	}
 }
+
+// The look that ended a hold decided the rules; the requests in flight then, which
+// finish in a last short window, do not undo it: the final judgement is the look's,
+// however slow they were.
+func TestTheFinalJudgementIsTheLooks(t *testing.T) {
+	p := process{scale: 10}
+	pl := plan.Load{Hold: 10 * time.Second, MaxHold: 60 * time.Second}
+	pp := &plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 53ms", -1)}, Confidence: 0.95}
+	hold, ws := p.measure(11, 60, 300)
+	rec := record(hold, nil, pl)
+	rec.Phases[0].Ran = false
+	n := 10
+	for ; n <= 60; n++ {
+		rec.Windows = inPhase(0, ws[:n])
+		held := time.Duration(n) * time.Second
+		if Enough(pp, rec, 0, held) {
+			break
+		}
+		rec.Phases[0].Looks = append(rec.Phases[0].Looks, held)
+	}
+	if n > 60 {
+		t.Fatal("never enough")
+	}
+	ph := &rec.Phases[0]
+	ph.Decided, ph.DecidedWindows = time.Duration(n)*time.Second, len(rec.Windows)
+	// The tail: 200 requests at 400 ms, in the hold's last half second.
+	tail := counts(200, 0, 400*time.Millisecond)
+	rec.Windows = append(rec.Windows, inPhase(0, []stats.Window{{Start: time.Duration(n) * time.Second, Length: time.Second / 2, All: tail,
+		Endpoints: []stats.WindowCounts{tail, counts(0, 0, 0)}}})...)
+	ph.Ran = true
+	ph.Load.HoldEnd = ph.Load.HoldStart.Add(ph.Decided + time.Second/2)
+	v := Judge(pp, rec)
+	c := v.Checks[0]
+	want := spending(float64(n)/60) - spending(ph.Looks[len(ph.Looks)-1].Seconds()/60)
+	if c.Status != Pass || math.Abs(c.Sure.Look-want) > 1e-12 || c.Sure.Windows != n || c.Measured > 0.053 {
+		t.Errorf("final after the look at %ds: %v, measured %v from %d windows, spent %v; want the look's pass, spending %v",
+			n, c.Status, c.Measured, c.Sure.Windows, c.Sure.Look, want)
+	}
+	// Without the look's record, the tail counts: 2% of the requests at 400 ms.
+	ph.Decided, ph.DecidedWindows = 0, 0
+	if c := Judge(pp, rec).Checks[0]; c.Status != Fail || c.Sure.Windows != n+1 {
+		t.Errorf("without a deciding look: %v from %d windows, want a fail from %d", c.Status, c.Sure.Windows, n+1)
+	}
+}

@@ -179,7 +179,7 @@ func (j *judge) rules() {
 func (j *judge) rule(r plan.Rule) Check {
 	ph := &j.rec.Phases[r.Phase]
 	c := Check{Rule: r, Group: groupOf(r, ph.Name), Limit: r.Limit}
-	figures := j.figures(r.Phase, r.Endpoint)
+	figures := j.figures(r.Phase, r.Endpoint, !r.Drift && estimate.Statistical(r.Metric))
 	c.Samples = figures.Requests
 	index := len(j.checks)
 	noData := func(code Code, count, of int64) Check {
@@ -222,10 +222,10 @@ func (j *judge) rule(r plan.Rule) Check {
 		}
 		c.Limit = r.Ref.Apply(c.Reference)
 		c.Measured, _ = r.Metric.Read(figures)
-		c.Sure = j.sureOf(r, &c, j.rec.PhaseWindows(r.Phase, load.Hold))
+		c.Sure = j.sureOf(r, &c, j.rec.JudgedWindows(r.Phase))
 	default:
 		c.Measured, _ = r.Metric.Read(figures)
-		c.Sure = j.sureOf(r, &c, j.rec.PhaseWindows(r.Phase, load.Hold))
+		c.Sure = j.sureOf(r, &c, j.rec.JudgedWindows(r.Phase))
 	}
 	c.Status = Fail
 	if Compare(c.Measured, r.Op, c.Limit) {
@@ -252,16 +252,17 @@ func (j *judge) decide() {
 	}
 }
 
-// figures are what a scope of a phase measured in its hold: its summary, or for a phase
-// still running, its windows so far.
-func (j *judge) figures(phase, endpoint int) metric.Figures {
-	if phase != j.partial {
+// figures are what a scope of a phase measured in its hold: its summary, or from its
+// windows so far for a phase still running, and for the statistical rules (stat) of a
+// phase whose hold a look ended, from the windows that look saw (run.Phase.Decided).
+func (j *judge) figures(phase, endpoint int, stat bool) metric.Figures {
+	if phase != j.partial && (!stat || j.rec.Phases[phase].DecidedWindows == 0) {
 		return endpointOf(&j.rec.Phases[phase].Hold, endpoint).Figures()
 	}
 	var f metric.Figures
 	var all stats.Hist
 	var secs float64
-	for _, w := range j.rec.PhaseWindows(phase, load.Hold) {
+	for _, w := range j.rec.JudgedWindows(phase) {
 		c := w.Of(endpoint)
 		f.Requests, f.Errors = f.Requests+c.Requests, f.Errors+c.Errors
 		all, _ = all.Merge(c.Latency) // a run's windows share their settings
