@@ -44,6 +44,43 @@ type File struct {
 	Phases      []Phase     `json:"phases,omitempty"`
 	// Runs are the runs the figures above pool, each with its own figures and windows.
 	Runs []Run `json:"runs,omitempty"`
+	// Capacity is what capacity searches found (perfgate capacity), when the baseline
+	// records them: rules such as "capacity > baseline - 10%" read it.
+	Capacity *Capacity `json:"capacity,omitempty"`
+}
+
+// Capacity is the capacity searches a baseline records, in one unit.
+type Capacity struct {
+	// Unit is "rate" (arrivals a second) or "users".
+	Unit     string        `json:"unit"`
+	Searches []CapacityRun `json:"searches"`
+}
+
+// CapacityRun is one recorded search: its capacity, its bracket and its knee (0: none).
+type CapacityRun struct {
+	Source   string    `json:"source"`
+	Started  time.Time `json:"started"`
+	Capacity float64   `json:"capacity"`
+	Low      float64   `json:"bracket_low"`
+	High     float64   `json:"bracket_high"`
+	Knee     float64   `json:"knee,omitempty"`
+}
+
+// Value is the mean over the searches of the capacity or the knee ("capacity",
+// "knee"); false when a search found no knee.
+func (c *Capacity) Value(metric string) (float64, bool) {
+	var sum float64
+	for _, r := range c.Searches {
+		v := r.Capacity
+		if metric == "knee" {
+			v = r.Knee
+		}
+		if !(v > 0) {
+			return 0, false
+		}
+		sum += v
+	}
+	return sum / float64(len(c.Searches)), len(c.Searches) > 0
 }
 
 // Run is one recorded run.
@@ -304,6 +341,16 @@ func Read(path string) (*File, error) {
 
 // check finds figures no run could have recorded.
 func (f *File) check() error {
+	if c := f.Capacity; c != nil {
+		if c.Unit != "rate" && c.Unit != "users" {
+			return fmt.Errorf("capacity unit %q is neither rate nor users", c.Unit)
+		}
+		for i, r := range c.Searches {
+			if !finite(r.Capacity) || r.Capacity < 0 || !finite(r.Knee) || r.Knee < 0 || !finite(r.Low) || !finite(r.High) {
+				return fmt.Errorf("capacity search %d: capacity %v or knee %v is not a level", i+1, r.Capacity, r.Knee)
+			}
+		}
+	}
 	phases := append([]Phase{{Name: "the top level", All: f.All, Endpoints: f.Endpoints}}, f.Phases...)
 	for i, r := range f.Runs {
 		for _, rp := range r.Phases {

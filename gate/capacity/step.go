@@ -113,7 +113,7 @@ func (r *Runner) Try(ctx context.Context, level float64, role Role) Step {
 	}
 	rec := run.Run(ctx, p, o)
 	v := verdict.Judge(p, rec)
-	st := Judge(p, rec, v)
+	st := JudgeStep(p, rec, v)
 	st.Level, st.Role = level, role
 	if r.Finished != nil {
 		r.Finished(st, rec, v)
@@ -121,8 +121,8 @@ func (r *Runner) Try(ctx context.Context, level float64, role Role) Step {
 	return st
 }
 
-// Judge reads a step's outcome and figures from its run and verdict.
-func Judge(p *plan.Plan, rec *run.Record, v verdict.Verdict) Step {
+// JudgeStep reads a step's outcome and figures from its run and verdict.
+func JudgeStep(p *plan.Plan, rec *run.Record, v verdict.Verdict) Step {
 	st := Step{Start: rec.Start}
 	if len(rec.Phases) > 0 {
 		ph := rec.Phases[0]

@@ -71,9 +71,9 @@ func TestStepPlan(t *testing.T) {
 	}
 }
 
-// Judge reads a step's outcome from its verdict: the generator's limits first, then a
+// JudgeStep reads a step's outcome from its verdict: the generator's limits first, then a
 // breached rule, then what the load did.
-func TestJudge(t *testing.T) {
+func TestJudgeStep(t *testing.T) {
 	open := &plan.Plan{Load: plan.Load{Open: true, Rate: 100}}
 	start := time.Unix(1_700_000_000, 0)
 	record := func(requests, errors int64, throughput float64) *run.Record {
@@ -118,12 +118,12 @@ func TestJudge(t *testing.T) {
 		{"unreachable", &run.Record{Unreachable: "connection refused"}, invalid(verdict.Unreachable), Stopped, "the target did not answer: connection refused"},
 	}
 	for _, tc := range cases {
-		st := Judge(open, tc.rec, tc.v)
+		st := JudgeStep(open, tc.rec, tc.v)
 		if st.Outcome != tc.want || st.Why != tc.why {
 			t.Errorf("%s: %v (%q), want %v (%q)", tc.name, st.Outcome, st.Why, tc.want, tc.why)
 		}
 	}
-	st := Judge(open, record(1000, 600, 99), verdict.Verdict{Status: verdict.Fail})
+	st := JudgeStep(open, record(1000, 600, 99), verdict.Verdict{Status: verdict.Fail})
 	if !st.Collapsed || st.ErrorRate != 0.6 || st.Load != 13*time.Second || st.Offered != 100 || st.P99 < 0.0199 || st.P99 > 0.0201 {
 		t.Errorf("figures %+v", st)
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/internal/userfile"
 	"github.com/perfgate/perfgate/gate/report"
 )
@@ -39,29 +41,51 @@ func (c *Command) baseline(args []string) int {
 		return ExitUsage
 	}
 	var results []*report.Result
+	var searches []*report.CapacityResult
+	var runPaths, searchPaths []string
 	for _, path := range paths {
 		data, err := userfile.Read("result", path)
 		if err != nil {
 			c.errorf("baseline: %v", err)
 			return ExitUsage
 		}
+		if report.IsCapacityResult(data) {
+			res, err := report.ReadCapacityJSON(data)
+			if err != nil {
+				c.errorf("baseline: %s: %v", path, err)
+				return ExitUsage
+			}
+			searches, searchPaths = append(searches, res), append(searchPaths, path)
+			continue
+		}
 		res, err := report.ReadJSON(bytes.NewReader(data))
 		if err != nil {
 			c.errorf("baseline: %s: %v", path, err)
 			return ExitUsage
 		}
-		results = append(results, res)
+		results, runPaths = append(results, res), append(runPaths, path)
 	}
-	b, err := report.Baseline(results, paths, time.Now(), force)
-	if err != nil {
-		c.errorf("baseline: %v", err)
-		return ExitUsage
+	b := &baseline.File{Version: baseline.Version, Created: time.Now().UTC()}
+	if len(results) > 0 {
+		var err error
+		if b, err = report.Baseline(results, runPaths, time.Now(), force); err != nil {
+			c.errorf("baseline: %v", err)
+			return ExitUsage
+		}
+	}
+	if len(searches) > 0 {
+		var err error
+		if b.Capacity, err = report.CapacityBaseline(searches, searchPaths, force); err != nil {
+			c.errorf("baseline: %v", err)
+			return ExitUsage
+		}
 	}
 	var buf bytes.Buffer
 	if err := b.Write(&buf); err != nil {
 		c.errorf("baseline: %v", err)
 		return ExitInvalid
 	}
+	var err error
 	if out == "" {
 		_, err = c.Stdout.Write(buf.Bytes())
 	} else {
@@ -72,8 +96,17 @@ func (c *Command) baseline(args []string) int {
 		return ExitInvalid
 	}
 	if out != "" {
-		c.say(c.Stdout, "wrote %s: %s, %d endpoints, %s requests in the measured windows\n", out, plural(len(b.Runs), "run"),
-			len(b.Endpoints), report.Count(b.All.Requests))
+		var parts []string
+		if len(b.Runs) > 0 {
+			parts = append(parts, fmt.Sprintf("%s, %d endpoints, %s requests in the measured windows", plural(len(b.Runs), "run"),
+				len(b.Endpoints), report.Count(b.All.Requests)))
+		}
+		if b.Capacity != nil {
+			v, _ := b.Capacity.Value("capacity")
+			parts = append(parts, fmt.Sprintf("%s, capacity %s on average", plural(len(b.Capacity.Searches), "capacity search"),
+				report.FormatLevel(b.Capacity.Unit, v)))
+		}
+		c.say(c.Stdout, "wrote %s: %s\n", out, strings.Join(parts, "; "))
 	}
 	return ExitPass
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -65,17 +66,34 @@ func (c *Command) capacity(ctx context.Context, args []string) int {
 
 // searchCapacity runs a capacity search of the plan's target and writes its reports.
 func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags, cf *capacityFlags) int {
-	if f.set["junit"] {
-		c.errorf("capacity writes its result to --json; --junit is for run")
-		return ExitUsage
-	}
 	if !f.set["json"] {
 		f.json = "perfgate-capacity.json"
+	}
+	if !f.set["junit"] {
+		f.junit = "perfgate-capacity-junit.xml"
+	}
+	if err := checkReportPaths(f); err != nil {
+		c.errorf("capacity: %v", err)
+		return ExitUsage
 	}
 	s, steps, err := cf.settings(p, f)
 	if err != nil {
 		c.errorf("capacity: %v", err)
 		return ExitUsage
+	}
+	if r, bad := capacity.UnitMismatch(p.CapacityRules, s.Unit); bad {
+		c.userError(config.Errorf(r.File, r.Pos, "capacity rule %q is in %s, and this search is in %s: the config's load (or --rate, --users) sets the model",
+			r.Text, r.Unit, s.Unit))
+		return ExitUsage
+	}
+	var gh *report.GitHub
+	out := &lockedWriter{w: c.Stdout}
+	if report.GitHubEnabled(c.getenv) {
+		gh = report.NewGitHub(c.getenv, out)
+		if err := gh.Mask(p.Secrets...); err != nil {
+			c.errorf("cannot mask secrets in the log: %v", err)
+			return ExitInvalid
+		}
 	}
 	rules, err := capacity.Rules(p)
 	if err != nil {
@@ -86,7 +104,6 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	for _, r := range rules {
 		texts = append(texts, r.Scope+": "+r.Text)
 	}
-	out := &lockedWriter{w: c.Stdout}
 	unit := s.Unit.String()
 	c.say(out, "perfgate %s: capacity search in %s from %s to %s, each step %s ramp + %s hold (confirmations %s), budget %s of load\n",
 		version(), map[capacity.Unit]string{capacity.Rate: "arrivals a second", capacity.Users: "users"}[s.Unit],
@@ -128,23 +145,47 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 		}
 	}
 	res := capacity.Search(ctx, s, runner.Try, sleep)
-	code := ExitInvalid
-	if res.End == capacity.Found || res.End == capacity.AtLeast {
-		code = ExitPass
-	}
-	r := report.BuildCapacity(report.CapacityInput{Tool: "perfgate " + version(), Target: p.RedactedTarget(), Rules: texts,
-		Settings: s, Steps: steps, Result: res, ExitCode: code, Secrets: p.Secrets})
+	checks := capacity.JudgeRules(p.CapacityRules, res)
+	status := capacity.Status(res, checks)
+	in := report.CapacityInput{Tool: "perfgate " + version(), Target: p.RedactedTarget(), Rules: texts,
+		Settings: s, Steps: steps, Result: res, Checks: checks, Status: status, ExitCode: exitCode(status), Secrets: p.Secrets}
+	r := report.BuildCapacity(in)
 	if err := report.WriteCapacityConsole(out, r); err != nil {
 		c.errorf("cannot write the report to stdout: %v", err)
 	}
-	if f.json != "" {
-		if err := writeFile(f.json, r, report.WriteCapacityJSON); err != nil {
-			c.errorf("cannot write %s: %v", f.json, err)
-			return ExitInvalid
+	// A pass without its evidence is no pass: when a report cannot be written, every
+	// other is written again, as of no valid verdict.
+	for pass := 0; ; pass++ {
+		var failed []string
+		for _, w := range []struct {
+			path  string
+			write func(io.Writer, *report.CapacityResult) error
+		}{{f.json, report.WriteCapacityJSON}, {f.junit, report.WriteCapacityJUnit}} {
+			if w.path == "" {
+				continue
+			}
+			if err := writeFile(w.path, r, w.write); err != nil {
+				c.errorf("cannot write %s: %v", w.path, err)
+				failed = append(failed, w.path)
+				continue
+			}
+			c.say(out, "wrote %s\n", w.path)
 		}
-		c.say(out, "wrote %s\n", f.json)
+		if gh != nil {
+			if err := gh.PublishCapacity(r, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {
+				c.errorf("GitHub Actions: %v", err)
+				failed = append(failed, "GitHub Actions")
+			}
+		}
+		if len(failed) == 0 || status != verdict.Pass || pass > 0 {
+			return r.ExitCode
+		}
+		status = verdict.Invalid
+		in.Status, in.ExitCode = status, exitCode(status)
+		r = report.BuildCapacity(in)
+		r.Why = "could not write " + strings.Join(failed, ", ")
+		c.say(out, "\nVerdict: INVALID, written again in every report (exit %d): %s\n", r.ExitCode, r.Why)
 	}
-	return code
 }
 
 // settings reads the search's settings from the flags and the plan's main phase.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/report"
 )
 
@@ -18,15 +19,21 @@ func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
 	t.Parallel()
 	addr, _ := serveDemo(t, "--latency", "1ms", "--jitter", "2ms", "--capacity", "1000")
 	dir := demoFiles(t)
+	if err := os.WriteFile(filepath.Join(dir, "thresholds", "capacity.yaml"), []byte("capacity:\n  - capacity > 600/s\n  - capacity < 5000/s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := perfgate(t, dir, 3*time.Minute, "capacity", "--target", "http://"+addr, "--rate", "500/s",
+		"--thresholds", "thresholds/demo.yaml", "--thresholds", "thresholds/capacity.yaml",
 		"--precision", "10%", "--step", "2s", "--step-ramp", "1s", "--confirm", "3s", "--cooldown", "0s",
-		"--json", "cap.json")
+		"--json", "cap.json", "--junit", "cap.xml")
 	data, err := os.ReadFile(filepath.Join(dir, "cap.json"))
 	if err != nil {
 		t.Fatalf("exit %d, no result: %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
 	var res struct {
 		Version        string
+		Verdict        string
+		Checks         []struct{ Rule, Status string }
 		Unit, End, Why string
 		Capacity       float64
 		Low            float64 `json:"bracket_low"`
@@ -60,14 +67,32 @@ func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
 	if res.Unit != "rate" || res.Version != "perfgate.capacity/v1" || len(res.Rules) == 0 || strings.Contains(strings.Join(res.Rules, " "), "throughput") {
 		t.Errorf("unit %s, version %s, rules %v", res.Unit, res.Version, res.Rules)
 	}
+	if res.Verdict != "pass" || len(res.Checks) != 2 || res.Checks[0].Status != "pass" || res.Checks[1].Status != "pass" {
+		t.Errorf("verdict %s, checks %+v", res.Verdict, res.Checks)
+	}
+	junitxsd.Validate(t, filepath.Join(dir, "cap.xml"))
 	n := len(res.Steps)
 	if n < 4 || res.Steps[0].Level != 500 || res.Steps[n-2].Role != "confirm below" || res.Steps[n-1].Role != "confirm above" {
 		t.Errorf("steps %+v", res.Steps)
 	}
-	for _, want := range []string{"step 1 probe 500/s: held", "capacity " + levelText(res.Capacity) + ", bracket", "wrote cap.json"} {
+	for _, want := range []string{"step 1 probe 500/s: held", "capacity " + levelText(res.Capacity) + ", bracket", "PASS     capacity > 600/s",
+		"Verdict: PASS (exit 0)", "wrote cap.json", "wrote cap.xml"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
+	}
+
+	// The search as a baseline, and a rule against it that a plan reads.
+	b := perfgate(t, dir, 30*time.Second, "baseline", "cap.json", "-o", "thresholds/capacity-baseline.json")
+	if b.code != ExitPass || !strings.Contains(b.stdout, "1 capacity search, capacity "+levelText(res.Capacity)+" on average") {
+		t.Fatalf("baseline: exit %d\n%s%s", b.code, b.stdout, b.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "thresholds", "against.yaml"), []byte("baseline: capacity-baseline.json\ncapacity:\n  - capacity > baseline - 10%\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := perfgate(t, dir, 30*time.Second, "validate", "--thresholds", "thresholds/demo.yaml", "--thresholds", "thresholds/against.yaml")
+	if v.code != ExitPass {
+		t.Errorf("validate: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
 }
 
@@ -85,11 +110,13 @@ func TestCapacityUsage(t *testing.T) {
 		{[]string{"--rate", "50/s", "--to", "10/s"}, "below the first"},
 		{[]string{"--precision", "60%"}, "--precision must be above 0% and below 50%"},
 		{[]string{"--budget", "20s"}, "too short for one step and the two confirmations"},
-		{[]string{"--junit", "x.xml"}, "--junit is for run"},
+		{[]string{"--rate", "50/s", "--thresholds", "thresholds/demo.yaml", "--thresholds", "users.yaml"}, "users.yaml:2:5: capacity rule \"capacity > 5 users\" is in users, and this search is in rate"},
 		{[]string{"--thresholds", "only-throughput.yaml"}, "latency and error rate, and the thresholds have none"},
 	} {
-		if err := os.WriteFile(filepath.Join(dir, "only-throughput.yaml"), []byte("all:\n  - throughput > 1/s\n"), 0o644); err != nil {
-			t.Fatal(err)
+		for name, doc := range map[string]string{"only-throughput.yaml": "all:\n  - throughput > 1/s\n", "users.yaml": "capacity:\n  - capacity > 5 users\n"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		code, _, errs := invoke(t, dir, nil, append([]string{"capacity"}, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errs, tc.want) {

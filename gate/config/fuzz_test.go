@@ -26,6 +26,7 @@ func FuzzParseConfig(f *testing.F) {
 
 func FuzzParseThresholds(f *testing.F) {
 	f.Add("all:\n  - p99 < 300ms\nendpoints:\n  /a:\n    - error_rate < 1%\n")
+	f.Add("capacity:\n  - capacity > 400/s\n  - knee >= baseline - 10%\n")
 	f.Add("all: [p99 drift < 20%]\nphases:\n  a: [p99 < 2 * b.p99]\n  b:\n    all: [error_rate < a.error_rate + 1pp]\n    endpoints: {/x: [max < 1s]}\n")
 	f.Fuzz(func(t *testing.T, doc string) {
 		_, err := ParseThresholds("t.yaml", []byte(doc), env(nil))

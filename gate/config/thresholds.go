@@ -22,6 +22,9 @@ type Thresholds struct {
 	Endpoints EndpointRules `yaml:"endpoints"`
 	// Abort rules stop the run at once, as failed, when they hold for a while.
 	Abort []AbortRule `yaml:"abort"`
+	// Capacity rules judge what a capacity search found (perfgate capacity); a gate's
+	// run leaves them alone.
+	Capacity []CapacityRule `yaml:"capacity"`
 	// Phases holds the rules of named phases. The rules above judge the phase named
 	// peak: the only phase of a run without phases.
 	Phases PhaseRules `yaml:"phases"`
@@ -475,9 +478,14 @@ func ParseThresholds(file string, data []byte, env Env) (*Thresholds, error) {
 				return nil, &Error{File: file, Pos: r.Pos, Msg: fmt.Sprintf("rule %q compares with the baseline, but this file names none: add baseline: FILE (made by perfgate baseline)", r.Text)}
 			}
 		}
+		for _, r := range t.Capacity {
+			if r.Baseline {
+				return nil, &Error{File: file, Pos: r.Pos, Msg: fmt.Sprintf("capacity rule %q compares with the baseline, but this file names none: add baseline: FILE (made by perfgate baseline from capacity results)", r.Text)}
+			}
+		}
 	}
-	if len(t.rules()) == 0 && len(t.Abort) == 0 {
-		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints:, phases: or abort:"}
+	if len(t.rules()) == 0 && len(t.Abort) == 0 && len(t.Capacity) == 0 {
+		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints:, phases:, abort: or capacity:"}
 	}
 	return &t, nil
 }

@@ -66,6 +66,8 @@ type Plan struct {
 	Rules []Rule
 	// Aborts stop the run early, as failed, when they hold over the recent windows.
 	Aborts []AbortRule
+	// CapacityRules judge a capacity search (perfgate capacity); a run leaves them alone.
+	CapacityRules []CapacityRule
 	// Confidence is one less the family-wise error of the run's statistical rules: the
 	// chance that a run whose every rule holds fails anyway (0.95 by default).
 	// WarnInconclusive makes a rule that stays inconclusive a warning, not a reason for

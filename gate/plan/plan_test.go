@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -330,6 +332,41 @@ func TestPhaseErrors(t *testing.T) {
 		_, err := build(t, tc.cfg, tc.th)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("config %q, thresholds %q:\n got %v\nwant %s", tc.cfg, tc.th, err, tc.want)
+		}
+	}
+}
+
+// A capacity rule against the baseline takes its limit and unit from the searches the
+// baseline records.
+func TestCapacityRulesAgainstTheBaseline(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	withCapacity := write("cap.json", `{"version": "perfgate.baseline/v2", "capacity": {"unit": "rate", "searches": [
+		{"source": "a.json", "capacity": 480, "bracket_low": 480, "bracket_high": 490, "knee": 400},
+		{"source": "b.json", "capacity": 520, "bracket_low": 520, "bracket_high": 530}]}}`)
+	p, err := build(t, base, "baseline: "+withCapacity+"\nall: [p99 < 1s]\ncapacity:\n  - capacity > baseline - 10%\n  - capacity > 100/s\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.CapacityRules) != 2 {
+		t.Fatalf("capacity rules %+v", p.CapacityRules)
+	}
+	if r := p.CapacityRules[0]; r.BaselineValue != 500 || r.Limit != 450 || r.Unit != "rate" || r.File != "t.yaml" {
+		t.Errorf("against the baseline: %+v", r)
+	}
+	for _, tc := range []struct{ th, want string }{
+		{"baseline: " + withCapacity + "\nall: [p99 < 1s]\ncapacity: [knee > baseline]\n", "a search of baseline " + withCapacity + " found no knee"},
+		{"baseline: " + write("none.json", `{"version": "perfgate.baseline/v2"}`) + "\nall: [p99 < 1s]\ncapacity: [capacity > baseline]\n", "records no capacity search"},
+		{"baseline: " + write("bad.json", `{"version": "perfgate.baseline/v2", "capacity": {"unit": "kg", "searches": []}}`) + "\nall: [p99 < 1s]\ncapacity: [capacity > baseline]\n", "capacity unit \"kg\""},
+	} {
+		if _, err := build(t, base, tc.th); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}
 }

@@ -28,6 +28,15 @@ type Rule struct {
 	Baseline      []baseline.Series
 }
 
+// CapacityRule is a rule on what a capacity search found, with the file it came from.
+// A rule against the baseline has its Limit and Unit from the baseline's searches
+// (BaselineValue, the mean of their capacities or knees).
+type CapacityRule struct {
+	config.CapacityRule
+	File          string
+	BaselineValue float64
+}
+
 // AbortRule is an abort rule with the file it came from.
 type AbortRule struct {
 	config.AbortRule
@@ -57,6 +66,10 @@ func (b *builder) rules(t *config.Thresholds) error {
 	first := len(p.Rules)
 	for _, a := range t.Abort {
 		p.Aborts = append(p.Aborts, AbortRule{AbortRule: a, File: t.File})
+	}
+	capFirst := len(p.CapacityRules)
+	for _, c := range t.Capacity {
+		p.CapacityRules = append(p.CapacityRules, CapacityRule{CapacityRule: c, File: t.File})
 	}
 	if len(t.All) > 0 || len(t.Endpoints) > 0 {
 		if p.Main < 0 {
@@ -95,9 +108,9 @@ func (b *builder) rules(t *config.Thresholds) error {
 		}
 	}
 	if t.Baseline != "" {
-		return b.resolveBaseline(t, p.Rules[first:])
+		return b.resolveBaseline(t, p.Rules[first:], p.CapacityRules[capFirst:])
 	}
-	return nil
+	return nil // a rule against the baseline needs a file that names one (config.ParseThresholds)
 }
 
 // phaseRules adds one phase's rules over all requests and per endpoint.
@@ -159,7 +172,7 @@ func (p *Plan) phaseNames() []string {
 
 // resolveBaseline reads the file's baseline, checks that it comes from the same load,
 // and turns every "baseline ± N" into a limit.
-func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
+func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule, capacity []CapacityRule) error {
 	path := t.Baseline
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(t.File), path)
@@ -167,6 +180,20 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule) error {
 	base, err := baseline.Read(path)
 	if err != nil {
 		return config.Errorf(t.File, t.Pos.Of("baseline"), "%v", err)
+	}
+	for i := range capacity {
+		c := &capacity[i]
+		if !c.Baseline {
+			continue
+		}
+		if base.Capacity == nil {
+			return config.Errorf(t.File, c.Pos, "capacity rule %q: baseline %s records no capacity search: record one from perfgate capacity's result files", c.Text, path)
+		}
+		v, ok := base.Capacity.Value(c.Metric)
+		if !ok {
+			return config.Errorf(t.File, c.Pos, "capacity rule %q: a search of baseline %s found no %s", c.Text, path, c.Metric)
+		}
+		c.BaselineValue, c.Unit, c.Limit = v, base.Capacity.Unit, v*(1+c.Amount/100)
 	}
 	checked := map[int]*baseline.Phase{}
 	for i := range rules {

@@ -1,14 +1,22 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jstemmer/go-junit-report/v2/junit"
+
+	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/capacity"
 	"github.com/perfgate/perfgate/gate/internal/safetext"
+	"github.com/perfgate/perfgate/gate/verdict"
 )
 
 // CapacityVersion is the schema of a capacity search's result file.
@@ -34,6 +42,10 @@ type CapacityResult struct {
 	Confirmed bool   `json:"confirmed"`
 	// Knee is the step at which latency starts to climb steeply.
 	Knee *CapacityKnee `json:"knee,omitempty"`
+	// Verdict is the capacity rules' outcome (pass, fail or invalid), Checks each
+	// rule's; without rules, pass when a capacity was found.
+	Verdict string          `json:"verdict"`
+	Checks  []CapacityCheck `json:"checks"`
 	// Rules are the rules each step was judged by.
 	Rules       []string       `json:"rules"`
 	Settings    CapacityConfig `json:"settings"`
@@ -56,6 +68,17 @@ type CapacityConfig struct {
 	MaxHoldSeconds  float64 `json:"step_max_hold_seconds"`
 	ConfirmSeconds  float64 `json:"confirm_hold_seconds"`
 	CooldownSeconds float64 `json:"cooldown_seconds"`
+}
+
+// CapacityCheck is one capacity rule's outcome.
+type CapacityCheck struct {
+	Rule     string  `json:"rule"`
+	File     string  `json:"file"`
+	Line     int     `json:"line"`
+	Status   string  `json:"status"`
+	Measured float64 `json:"measured"`
+	Limit    float64 `json:"limit"`
+	Message  string  `json:"message"`
 }
 
 // CapacityKnee is where latency starts to climb steeply.
@@ -92,6 +115,8 @@ type CapacityInput struct {
 	Settings     capacity.Settings
 	Steps        capacity.Steps
 	Result       capacity.Result
+	Checks       []capacity.Check
+	Status       verdict.Status
 	ExitCode     int
 	// Secrets never appear in the result.
 	Secrets []string
@@ -111,7 +136,22 @@ func BuildCapacity(in CapacityInput) *CapacityResult {
 			MaxHoldSeconds: in.Steps.MaxHold.Seconds(), ConfirmSeconds: in.Steps.ConfirmHold.Seconds(),
 			CooldownSeconds: s.Cooldown.Seconds(),
 		},
-		Steps: []CapacityStep{},
+		Steps: []CapacityStep{}, Verdict: in.Status.String(), Checks: []CapacityCheck{},
+	}
+	unit := res.Unit.String()
+	for _, c := range in.Checks {
+		cc := CapacityCheck{Rule: c.Rule.Text, File: c.Rule.File, Line: c.Rule.Pos.Line, Status: c.Status.String(),
+			Measured: c.Measured, Limit: c.Limit}
+		switch c.Status {
+		case verdict.Invalid:
+			cc.Message = "no verdict: " + c.Why
+		default:
+			cc.Message = fmt.Sprintf("%s %s, limit %s %s", c.Rule.Metric, FormatLevel(unit, c.Measured), c.Rule.Op, FormatLevel(unit, c.Limit))
+			if c.Rule.Baseline {
+				cc.Message += fmt.Sprintf(" (the baseline's %s)", FormatLevel(unit, c.Rule.BaselineValue))
+			}
+		}
+		out.Checks = append(out.Checks, cc)
 	}
 	if out.Rules == nil {
 		out.Rules = []string{}
@@ -188,6 +228,83 @@ func WriteCapacityConsole(w io.Writer, r *CapacityResult) error {
 			Ms(st.P50Ms), Ms(st.P90Ms), Ms(st.P99Ms), FormatValue("rate", st.Achieved), Percent(st.ErrorRate), mark)
 	}
 	b.WriteString("\n" + CapacityHeadline(r) + "\n")
+	if len(r.Checks) > 0 {
+		b.WriteString("\n")
+		for _, c := range r.Checks {
+			fmt.Fprintf(&b, "%-8s %s: %s\n", strings.ToUpper(c.Status), c.Rule, c.Message)
+		}
+	}
+	fmt.Fprintf(&b, "\nVerdict: %s (exit %d)\n", strings.ToUpper(r.Verdict), r.ExitCode)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteCapacityJUnit writes a capacity search as JUnit XML: one testcase that a capacity
+// was found, with the search's headline and curve, and one per capacity rule (a breached
+// rule is a <failure>, one that could not be judged an <error>).
+func WriteCapacityJUnit(w io.Writer, r *CapacityResult) error {
+	suite := junit.Testsuite{Name: "perfgate capacity", Time: seconds(r.LoadSeconds)}
+	if len(r.Steps) > 0 {
+		suite.SetTimestamp(r.Steps[0].Start)
+	}
+	for _, p := range [][2]string{{"verdict", r.Verdict}, {"target", r.Target}, {"unit", r.Unit},
+		{"capacity", FormatLevel(r.Unit, r.Capacity)}, {"end", r.End}} {
+		suite.AddProperty(p[0], clean(p[1]))
+	}
+	found := junit.Testcase{Name: "capacity found", Classname: "perfgate.capacity", Time: seconds(r.LoadSeconds)}
+	var curve bytes.Buffer
+	_ = WriteCapacityConsole(&curve, r)
+	found.SystemOut = &junit.Output{Data: clean(curve.String())}
+	if r.End != capacity.Found.String() && r.End != capacity.AtLeast.String() {
+		found.Error = &junit.Result{Message: clean(CapacityHeadline(r)), Type: "invalid", Data: clean(r.Why)}
+	}
+	suite.AddTestcase(found)
+	for _, c := range r.Checks {
+		tc := junit.Testcase{Name: clean(c.Rule), Classname: "perfgate.capacity", Time: seconds(r.LoadSeconds)}
+		where := fmt.Sprintf("%s:%d", c.File, c.Line)
+		switch c.Status {
+		case "pass":
+			tc.SystemOut = &junit.Output{Data: clean(c.Message)}
+		case "fail":
+			tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
+		default:
+			tc.Error = &junit.Result{Message: clean(c.Message), Type: "invalid", Data: clean(where + ": " + c.Message)}
+		}
+		suite.AddTestcase(tc)
+	}
+	suites := junit.Testsuites{Name: "perfgate", Time: suite.Time}
+	suites.AddSuite(suite)
+	suites.Skipped, suites.Disabled = 0, 0
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	return suites.WriteXML(w)
+}
+
+// WriteCapacityMarkdown writes a capacity search as a GitHub job summary: the verdict,
+// the headline, the rules and every step.
+func WriteCapacityMarkdown(w io.Writer, r *CapacityResult) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## perfgate capacity: %s\n\n%s\n\n", strings.ToUpper(r.Verdict), mdText(CapacityHeadline(r)))
+	if len(r.Checks) > 0 {
+		b.WriteString("| rule | status | |\n|---|---|---|\n")
+		for _, c := range r.Checks {
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", mdCode(c.Rule), c.Status, mdText(c.Message))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| step | role | level | outcome | p50 | p90 | p99 | completed | errors |\n|--:|---|--:|---|--:|--:|--:|--:|--:|\n")
+	for i, st := range r.Steps {
+		outcome := st.Outcome
+		if st.Why != "" {
+			outcome += ": " + st.Why
+		}
+		if r.Knee != nil && r.Knee.Step == i {
+			outcome += " (knee)"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, st.Role, FormatLevel(r.Unit, st.Level), mdText(outcome),
+			Ms(st.P50Ms), Ms(st.P90Ms), Ms(st.P99Ms), FormatValue("rate", st.Achieved), Percent(st.ErrorRate))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -217,4 +334,88 @@ func CapacityHeadline(r *CapacityResult) string {
 		s += "; no knee in the latency curve"
 	}
 	return s + fmt.Sprintf("; %d steps, %s of load", len(r.Steps), time.Duration(r.LoadSeconds*float64(time.Second)).Round(time.Second))
+}
+
+// PublishCapacity writes what GitHub Actions shows of a capacity search: an annotation
+// per breached rule, the step outputs (verdict, capacity, bracket, the report paths) and
+// the job summary. Every part is tried; the errors of those that failed are returned
+// together.
+func (g *GitHub) PublishCapacity(r *CapacityResult, p Paths) error {
+	var errs []error
+	if err := guard(func() {
+		for _, c := range r.Checks {
+			if c.Status == "fail" {
+				g.action.WithFieldsMap(map[string]string{"file": c.File, "line": strconv.Itoa(c.Line), "title": "perfgate: capacity rule breached"}).
+					Errorf("%s: %s", c.Rule, c.Message)
+			}
+		}
+	}); err != nil {
+		errs = append(errs, fmt.Errorf("annotations: %w", err))
+	}
+	outs := map[string]string{"verdict": r.Verdict, "capacity": strconv.FormatFloat(r.Capacity, 'f', -1, 64),
+		"bracket-low": strconv.FormatFloat(r.BracketLow, 'f', -1, 64), "bracket-high": strconv.FormatFloat(r.BracketHigh, 'f', -1, 64),
+		"junit-path": p.JUnit, "result-path": p.JSON}
+	if err := g.fileCommand("GITHUB_OUTPUT", "step outputs", func() {
+		for _, k := range []string{"bracket-high", "bracket-low", "capacity", "junit-path", "result-path", "verdict"} {
+			g.action.SetOutput(k, outs[k])
+		}
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	var md bytes.Buffer
+	if err := WriteCapacityMarkdown(&md, r); err != nil {
+		errs = append(errs, err)
+	} else if err := g.fileCommand("GITHUB_STEP_SUMMARY", "job summary", func() { g.action.AddStepSummary(md.String()) }); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ReadCapacityJSON reads a capacity search's result file back, neutralised: a file may
+// come from anywhere.
+func ReadCapacityJSON(data []byte) (*CapacityResult, error) {
+	var r CapacityResult
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("not a perfgate capacity result: %v", err)
+	}
+	if r.Version != CapacityVersion {
+		return nil, fmt.Errorf("capacity result version %q is not %q", r.Version, CapacityVersion)
+	}
+	neutralize(&r, nil)
+	return &r, nil
+}
+
+// IsCapacityResult reports whether a result file is a capacity search's.
+func IsCapacityResult(data []byte) bool {
+	var head struct {
+		Version string `json:"version"`
+	}
+	return json.Unmarshal(data, &head) == nil && head.Version == CapacityVersion
+}
+
+// CapacityBaseline records capacity searches for a baseline, one unit for all. A search
+// without a confirmed capacity (a lower bound, or none) is refused unless forced: a
+// baseline is a measurement, and a rule against a lower bound would move with the
+// search's budget rather than with the service.
+func CapacityBaseline(results []*CapacityResult, sources []string, force bool) (*baseline.Capacity, error) {
+	c := &baseline.Capacity{}
+	for i, r := range results {
+		if r.End != capacity.Found.String() && !force {
+			return nil, fmt.Errorf("%s: the search found no confirmed capacity (%s: %s): record a search that did, or pass --force to keep it", sources[i], r.End, r.Why)
+		}
+		if i == 0 {
+			c.Unit = r.Unit
+		} else if r.Unit != c.Unit {
+			return nil, fmt.Errorf("%s searched in %s and %s in %s: a baseline keeps one unit", sources[i], r.Unit, sources[0], c.Unit)
+		}
+		run := baseline.CapacityRun{Source: sources[i], Capacity: r.Capacity, Low: r.BracketLow, High: r.BracketHigh}
+		if len(r.Steps) > 0 {
+			run.Started = r.Steps[0].Start
+		}
+		if r.Knee != nil {
+			run.Knee = r.Knee.Level
+		}
+		c.Searches = append(c.Searches, run)
+	}
+	return c, nil
 }

@@ -2,12 +2,17 @@ package report
 
 import (
 	"bytes"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/capacity"
+	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/internal/golden"
+	"github.com/perfgate/perfgate/gate/internal/junitxsd"
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 func capacityInput(end capacity.End, why string) CapacityInput {
@@ -34,9 +39,23 @@ func capacityInput(end capacity.End, why string) CapacityInput {
 	}
 	res.Knee = capacity.FindKnee(steps)
 	s := capacity.Settings{From: 100, To: 10_000}.WithDefaults()
+	var rules []plan.CapacityRule
+	for i, text := range []string{"capacity > 400/s", "capacity > baseline - 10%", "knee > 420/s"} {
+		r, err := config.ParseCapacityRule(text)
+		if err != nil {
+			panic(err)
+		}
+		r.Pos.Line = 3 + i
+		pr := plan.CapacityRule{CapacityRule: r, File: "thresholds/capacity.yaml"}
+		if r.Baseline {
+			pr.BaselineValue, pr.Limit, pr.Unit = 500, 450, "rate"
+		}
+		rules = append(rules, pr)
+	}
+	checks := capacity.JudgeRules(rules, res)
 	return CapacityInput{Tool: "perfgate dev", Target: "http://127.0.0.1:8080", Rules: []string{"all: p99 < 300ms", "all: error_rate < 1%"},
 		Settings: s, Steps: capacity.Steps{Ramp: 3 * time.Second, Hold: 10 * time.Second, MaxHold: 20 * time.Second, ConfirmHold: 20 * time.Second},
-		Result: res, Secrets: []string{"hunter2"}}
+		Result: res, Checks: checks, Status: capacity.Status(res, checks), ExitCode: 1, Secrets: []string{"hunter2"}}
 }
 
 func TestCapacityGolden(t *testing.T) {
@@ -48,15 +67,51 @@ func TestCapacityGolden(t *testing.T) {
 		{"capacity-unconfirmed", capacityInput(capacity.Unconfirmed, "the budget ran out")},
 	} {
 		r := BuildCapacity(tc.in)
-		var console, js bytes.Buffer
-		if err := WriteCapacityConsole(&console, r); err != nil {
-			t.Fatal(err)
+		for _, w := range []struct {
+			ext   string
+			write func(io.Writer, *CapacityResult) error
+		}{{".console.txt", WriteCapacityConsole}, {".json", WriteCapacityJSON}, {".junit.xml", WriteCapacityJUnit}, {".summary.md", WriteCapacityMarkdown}} {
+			var b bytes.Buffer
+			if err := w.write(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, tc.name+w.ext, b.Bytes())
 		}
-		if err := WriteCapacityJSON(&js, r); err != nil {
-			t.Fatal(err)
-		}
-		golden.Check(t, tc.name+".console.txt", console.Bytes())
-		golden.Check(t, tc.name+".json", js.Bytes())
+	}
+	junitxsd.Validate(t, filepath.Join("testdata", "capacity.junit.xml"), filepath.Join("testdata", "capacity-unconfirmed.junit.xml"))
+}
+
+// A result file read back is the one written, neutralised again; a baseline records
+// its capacity and refuses a search without a confirmed one unless forced.
+func TestCapacityResultBackToBaseline(t *testing.T) {
+	var js bytes.Buffer
+	if err := WriteCapacityJSON(&js, BuildCapacity(capacityInput(capacity.Found, ""))); err != nil {
+		t.Fatal(err)
+	}
+	if !IsCapacityResult(js.Bytes()) || IsCapacityResult([]byte(`{"version": "perfgate.result/v2"}`)) {
+		t.Fatal("IsCapacityResult")
+	}
+	r, err := ReadCapacityJSON(js.Bytes())
+	if err != nil || r.Capacity != 450 || len(r.Steps) != 9 || r.Knee == nil {
+		t.Fatalf("read back: %+v, %v", r, err)
+	}
+	var unconfirmed bytes.Buffer
+	_ = WriteCapacityJSON(&unconfirmed, BuildCapacity(capacityInput(capacity.Unconfirmed, "the budget ran out")))
+	u, _ := ReadCapacityJSON(unconfirmed.Bytes())
+	c, err := CapacityBaseline([]*CapacityResult{r, r}, []string{"a.json", "b.json"}, false)
+	if err != nil || c.Unit != "rate" || len(c.Searches) != 2 || c.Searches[0].Knee != 450 || c.Searches[1].Source != "b.json" {
+		t.Errorf("baseline %+v, %v", c, err)
+	}
+	if _, err := CapacityBaseline([]*CapacityResult{r, u}, []string{"a.json", "u.json"}, false); err == nil || !strings.Contains(err.Error(), "u.json: the search found no confirmed capacity") {
+		t.Errorf("unconfirmed: %v", err)
+	}
+	if _, err := CapacityBaseline([]*CapacityResult{u}, []string{"u.json"}, true); err != nil {
+		t.Errorf("forced: %v", err)
+	}
+	users := *r
+	users.Unit = "users"
+	if _, err := CapacityBaseline([]*CapacityResult{r, &users}, []string{"a.json", "b.json"}, false); err == nil || !strings.Contains(err.Error(), "one unit") {
+		t.Errorf("units: %v", err)
 	}
 }
 
