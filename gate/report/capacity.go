@@ -262,12 +262,7 @@ func WriteCapacityJUnit(w io.Writer, r *CapacityResult) error {
 	for _, c := range r.Checks {
 		tc := junit.Testcase{Name: clean(c.Rule), Classname: "perfgate.capacity", Time: seconds(r.LoadSeconds)}
 		where := fmt.Sprintf("%s:%d", c.File, c.Line)
-		switch c.Status {
-		case "pass":
-			tc.SystemOut = &junit.Output{Data: clean(c.Message)}
-		case "fail":
-			tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
-		default:
+		if !judged(&tc, c.Status, where, c.Rule, c.Message) {
 			tc.Error = &junit.Result{Message: clean(c.Message), Type: "invalid", Data: clean(where + ": " + c.Message)}
 		}
 		suite.AddTestcase(tc)

@@ -134,11 +134,10 @@ func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
 		Time:      seconds(holdSeconds),
 	}
 	where := fmt.Sprintf("%s:%d", c.File, c.Line)
+	if judged(&tc, c.Status, where, c.Rule, c.Message) {
+		return tc
+	}
 	switch c.Status {
-	case "pass":
-		tc.SystemOut = &junit.Output{Data: clean(c.Message)}
-	case "fail":
-		tc.Failure = &junit.Result{Message: clean(c.Message), Type: "threshold", Data: clean(where + ": " + c.Rule + ": " + c.Message)}
 	case "not run":
 		tc.Skipped = &junit.Result{Message: clean(c.Message)}
 	case "inconclusive":
@@ -151,6 +150,21 @@ func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
 		tc.Error = &junit.Result{Message: clean(c.Message), Type: "no_data", Data: clean(where + ": " + c.Message)}
 	}
 	return tc
+}
+
+// judged fills the testcase of a rule that passed (its message as output) or was
+// breached (a <failure> naming where the rule is written), and reports whether it was
+// either.
+func judged(tc *junit.Testcase, status, where, rule, message string) bool {
+	switch status {
+	case "pass":
+		tc.SystemOut = &junit.Output{Data: clean(message)}
+	case "fail":
+		tc.Failure = &junit.Result{Message: clean(message), Type: "threshold", Data: clean(where + ": " + rule + ": " + message)}
+	default:
+		return false
+	}
+	return true
 }
 
 // phaseLoadLine says in a few words what load a phase ran.
