@@ -57,7 +57,10 @@ func (c *Command) capacity(ctx context.Context, args []string) int {
 			"The level grows by --factor from --from until a step breaks, the bracket is bisected to\n"+
 			"--precision, and both of its ends are confirmed by longer holds, within --budget of load.\n"+
 			"Prints every step's figures and writes them to the --json file (default\n"+
-			"perfgate-capacity.json). Exits 0 with a capacity found, 3 without one.", cf.add)
+			"perfgate-capacity.json) and JUnit (default perfgate-capacity-junit.xml). Threshold files'\n"+
+			"capacity: rules (capacity > 400/s, capacity > baseline - 10%, knee > 300/s) judge it.\n"+
+			"Exits 0 with a capacity found and its rules passed, 1 when a rule is breached, 3 without\n"+
+			"a capacity or when a rule cannot be judged.", cf.add)
 	if done {
 		return code
 	}

@@ -53,6 +53,16 @@ func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
 	if r.code != res.ExitCode {
 		t.Errorf("exit %d, result says %d", r.code, res.ExitCode)
 	}
+	if res.End == "generator limited" && r.code == ExitInvalid {
+		// A machine too busy for perfgate to send on time (a CPU hog beside the test)
+		// ends the search honestly: no verdict, the generator named, and every level
+		// that held below what the API serves.
+		if !strings.Contains(res.Why, "perfgate could not deliver") || res.Capacity > 1150 || res.Verdict != "invalid" {
+			t.Errorf("generator limited: capacity %v, verdict %s, why %q", res.Capacity, res.Verdict, res.Why)
+		}
+		t.Logf("the machine was too busy to finish the search: %s", res.Why)
+		return
+	}
 	if r.code != ExitPass || res.End != "found" {
 		t.Fatalf("exit %d, ended %s (%s)\n%s%s", r.code, res.End, res.Why, r.stdout, r.stderr)
 	}
