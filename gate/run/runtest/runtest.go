@@ -136,15 +136,24 @@ type Engine struct {
 	// Facts, when set, adjusts the result before it is returned.
 	Facts func(*load.Result)
 	// Cause is why the context ended, if it did.
-	Cause  error
-	active atomic.Int64
-	stage  atomic.Int32
+	Cause     error
+	active    atomic.Int64
+	stage     atomic.Int32
+	holdStart atomic.Int64 // Unix nanoseconds; 0 before the hold
+	ended     atomic.Bool
 }
 
 // Status implements run.Engine.
 func (s *Engine) Status() load.Status {
-	return load.Status{Active: int(s.active.Load()), Stage: load.Stage(s.stage.Load())}
+	st := load.Status{Active: int(s.active.Load()), Stage: load.Stage(s.stage.Load())}
+	if n := s.holdStart.Load(); n != 0 {
+		st.HoldStart = time.Unix(0, n)
+	}
+	return st
 }
+
+// EndHold implements run.HoldEnder: the hold ends before the next event.
+func (s *Engine) EndHold() { s.ended.Store(true) }
 
 // Run implements run.Engine.
 func (s *Engine) Run(ctx context.Context) load.Result {
@@ -167,10 +176,11 @@ func (s *Engine) Run(ctx context.Context) load.Result {
 		if ev.At >= s.HoldAt && res.HoldStart.IsZero() {
 			s.Clock.AdvanceTo(start.Add(s.HoldAt))
 			res.HoldStart, res.PeakUsers = start.Add(s.HoldAt), s.Users
+			s.holdStart.Store(res.HoldStart.UnixNano())
 			s.stage.Store(int32(load.Hold))
 		}
 		s.Clock.AdvanceTo(start.Add(ev.At))
-		if stopped() {
+		if stopped() || s.ended.Load() {
 			break
 		}
 		if s.SetupFail != nil {
@@ -188,7 +198,9 @@ func (s *Engine) Run(ctx context.Context) load.Result {
 		}
 	}
 	if res.SetupFailure == nil && !res.Stopped && !res.Canceled {
-		s.Clock.AdvanceTo(start.Add(s.End))
+		if !s.ended.Load() {
+			s.Clock.AdvanceTo(start.Add(s.End))
+		}
 		if res.HoldStart.IsZero() {
 			res.HoldStart = start.Add(s.HoldAt)
 		}
