@@ -137,3 +137,17 @@ func TestScrapeErrors(t *testing.T) {
 		}
 	}
 }
+
+// A target's /metrics answer is bytes from outside: no input makes Parse panic, and an
+// error never carries a control character.
+func FuzzParse(f *testing.F) {
+	f.Add(page)
+	f.Add("# TYPE x counter\nx{a=\"\\\"\"} 1e309\n")
+	f.Add("x 1\nx 2\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		_, err := Parse(strings.NewReader(doc), Defaults, time.Unix(0, 0))
+		if err != nil && strings.ContainsAny(err.Error(), "\x1b\r\n") {
+			t.Fatalf("unneutralised error %q", err)
+		}
+	})
+}
