@@ -123,6 +123,7 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	if f.client == "net/http" {
 		opts.EngineOptions = append(opts.EngineOptions, load.WithStdlibClient())
 	}
+	opts.Resources = c.resourceSource(ctx, p, opts.Every)
 	n := 0
 	runner := &capacity.Runner{Base: p, Rules: rules, Unit: s.Unit, Steps: steps, Options: opts,
 		Started: func(level float64, role capacity.Role) {

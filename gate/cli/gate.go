@@ -14,6 +14,7 @@ import (
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/report"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
@@ -182,6 +183,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	opts := c.runWith
 	opts.Every, opts.EngineOptions = f.progress.d, engineOpts
+	opts.Resources = c.resourceSource(ctx, p, f.progress.d)
 	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
 	opts.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
 		enough := verdict.Enough(p, rec, phase, held)
@@ -206,6 +208,27 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	rec := run.Run(ctx, p, opts)
 
 	return c.publish(ctx, p, f, rec, gh, out)
+}
+
+// resourceSource is the target's metrics endpoint the run reads at every window's end,
+// if the config names one, read once first: a source that cannot be read, or lacks a
+// series, is said before the load starts (the run goes on; its windows say what is
+// missing).
+func (c *Command) resourceSource(ctx context.Context, p *plan.Plan, every time.Duration) *resource.Scraper {
+	if p.Resources == nil {
+		return nil
+	}
+	sc := &resource.Scraper{URL: p.Resources.Scrape, Series: p.Resources.Series, Timeout: min(time.Second, every/2)}
+	snap, err := sc.Scrape(ctx, time.Now())
+	switch {
+	case err != nil:
+		c.errorf("warning: %v: the target's resources will be missing from the reports", err)
+	default:
+		if missing := resource.Missing(sc.Series, snap); len(missing) > 0 {
+			c.errorf("warning: metrics source %s has no %s", plan.RedactURL(sc.URL), strings.Join(missing, ", "))
+		}
+	}
+	return sc
 }
 
 // publish judges the record and writes every report the run was asked for. It writes

@@ -28,6 +28,9 @@ type Config struct {
 	Thresholds []string `yaml:"thresholds"`
 	// Verdict says how sure a verdict must be.
 	Verdict Verdict `yaml:"verdict"`
+	// Resources names where the target's own resources (CPU, memory, a database pool)
+	// are read while it is under load.
+	Resources Resources `yaml:"resources"`
 	// Secrets holds the values that came from secret-looking environment variables, so
 	// that reports and logs can mask them.
 	Secrets []string `yaml:"-"`
@@ -107,6 +110,27 @@ type Defaults struct {
 	Pos     Positions
 }
 
+// Resources is where a target's resources are read: its /metrics endpoint, scraped at
+// every time window's end.
+type Resources struct {
+	// Scrape is the URL of the target's metrics endpoint (the Prometheus text format).
+	Scrape string `yaml:"scrape"`
+	// Series are what to read; by default those of a Go service instrumented with
+	// client_golang's default and database/sql collectors.
+	Series []ResourceSeries `yaml:"series"`
+	Pos    Positions
+}
+
+// ResourceSeries is one resource: the samples of a metric family (with all of Labels),
+// summed; a counter is read as its rate.
+type ResourceSeries struct {
+	Name    string            `yaml:"name"`
+	Metric  string            `yaml:"metric"`
+	Labels  map[string]string `yaml:"labels"`
+	Counter bool              `yaml:"counter"`
+	Pos     Positions
+}
+
 // TLS configures how HTTPS targets are verified.
 type TLS struct {
 	// CAFile is a PEM bundle trusted in addition to the system roots.
@@ -167,6 +191,18 @@ func (p *Phase) UnmarshalYAML(n *yaml.Node) error {
 func (d *Defaults) UnmarshalYAML(n *yaml.Node) error {
 	type plain Defaults
 	return decodeStruct(n, (*plain)(d))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (r *Resources) UnmarshalYAML(n *yaml.Node) error {
+	type plain Resources
+	return decodeStruct(n, (*plain)(r))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler with strict keys.
+func (s *ResourceSeries) UnmarshalYAML(n *yaml.Node) error {
+	type plain ResourceSeries
+	return decodeStruct(n, (*plain)(s))
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler with strict keys.

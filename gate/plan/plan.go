@@ -19,6 +19,7 @@ import (
 	"github.com/perfgate/perfgate/gate/internal/safetext"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/jsonpath"
+	"github.com/perfgate/perfgate/gate/resource"
 )
 
 // Defaults used when the config leaves a setting out.
@@ -68,6 +69,9 @@ type Plan struct {
 	Aborts []AbortRule
 	// CapacityRules judge a capacity search (perfgate capacity); a run leaves them alone.
 	CapacityRules []CapacityRule
+	// Resources, when set, is the target's metrics endpoint and the series read from it
+	// at every window's end.
+	Resources *Resources
 	// Confidence is one less the family-wise error of the run's statistical rules: the
 	// chance that a run whose every rule holds fails anyway (0.95 by default).
 	// WarnInconclusive makes a rule that stays inconclusive a warning, not a reason for
@@ -162,7 +166,7 @@ func (b *builder) errorf(pos config.Pos, format string, args ...any) error {
 }
 
 func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
-	steps := []func() error{b.target, b.load, b.tls, b.verdict}
+	steps := []func() error{b.target, b.load, b.tls, b.verdict, b.resources}
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return nil, err
@@ -216,6 +220,51 @@ func (b *builder) either(pos config.Positions, key, value, def, other, explain s
 		return true, nil
 	}
 	return false, b.errorf(pos.Of(key), "verdict.%s must be %s, got %q", key, explain, value)
+}
+
+// Resources is where the target's resources are read, and which.
+type Resources struct {
+	Scrape string
+	Series []resource.Series
+}
+
+// seriesName is what a resource's name may be: it is a key of reports and rules.
+var seriesName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+func (b *builder) resources() error {
+	r := b.cfg.Resources
+	if r.Scrape == "" {
+		if len(r.Series) > 0 {
+			return b.errorf(r.Pos.Of("series"), "resources.series: name where to read them: resources.scrape: URL of the target's /metrics")
+		}
+		return nil
+	}
+	u, err := url.Parse(r.Scrape)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return b.errorf(r.Pos.Of("scrape"), "resources.scrape %q is not an http:// or https:// URL with a host", RedactURL(r.Scrape))
+	}
+	if pw := URLPassword(r.Scrape); pw != "" {
+		b.p.Secrets = append(b.p.Secrets, pw)
+	}
+	out := &Resources{Scrape: r.Scrape, Series: resource.Defaults}
+	if len(r.Series) > 0 {
+		out.Series = nil
+		seen := map[string]bool{}
+		for i, s := range r.Series {
+			switch {
+			case !seriesName.MatchString(s.Name):
+				return b.errorf(s.Pos.Of("name"), "resources.series[%d]: name %q must be lower-case letters, digits and _, starting with a letter", i, s.Name)
+			case seen[s.Name]:
+				return b.errorf(s.Pos.Of("name"), "resources.series[%d]: %q is named twice", i, s.Name)
+			case s.Metric == "":
+				return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric: is not set: name the metric family to read", i, s.Name)
+			}
+			seen[s.Name] = true
+			out.Series = append(out.Series, resource.Series{Name: s.Name, Metric: s.Metric, Labels: s.Labels, Counter: s.Counter})
+		}
+	}
+	b.p.Resources = out
+	return nil
 }
 
 func (b *builder) target() error {

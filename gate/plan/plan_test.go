@@ -3,11 +3,13 @@ package plan
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/resource"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -367,6 +369,42 @@ func TestCapacityRulesAgainstTheBaseline(t *testing.T) {
 	} {
 		if _, err := build(t, base, tc.th); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
+
+func TestResources(t *testing.T) {
+	p, err := build(t, base+"resources: {scrape: 'http://u:pw1@127.0.0.1:9100/metrics'}\n", "all: [p99 < 1s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Resources == nil || len(p.Resources.Series) != len(resource.Defaults) || !slices.Contains(p.Secrets, "pw1") {
+		t.Errorf("resources %+v, secrets %v", p.Resources, p.Secrets)
+	}
+	p, err = build(t, base+"resources:\n  scrape: http://127.0.0.1:9100/metrics\n  series:\n    - {name: queue, metric: app_queue_depth, labels: {queue: orders}}\n    - {name: busy, metric: app_busy_seconds_total, counter: true}\n", "all: [p99 < 1s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Resources.Series; len(s) != 2 || s[0].Labels["queue"] != "orders" || !s[1].Counter {
+		t.Errorf("series %+v", s)
+	}
+	if p, _ := build(t, base, "all: [p99 < 1s]\n"); p.Resources != nil {
+		t.Error("resources without a source")
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{"resources: {scrape: 'ftp://h/metrics'}\n", "resources.scrape \"ftp://h/metrics\" is not an http:// or https:// URL"},
+		{"resources:\n  series: [{name: a, metric: b}]\n", "name where to read them"},
+		{"resources:\n  scrape: http://h/m\n  series: [{name: Queue, metric: b}]\n", "name \"Queue\" must be lower-case"},
+		{"resources:\n  scrape: http://h/m\n  series: [{name: a, metric: b}, {name: a, metric: c}]\n", "\"a\" is named twice"},
+		{"resources:\n  scrape: http://h/m\n  series: [{name: a}]\n", "metric: is not set"},
+		{"resources:\n  scrape: http://h/m\n  serie: []\n", "unknown key \"serie\""},
+	} {
+		cfg, err := config.ParseConfig("perfgate.yaml", []byte(base+tc.doc), noEnv)
+		if err == nil {
+			_, err = Build(cfg, nil)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.doc, err, tc.want)
 		}
 	}
 }

@@ -63,6 +63,7 @@ func Build(in Input) (*Result, error) {
 		if ph.Ran {
 			out.Delivery = deliveryOf(ph)
 			out.Delivery.Host = hostOf(rec.PhaseHost(i, load.Hold))
+			out.Resources = resourcesOf(p, rec, i)
 		}
 		var err error
 		if out.Hold, err = newStage(enc, ph.Hold); err != nil {
@@ -104,12 +105,58 @@ func Build(in Input) (*Result, error) {
 	return r, nil
 }
 
+// resourcesOf sums up what the target's resources did over phase i's hold windows.
+func resourcesOf(p *plan.Plan, rec *run.Record, i int) []ResourceStat {
+	if p.Resources == nil {
+		return nil
+	}
+	var out []ResourceStat
+	for k, s := range p.Resources.Series {
+		st := ResourceStat{Name: s.Name, Metric: s.Metric, Counter: s.Counter}
+		var sum float64
+		for _, w := range rec.Windows {
+			if w.Phase != i || w.Stage != load.Hold {
+				continue
+			}
+			st.Of++
+			if w.ResourceError != "" && st.Error == "" {
+				st.Error = w.ResourceError
+			}
+			if k >= len(w.Resources) || !w.Resources[k].OK {
+				continue
+			}
+			v := w.Resources[k].V
+			if st.Windows == 0 || v > st.Max {
+				st.Max = v
+			}
+			sum += v
+			st.Windows++
+		}
+		if st.Windows > 0 {
+			st.Mean = round(sum/float64(st.Windows), 6)
+		}
+		st.Max = round(st.Max, 6)
+		out = append(out, st)
+	}
+	return out
+}
+
 // newWindow renders one time window, with its histograms.
 func newWindow(enc *histEncoder, p *plan.Plan, rec *run.Record, w run.Window) (Window, error) {
 	out := Window{
 		Phase:        rec.Phases[w.Phase].Name,
 		StartSeconds: w.Start.Seconds(), Seconds: w.Length.Seconds(), Stage: w.Stage.String(), Users: w.Users,
-		Host: hostOf(w.Host),
+		Host: hostOf(w.Host), ResourceError: w.ResourceError,
+	}
+	if p.Resources != nil {
+		for k, v := range w.Resources {
+			if v.OK && k < len(p.Resources.Series) {
+				if out.Resources == nil {
+					out.Resources = map[string]float64{}
+				}
+				out.Resources[p.Resources.Series[k].Name] = round(v.V, 6)
+			}
+		}
 	}
 	var err error
 	if out.WindowFigures, err = windowFigures(enc, w.All, w.Throughput()); err != nil {

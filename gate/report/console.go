@@ -89,7 +89,11 @@ func pct(share float64) string { return fmt.Sprintf("%.1f%%", 100*share) }
 func writeSummary(w io.Writer, r *Result) {
 	m := r.main()
 	d := m.Delivery
-	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%%s\n\n", deliveryLine(m), 100*d.GeneratorCPU, hostClause(d.Host))
+	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%%s\n", deliveryLine(m), 100*d.GeneratorCPU, hostClause(d.Host))
+	if line := resourceLine(m.Resources); line != "" {
+		fmt.Fprintf(w, "%s\n", line)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tREQUESTS\tREQ/S\tP50\tP95\tP99\tMAX\tERRORS")
 	row := func(e Endpoint) {
@@ -296,4 +300,48 @@ func writeVerdict(w io.Writer, r *Result) {
 			fmt.Fprintf(w, "  - %s\n", reason.Message)
 		}
 	}
+}
+
+// resourceLine is what the target's resources did over the hold, in one line: "Target
+// resources (mean, max over 15 windows): cpu 0.42/s, 0.61/s; memory 38.2MB, 39MB", and
+// the first reason a window's could not be read.
+func resourceLine(rs []ResourceStat) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	var parts, missing []string
+	of := 0
+	for _, r := range rs {
+		of = max(of, r.Of)
+		if r.Windows == 0 {
+			missing = append(missing, r.Name)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s, %s", r.Name, resourceValue(r, r.Mean), resourceValue(r, r.Max)))
+	}
+	line := fmt.Sprintf("Target resources (mean, max over %d windows): %s", of, strings.Join(parts, "; "))
+	if len(parts) == 0 {
+		line = "Target resources: none could be read"
+	}
+	if len(missing) > 0 {
+		line += "; not exposed or not read: " + strings.Join(missing, ", ")
+	}
+	for _, r := range rs {
+		if r.Error != "" {
+			return line + "; " + r.Error
+		}
+	}
+	return line
+}
+
+// resourceValue prints a resource's value: a counter's as a rate, bytes in megabytes,
+// anything else as it is, to four significant digits.
+func resourceValue(r ResourceStat, v float64) string {
+	switch {
+	case strings.HasSuffix(r.Metric, "_bytes"):
+		return trim(fmt.Sprintf("%.4g", v/1e6)) + "MB"
+	case r.Counter:
+		return trim(fmt.Sprintf("%.4g", v)) + "/s"
+	}
+	return trim(fmt.Sprintf("%.4g", v))
 }

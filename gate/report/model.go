@@ -96,6 +96,23 @@ type Phase struct {
 	// Hold is the measured window; Ramp the start-up, reported apart.
 	Hold Stage `json:"hold"`
 	Ramp Stage `json:"ramp"`
+	// Resources are what the target's resources did over the hold's windows, when a
+	// source was configured (resources: in the config).
+	Resources []ResourceStat `json:"resources,omitempty"`
+}
+
+// ResourceStat is one target resource over a hold: its mean and highest window value
+// (a counter's rate, a gauge's value), from the windows in which it could be read.
+type ResourceStat struct {
+	Name    string  `json:"name"`
+	Metric  string  `json:"metric"`
+	Counter bool    `json:"counter,omitempty"`
+	Mean    float64 `json:"mean"`
+	Max     float64 `json:"max"`
+	Windows int     `json:"windows"`
+	Of      int     `json:"of"`
+	// Error is the first reason a window's resources could not be read, if any.
+	Error string `json:"error,omitempty"`
 }
 
 // PhaseLoad is a phase's load.
@@ -212,6 +229,10 @@ type Window struct {
 	Stage        string  `json:"stage"`
 	Users        int     `json:"users"`
 	Host         *Host   `json:"host,omitempty"`
+	// Resources are the target's resources in the window, by name; ResourceError why
+	// they could not be read.
+	Resources     map[string]float64 `json:"resources,omitempty"`
+	ResourceError string             `json:"resource_error,omitempty"`
 	WindowFigures
 	// Endpoints are the same figures for each endpoint with requests in the window.
 	Endpoints []WindowEndpoint `json:"endpoints,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/stats"
 	"github.com/perfgate/perfgate/gate/verdict"
@@ -79,6 +80,13 @@ func buildPlan(t *testing.T, doc, rules string) *plan.Plan {
 
 func fixtureOf(t *testing.T, doc string, facts func(*load.Result), rules string) *Result {
 	t.Helper()
+	p, rec := fixtureRecord(t, doc, facts, rules)
+	return build(t, p, rec)
+}
+
+// fixtureRecord is the plan and record fixtureOf renders.
+func fixtureRecord(t *testing.T, doc string, facts func(*load.Result), rules string) (*plan.Plan, *run.Record) {
+	t.Helper()
 	p := buildPlan(t, doc, rules)
 	var opts []stats.Option
 	if p.Open {
@@ -135,7 +143,7 @@ func fixtureOf(t *testing.T, doc string, facts func(*load.Result), rules string)
 			Wait: 50 * time.Millisecond, WaitWall: 10 * time.Second}
 		rec.Windows = append(rec.Windows, run.Window{Window: w, Users: 200, Stage: stage, Host: host})
 	}
-	return build(t, p, rec)
+	return p, rec
 }
 
 // build judges a record and renders it.
@@ -189,6 +197,15 @@ func TestGolden(t *testing.T) {
 		r := fixtureOf(t, tc.doc, tc.facts, tc.rules)
 		goldenAll(t, tc.name, r)
 	}
+	// The target's resources, read from its /metrics: the last window's scrape failed.
+	p, rec := fixtureRecord(t, cfgDoc+"resources:\n  scrape: http://127.0.0.1:9100/metrics\n  series:\n"+
+		"    - {name: cpu, metric: process_cpu_seconds_total, counter: true}\n    - {name: memory, metric: process_resident_memory_bytes}\n"+
+		"    - {name: db_waits, metric: go_sql_wait_count_total, counter: true}\n", nil, thDoc)
+	for i := range rec.Windows {
+		rec.Windows[i].Resources = []resource.Value{{V: 0.25 + 0.1*float64(i), OK: true}, {V: 4.2e7 + 1e6*float64(i), OK: true}, {}}
+	}
+	rec.Windows[4].Resources, rec.Windows[4].ResourceError = nil, "metrics source http://127.0.0.1:9100/metrics: status 503"
+	goldenAll(t, "resources", build(t, p, rec))
 	goldenAll(t, "phases", phasesFixture(t, false))
 	goldenAll(t, "aborted", phasesFixture(t, true))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
@@ -67,6 +68,11 @@ type Window struct {
 	Users int
 	// Host is what the machine did meanwhile: how contended it was (see hostload).
 	Host hostload.Usage
+	// Resources are what the target's resources did in the window, in the order of
+	// Options.Resources' series (nil without a source); ResourceError says why they
+	// could not be read, at either end.
+	Resources     []resource.Value
+	ResourceError string
 }
 
 // PhaseHost returns what the machine did over phase i's windows of one stage.

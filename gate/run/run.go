@@ -7,6 +7,7 @@ import (
 	"github.com/perfgate/perfgate/gate/internal/hostload"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
@@ -49,6 +50,10 @@ type Options struct {
 	// enough: true ends the hold there. held is the hold's length so far. By default
 	// the hold ends at its planned length.
 	Enough func(phase int, rec *Record, held time.Duration) bool
+	// Resources, when set, reads the target's resources as each phase starts and at
+	// every window's end (see package resource); a scrape that fails leaves the
+	// window's resources unknown and says why.
+	Resources *resource.Scraper
 }
 
 // HoldEnder is an Engine whose hold can be ended early, as if it had been planned that
@@ -165,6 +170,9 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 	begin := r.o.Clock.Now()
 	go func() { done <- eng.Run(ctx) }()
 	w := &windows{r: r, phase: i, col: col, eng: eng, from: begin, host: r.o.Host()}
+	if r.o.Resources != nil {
+		w.snap, w.snapErr = r.o.Resources.Scrape(r.ctx, begin)
+	}
 	for next := nextBoundary(begin, r.o.Every); ; {
 		timer := r.o.Clock.NewTimer(next.Sub(r.o.Clock.Now()))
 		select {
@@ -215,6 +223,10 @@ type windows struct {
 	from   time.Time // where the open window started
 	host   hostload.Counters
 	status *load.Status
+	// snap is the target's resources as the open window began, snapErr why they could
+	// not be read.
+	snap    resource.Snapshot
+	snapErr error
 }
 
 // close ends the open window at now and records it, and reports whether it did. The last
@@ -234,6 +246,19 @@ func (w *windows) close(now time.Time, last bool) bool {
 	win := Window{Window: w.col.CloseWindow(w.from.Sub(start), now.Sub(start)), Phase: w.phase, Stage: st.Stage, Users: st.Active,
 		Host: hostload.Between(w.host, host)}
 	w.host = host
+	if rs := w.r.o.Resources; rs != nil {
+		snap, err := rs.Scrape(w.r.ctx, now)
+		switch {
+		case err != nil:
+			win.ResourceError = err.Error()
+		case w.snapErr != nil:
+			win.ResourceError = w.snapErr.Error()
+			fallthrough
+		default:
+			win.Resources = resource.Between(rs.Series, w.snap, snap)
+		}
+		w.snap, w.snapErr = snap, err
+	}
 	w.r.rec.Windows = append(w.r.rec.Windows, win)
 	w.from = now
 	w.r.o.OnWindow(win, w.col.Progress())

@@ -3,14 +3,20 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/run"
 	"github.com/perfgate/perfgate/gate/run/runtest"
 	"github.com/perfgate/perfgate/gate/stats"
@@ -282,5 +288,49 @@ func TestAHoldEndsAtTheLookThatKnowsEnough(t *testing.T) {
 	}
 	if n := len(rec.JudgedWindows(0)); n == 0 || n >= len(rec.PhaseWindows(0, load.Hold)) {
 		t.Errorf("%d judged windows of %d: want those up to the look", n, len(rec.PhaseWindows(0, load.Hold)))
+	}
+}
+
+// The target's resources are read as a phase starts and at every window's end: a
+// counter as its rate over the window, a gauge as its value at the end; a window whose
+// scrape failed says why and has none.
+func TestResourcesAreReadEveryWindow(t *testing.T) {
+	p := testPlan(t, "target: http://127.0.0.1:9\nload: {users: 2, duration: 30s}\ntasks: [{path: /a}]\n")
+	clock := runtest.NewClock(t0)
+	var scrapes atomic.Int64
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if scrapes.Add(1) == 3 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		// 0.5 processor seconds a second of the fake clock, and a pool of 4 in use.
+		secs := clock.Now().Sub(t0).Seconds()
+		fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\n# TYPE pool gauge\npool 4\n", 0.5*secs)
+	}))
+	defer metrics.Close()
+	series := []resource.Series{{Name: "cpu", Metric: "process_cpu_seconds_total", Counter: true}, {Name: "pool", Metric: "pool"}}
+	eng := &runtest.Engines{Make: func(i int, p *plan.Plan, rec load.Recorder) *runtest.Engine {
+		return &runtest.Engine{Clock: clock, Rec: rec, Events: everySecond(0, 30*time.Second), End: 30 * time.Second, Users: 2}
+	}}
+	rec := run.Run(context.Background(), p, run.Options{Clock: clock, NewEngine: eng.New, Probe: noProbe, Every: 10 * time.Second,
+		Resources: &resource.Scraper{URL: metrics.URL, Series: series}})
+	// Windows: 12:00:03-10 (scrapes 1, 2), -20 (3 fails), -30 (4: no start, so no rate),
+	// -33 (5).
+	if len(rec.Windows) != 4 {
+		t.Fatalf("%d windows", len(rec.Windows))
+	}
+	want := []struct {
+		cpu, pool bool
+		err       string
+	}{{true, true, ""}, {false, false, "status 503"}, {false, true, "status 503"}, {true, true, ""}}
+	for i, w := range rec.Windows {
+		ok := func(k int) bool { return k < len(w.Resources) && w.Resources[k].OK }
+		if ok(0) != want[i].cpu || ok(1) != want[i].pool || !strings.Contains(w.ResourceError, want[i].err) || (want[i].err == "") != (w.ResourceError == "") {
+			t.Errorf("window %d: %+v (%q)", i, w.Resources, w.ResourceError)
+			continue
+		}
+		if ok(0) && math.Abs(w.Resources[0].V-0.5) > 1e-9 || ok(1) && w.Resources[1].V != 4 {
+			t.Errorf("window %d: cpu %v, pool %v; want 0.5 and 4", i, w.Resources[0].V, w.Resources[1].V)
+		}
 	}
 }
