@@ -88,6 +88,10 @@ type Step struct {
 	P50, P90, P99 float64
 	ErrorRate     float64
 	Requests      int64
+	// Resources are the target's resources over the hold (see package resource), by
+	// name: each one's mean over the hold's windows; Growth its change from the hold's
+	// first window to its last, as a share of the first. Both nil without a source.
+	Resources, Growth map[string]float64
 }
 
 // Settings shape a search. The zero value of a field means its default.
@@ -218,6 +222,8 @@ type Result struct {
 	Load time.Duration
 	// Knee is the step where latency starts to climb steeply, if the curve has one.
 	Knee *Knee
+	// Bottleneck is what ran out first, when the target's resources were read.
+	Bottleneck *Bottleneck
 }
 
 // Search finds the highest level at which try's steps hold: it grows the level by
@@ -234,6 +240,7 @@ func Search(ctx context.Context, s Settings, try Try, sleep func(context.Context
 	res := x.run(ctx, try, sleep)
 	res.Unit, res.Steps, res.Load = s.Unit, x.steps, x.load
 	res.Knee = FindKnee(x.steps)
+	res.Bottleneck = FindBottleneck(res)
 	return res
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/run"
@@ -143,6 +144,7 @@ func JudgeStep(p *plan.Plan, rec *run.Record, v verdict.Verdict) Step {
 			st.Offered = p.Load.Rate
 		}
 		st.Collapsed = all.Requests == 0 || st.ErrorRate >= CollapsedErrors
+		st.Resources, st.Growth = resourcesOf(p, rec)
 	}
 	st.Outcome, st.Why = outcome(p, rec, v, st)
 	return st
@@ -194,4 +196,35 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// resourcesOf is each of the target's resources over the step's hold: its mean over the
+// windows in which it was read, and its change from the first of those to the last.
+func resourcesOf(p *plan.Plan, rec *run.Record) (means, growth map[string]float64) {
+	if p.Resources == nil {
+		return nil, nil
+	}
+	means, growth = map[string]float64{}, map[string]float64{}
+	for k, s := range p.Resources.Series {
+		var sum, first, last float64
+		n := 0
+		for _, w := range rec.Windows {
+			if w.Phase != 0 || w.Stage != load.Hold || k >= len(w.Resources) || !w.Resources[k].OK {
+				continue
+			}
+			v := w.Resources[k].V
+			if n == 0 {
+				first = v
+			}
+			sum, last, n = sum+v, v, n+1
+		}
+		if n == 0 {
+			continue
+		}
+		means[s.Name] = sum / float64(n)
+		if n > 1 && first > 0 {
+			growth[s.Name] = last/first - 1
+		}
+	}
+	return means, growth
 }

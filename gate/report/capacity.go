@@ -42,6 +42,9 @@ type CapacityResult struct {
 	Confirmed bool   `json:"confirmed"`
 	// Knee is the step at which latency starts to climb steeply.
 	Knee *CapacityKnee `json:"knee,omitempty"`
+	// Bottleneck is what ran out first, when the target's resources were read
+	// (resources: in the config).
+	Bottleneck *CapacityBottleneck `json:"bottleneck,omitempty"`
 	// Verdict is the capacity rules' outcome (pass, fail or invalid), Checks each
 	// rule's; without rules, pass when a capacity was found.
 	Verdict string          `json:"verdict"`
@@ -81,6 +84,25 @@ type CapacityCheck struct {
 	Message  string  `json:"message"`
 }
 
+// CapacityBottleneck is what ran out first as the load grew (kind cpu, memory, pool,
+// connections, or "none visible"), and how each resource stood at the knee.
+type CapacityBottleneck struct {
+	Kind  string        `json:"kind"`
+	Level float64       `json:"level,omitempty"`
+	Why   string        `json:"why"`
+	At    float64       `json:"at"`
+	Uses  []CapacityUse `json:"resources"`
+}
+
+// CapacityUse is one resource's utilisation (-1: its limit unknown) and saturation.
+type CapacityUse struct {
+	Kind        string  `json:"kind"`
+	Utilisation float64 `json:"utilisation"`
+	Saturation  float64 `json:"saturation"`
+	Detail      string  `json:"detail"`
+	RanOut      bool    `json:"ran_out"`
+}
+
 // CapacityKnee is where latency starts to climb steeply.
 type CapacityKnee struct {
 	Step  int     `json:"step"`
@@ -106,6 +128,8 @@ type CapacityStep struct {
 	P50Ms       float64   `json:"p50_ms"`
 	P90Ms       float64   `json:"p90_ms"`
 	P99Ms       float64   `json:"p99_ms"`
+	// Resources are the target's over the hold: each one's mean, by name.
+	Resources map[string]float64 `json:"resources,omitempty"`
 }
 
 // CapacityInput is what a capacity search's report is built from.
@@ -159,6 +183,13 @@ func BuildCapacity(in CapacityInput) *CapacityResult {
 	if k := res.Knee; k != nil {
 		out.Knee = &CapacityKnee{Step: k.Step, Level: k.Level, P90Ms: ms(k.P90), P99Ms: ms(k.P99)}
 	}
+	if b := res.Bottleneck; b != nil {
+		out.Bottleneck = &CapacityBottleneck{Kind: b.Kind, Level: b.Level, Why: b.Why, At: b.At, Uses: []CapacityUse{}}
+		for _, u := range b.Uses {
+			out.Bottleneck.Uses = append(out.Bottleneck.Uses, CapacityUse{Kind: u.Kind, Utilisation: round(u.Utilisation, 4),
+				Saturation: round(u.Saturation, 4), Detail: u.Detail, RanOut: u.RanOut})
+		}
+	}
 	for _, st := range res.Steps {
 		out.Steps = append(out.Steps, capacityStep(st))
 	}
@@ -171,7 +202,19 @@ func capacityStep(st capacity.Step) CapacityStep {
 		Level: st.Level, Role: st.Role.String(), Outcome: st.Outcome.String(), Why: st.Why, Collapsed: st.Collapsed,
 		Start: st.Start.UTC(), LoadSeconds: round(st.Load.Seconds(), 3), Offered: st.Offered, Achieved: round(st.Achieved, 2),
 		Requests: st.Requests, ErrorRate: st.ErrorRate, P50Ms: ms(st.P50), P90Ms: ms(st.P90), P99Ms: ms(st.P99),
+		Resources: roundAll(st.Resources),
 	}
+}
+
+func roundAll(m map[string]float64) map[string]float64 {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k] = round(v, 6)
+	}
+	return out
 }
 
 // neutralize makes every string of v safe to print: one line, no control characters,
@@ -228,6 +271,9 @@ func WriteCapacityConsole(w io.Writer, r *CapacityResult) error {
 			Ms(st.P50Ms), Ms(st.P90Ms), Ms(st.P99Ms), FormatValue("rate", st.Achieved), Percent(st.ErrorRate), mark)
 	}
 	b.WriteString("\n" + CapacityHeadline(r) + "\n")
+	if line := BottleneckLine(r); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if len(r.Checks) > 0 {
 		b.WriteString("\n")
 		for _, c := range r.Checks {
@@ -237,6 +283,19 @@ func WriteCapacityConsole(w io.Writer, r *CapacityResult) error {
 	fmt.Fprintf(&b, "\nVerdict: %s (exit %d)\n", strings.ToUpper(r.Verdict), r.ExitCode)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// BottleneckLine says what ran out first, in one line: "Bottleneck: pool, ran out first
+// at 400/s: db_in_use 10 of 10 (100%), 35 waits/s"; "" without resources read.
+func BottleneckLine(r *CapacityResult) string {
+	b := r.Bottleneck
+	switch {
+	case b == nil:
+		return ""
+	case b.Kind == capacity.NoneVisible:
+		return "Bottleneck: none visible: " + b.Why
+	}
+	return fmt.Sprintf("Bottleneck: %s, ran out first at %s: %s", b.Kind, FormatLevel(r.Unit, b.Level), b.Why)
 }
 
 // WriteCapacityJUnit writes a capacity search as JUnit XML: one testcase that a capacity
@@ -281,6 +340,9 @@ func WriteCapacityJUnit(w io.Writer, r *CapacityResult) error {
 func WriteCapacityMarkdown(w io.Writer, r *CapacityResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## perfgate capacity: %s\n\n%s\n\n", strings.ToUpper(r.Verdict), mdText(CapacityHeadline(r)))
+	if line := BottleneckLine(r); line != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdText(line))
+	}
 	if len(r.Checks) > 0 {
 		b.WriteString("| rule | status | |\n|---|---|---|\n")
 		for _, c := range r.Checks {

@@ -18,9 +18,17 @@ import (
 func capacityInput(end capacity.End, why string) CapacityInput {
 	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	step := func(i int, level float64, role capacity.Role, o capacity.Outcome, why string, p90 float64, errs float64) capacity.Step {
+		// A pool of 10 connections, each held 22 ms a request: full from 450/s.
+		waits := 0.0
+		if level > 450 {
+			waits = level - 450
+		}
 		return capacity.Step{Level: level, Role: role, Outcome: o, Why: why, Start: start.Add(time.Duration(i) * 18 * time.Second),
 			Load: 13 * time.Second, Offered: level, Achieved: level * (1 - errs/2), P50: p90 * 0.7, P90: p90, P99: p90 * 1.4,
-			ErrorRate: errs, Requests: int64(level * 10)}
+			ErrorRate: errs, Requests: int64(level * 10),
+			Resources: map[string]float64{"cpu": level / 1000, "gomaxprocs": 2, "db_in_use": min(10, level*0.022), "db_max_open": 10,
+				"db_waits": waits, "memory": 42e6},
+			Growth: map[string]float64{"memory": 0.01}}
 	}
 	steps := []capacity.Step{
 		step(0, 100, capacity.Probe, capacity.Held, "", 0.012, 0),
@@ -38,6 +46,7 @@ func capacityInput(end capacity.End, why string) CapacityInput {
 		res.Why = why
 	}
 	res.Knee = capacity.FindKnee(steps)
+	res.Bottleneck = capacity.FindBottleneck(res)
 	s := capacity.Settings{From: 100, To: 10_000}.WithDefaults()
 	var rules []plan.CapacityRule
 	for i, text := range []string{"capacity > 400/s", "capacity > baseline - 10%", "knee > 420/s"} {

@@ -93,7 +93,7 @@ func TestScrapeARealRegistry(t *testing.T) {
 	for i, s := range Defaults {
 		byName[s.Name] = i
 	}
-	for _, name := range []string{"memory", "open_fds", "goroutines"} {
+	for _, name := range []string{"memory", "open_fds", "goroutines", "gomaxprocs", "heap"} {
 		if i := byName[name]; !snap.Present[i] || !(snap.Values[i] > 0) {
 			t.Errorf("%s: %v (present %v)", name, snap.Values[i], snap.Present[i])
 		}

@@ -1,0 +1,162 @@
+package capacity
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Kinds of bottleneck: what ran out first as the load grew.
+const (
+	CPUBound        = "cpu"
+	MemoryBound     = "memory"
+	PoolBound       = "pool"
+	ConnectionBound = "connections"
+	NoneVisible     = "none visible"
+)
+
+// Limits at which a resource has run out, by the USE method (utilisation, saturation):
+// the processors Go may use (GOMAXPROCS) busy, the database pool's connections all in
+// use or callers waiting for one, file descriptors (each connection holds one) near
+// their limit, resident memory growing through a step's hold.
+const (
+	CPUBusy      = 0.90
+	PoolBusy     = 0.95
+	FDsBusy      = 0.90
+	MemoryGrowth = 0.10
+)
+
+// Use is one resource's utilisation and saturation at a step: what share of it was
+// busy (Utilisation, -1 when its limit is unknown), and how much work waited for it
+// (Saturation: the pool's waits a second; for memory, its growth over the hold).
+type Use struct {
+	Kind        string
+	Utilisation float64
+	Saturation  float64
+	// Detail says it in words, with the figures: "db_in_use 10 of db_max_open 10".
+	Detail string
+	RanOut bool
+}
+
+// Bottleneck is what ran out first as the load grew, and how each resource stood at the
+// step it is read at: the knee, or without one the highest step that held.
+type Bottleneck struct {
+	Kind string
+	// Level is where it first ran out (0 for none visible), and Why the figures that
+	// show it (or, for none visible, what the resources were).
+	Level float64
+	Why   string
+	// At is the level the resources are shown at, and Uses how each stood there.
+	At   float64
+	Uses []Use
+}
+
+// uses reads a step's resources as the four kinds the stress test names, those its
+// source exposes.
+func uses(st Step) []Use {
+	r, g := st.Resources, st.Growth
+	var out []Use
+	if cpu, ok := r["cpu"]; ok {
+		u := Use{Kind: CPUBound, Utilisation: -1, Detail: fmt.Sprintf("cpu %.3g processors", cpu)}
+		if procs := r["gomaxprocs"]; procs > 0 {
+			u.Utilisation = cpu / procs
+			u.Detail = fmt.Sprintf("cpu %.3g of %g processors (%.0f%%)", cpu, procs, 100*u.Utilisation)
+			u.RanOut = u.Utilisation >= CPUBusy
+		}
+		out = append(out, u)
+	}
+	if inUse, ok := r["db_in_use"]; ok {
+		u := Use{Kind: PoolBound, Utilisation: -1, Saturation: r["db_waits"], Detail: fmt.Sprintf("db_in_use %.3g", inUse)}
+		if most := r["db_max_open"]; most > 0 {
+			u.Utilisation = inUse / most
+			u.Detail = fmt.Sprintf("db_in_use %.3g of %g (%.0f%%)", inUse, most, 100*u.Utilisation)
+		}
+		if u.Saturation > 0 {
+			u.Detail += fmt.Sprintf(", %.3g waits/s", u.Saturation)
+		}
+		u.RanOut = u.Utilisation >= PoolBusy || u.Saturation > 0
+		out = append(out, u)
+	}
+	if fds, ok := r["open_fds"]; ok {
+		u := Use{Kind: ConnectionBound, Utilisation: -1, Detail: fmt.Sprintf("open_fds %.0f", fds)}
+		if most := r["max_fds"]; most > 0 {
+			u.Utilisation = fds / most
+			u.Detail = fmt.Sprintf("open_fds %.0f of %g (%.0f%%)", fds, most, 100*u.Utilisation)
+			u.RanOut = u.Utilisation >= FDsBusy
+		}
+		out = append(out, u)
+	}
+	if mem, ok := r["memory"]; ok {
+		u := Use{Kind: MemoryBound, Utilisation: -1, Saturation: g["memory"],
+			Detail: fmt.Sprintf("memory %.1fMB, %+.0f%% over the hold", mem/1e6, 100*g["memory"])}
+		u.RanOut = u.Saturation >= MemoryGrowth
+		out = append(out, u)
+	}
+	return out
+}
+
+// FindBottleneck says which resource ran out first as the steps' load grew: the kind
+// that ran out at the lowest level, among the steps up to the first that broke (past it
+// everything is overloaded, and saturation there shows the overload, not its cause).
+// Where two ran out at the same level, the busier one is named. When the source shows
+// none that ran out, it says so: a bottleneck is never guessed. Without a resource
+// source, it is nil.
+func FindBottleneck(res Result) *Bottleneck {
+	steps := latestByLevel(res.Steps)
+	if len(steps) == 0 || steps[0].Resources == nil {
+		return nil
+	}
+	at := steps[len(steps)-1]
+	if res.Knee != nil {
+		at = res.Steps[res.Knee.Step]
+	} else if res.Low > 0 {
+		for _, st := range steps {
+			if st.Level == res.Low {
+				at = st
+			}
+		}
+	}
+	b := &Bottleneck{Kind: NoneVisible, At: at.Level, Uses: uses(at)}
+	for _, st := range steps {
+		if res.High > 0 && st.Level > res.High {
+			break
+		}
+		var first *Use
+		for _, u := range uses(st) {
+			if u.RanOut && (first == nil || u.Utilisation > first.Utilisation) {
+				first = &u
+			}
+		}
+		if first != nil {
+			b.Kind, b.Level = first.Kind, st.Level
+			b.Why = first.Detail
+			return b
+		}
+	}
+	var shown []string
+	for _, u := range b.Uses {
+		shown = append(shown, u.Detail)
+	}
+	b.Why = "no resource the source shows ran out up to the first step that broke"
+	if len(shown) > 0 {
+		b.Why += fmt.Sprintf(" (at %v: %s)", at.Level, strings.Join(shown, "; "))
+	}
+	return b
+}
+
+// latestByLevel is each level's latest step that said something of the target, in
+// order of level.
+func latestByLevel(steps []Step) []Step {
+	latest := map[float64]Step{}
+	for _, st := range steps {
+		if st.Outcome == Held || st.Outcome == Broke || st.Outcome == Unsure {
+			latest[st.Level] = st
+		}
+	}
+	out := make([]Step, 0, len(latest))
+	for _, st := range latest {
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b Step) int { return cmpFloat(a.Level, b.Level) })
+	return out
+}
