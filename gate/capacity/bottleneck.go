@@ -58,19 +58,14 @@ func uses(st Step) []Use {
 	var out []Use
 	if cpu, ok := r["cpu"]; ok {
 		u := Use{Kind: CPUBound, Utilisation: -1, Detail: fmt.Sprintf("cpu %.3g processors", cpu)}
-		if procs := r["gomaxprocs"]; procs > 0 {
-			u.Utilisation = cpu / procs
-			u.Detail = fmt.Sprintf("cpu %.3g of %g processors (%.0f%%)", cpu, procs, 100*u.Utilisation)
+		if against(&u, "cpu", cpu, r["gomaxprocs"], "%.3g", " processors") {
 			u.RanOut = u.Utilisation >= CPUBusy
 		}
 		out = append(out, u)
 	}
 	if inUse, ok := r["db_in_use"]; ok {
 		u := Use{Kind: PoolBound, Utilisation: -1, Saturation: r["db_waits"], Detail: fmt.Sprintf("db_in_use %.3g", inUse)}
-		if most := r["db_max_open"]; most > 0 {
-			u.Utilisation = inUse / most
-			u.Detail = fmt.Sprintf("db_in_use %.3g of %g (%.0f%%)", inUse, most, 100*u.Utilisation)
-		}
+		against(&u, "db_in_use", inUse, r["db_max_open"], "%.3g", "")
 		if u.Saturation > 0 {
 			u.Detail += fmt.Sprintf(", %.3g waits/s", u.Saturation)
 		}
@@ -79,9 +74,7 @@ func uses(st Step) []Use {
 	}
 	if fds, ok := r["open_fds"]; ok {
 		u := Use{Kind: ConnectionBound, Utilisation: -1, Detail: fmt.Sprintf("open_fds %.0f", fds)}
-		if most := r["max_fds"]; most > 0 {
-			u.Utilisation = fds / most
-			u.Detail = fmt.Sprintf("open_fds %.0f of %g (%.0f%%)", fds, most, 100*u.Utilisation)
+		if against(&u, "open_fds", fds, r["max_fds"], "%.0f", "") {
 			u.RanOut = u.Utilisation >= FDsBusy
 		}
 		out = append(out, u)
@@ -93,6 +86,17 @@ func uses(st Step) []Use {
 		out = append(out, u)
 	}
 	return out
+}
+
+// against reads a resource's value v against its limit, when the source shows one: its
+// utilisation, and the figures in words ("db_in_use 10 of 10 (100%)"), v printed by vf.
+func against(u *Use, name string, v, limit float64, vf, unit string) bool {
+	if !(limit > 0) {
+		return false
+	}
+	u.Utilisation = v / limit
+	u.Detail = fmt.Sprintf("%s "+vf+" of %g%s (%.0f%%)", name, v, limit, unit, 100*u.Utilisation)
+	return true
 }
 
 // FindBottleneck says which resource ran out first as the steps' load grew: the kind

@@ -7,8 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -211,14 +209,4 @@ func (s *Scraper) Scrape(ctx context.Context, at time.Time) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("%w %s: %v", ErrScrape, safetext.HideURLPasswords(s.URL), err)
 	}
 	return snap, nil
-}
-
-// Names are the series' names, sorted, for messages.
-func Names(series []Series) string {
-	names := make([]string, len(series))
-	for i, s := range series {
-		names[i] = s.Name
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }
