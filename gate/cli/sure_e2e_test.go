@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,9 +56,13 @@ func TestE2EAnInconclusiveHoldGoesOn(t *testing.T) {
 			}
 			switch tc.code {
 			case ExitPass:
-				// Judged at 2 s of at most 5: the share ln(1 + (e - 1) 0.4) = 0.52 of the error.
-				if c.Status != "pass" || c.Interval.ErrorSpent < 0.45 || c.Interval.ErrorSpent > 0.6 || strings.Contains(r.stdout, "holding on") {
-					t.Errorf("decided at the planned hold: %s, spent %v\n%s", c.Status, c.Interval.ErrorSpent, r.stdout)
+				// Judged at the first look after 2 s of at most 5: the share
+				// ln(1 + (e - 1) t/5) of the error, 0.52 at t = 2 s. On a busy machine
+				// the look comes late, but no later than the hold's end.
+				share := func(t float64) float64 { return math.Log(1 + (math.E-1)*min(t/5, 1)) }
+				lo, hi := share(2)-0.03, share(ph.Delivery.HoldSeconds)+0.03
+				if c.Status != "pass" || c.Interval.ErrorSpent < lo || c.Interval.ErrorSpent > hi || strings.Contains(r.stdout, "holding on") {
+					t.Errorf("decided at the planned hold: %s, spent %v, want [%.3f, %.3f]\n%s", c.Status, c.Interval.ErrorSpent, lo, hi, r.stdout)
 				}
 			case ExitInvalid:
 				// The last look, at the longest hold, spends what the earlier ones left.
