@@ -74,12 +74,19 @@ const (
 	// the same machine, 40-80 us, and p99 rose 9-18%.
 	MaxWaitPerRun     = 40 * time.Microsecond
 	MaxContendedShare = 0.25
+	// MinWaitShare is the least share of a window perfgate's threads must have waited
+	// in all for its wait per wake to count: a generator that seldom wakes wakes mostly
+	// on an idle processor, and on a virtual machine leaving idle alone costs tens of
+	// microseconds (a quiet 6.5/s step: 70 wakes a second at 25-65 us each, 0.2-0.6% of
+	// the window waited), which says nothing of a neighbour. Every contended run
+	// measured waited 6% or more.
+	MinWaitShare = 0.01
 )
 
 // contention says why a phase's hold was too contended to judge, if it was: in more than
 // MaxContendedShare of its windows (and in more than one), perfgate's threads that became
-// ready to run waited for a processor more than MaxWaitPerRun on average. Wait is the
-// hold's average wait.
+// ready to run waited for a processor more than MaxWaitPerRun on average, and at least
+// MinWaitShare of the window in all. Wait is the hold's average wait.
 //
 // The wait per wake, not per second, is the figure: a generator that sends more
 // requests wakes more often, and waits more in all on a quiet machine; how long each
@@ -94,7 +101,7 @@ func contention(rec *run.Record, i int) (Reason, bool) {
 		}
 		windows++
 		wait, runs = wait+w.Host.Wait, runs+w.Host.Runs
-		if w.Host.Wait > MaxWaitPerRun*time.Duration(w.Host.Runs) {
+		if w.Host.Wait > MaxWaitPerRun*time.Duration(w.Host.Runs) && float64(w.Host.Wait) >= MinWaitShare*float64(w.Host.WaitWall) {
 			contended++
 		}
 	}

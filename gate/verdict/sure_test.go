@@ -296,7 +296,7 @@ func TestEnoughExtendsUntilDecided(t *testing.T) {
 
 // TestContendedHoldHasNoVerdict: windows in which perfgate's threads waited too long
 // for a processor, in over a quarter of the hold, leave it without a verdict, with the
-// figure; one contended window does not.
+// figure; one contended window does not, nor do sparse wakes from idle processors.
 func TestContendedHoldHasNoVerdict(t *testing.T) {
 	hold, ws := process{scale: 10}.measure(3, 12, 200)
 	for _, n := range []int{1, 4} {
@@ -322,6 +322,15 @@ func TestContendedHoldHasNoVerdict(t *testing.T) {
 		ext.Windows = rec.Windows
 		if got := Enough(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 48ms", -1)}, Confidence: 0.95}, ext, 0, 12*time.Second); got != (n == 4) {
 			t.Errorf("%d of 12 windows contended: Enough = %v", n, got)
+		}
+		// A generator that seldom wakes, each time from an idle processor: 70 wakes a
+		// second at 2 MaxWaitPerRun each, 0.56% of the window in all, is no neighbour.
+		sparse := record(hold, ws, plan.Load{Hold: 12 * time.Second})
+		for i := range sparse.Windows {
+			sparse.Windows[i].Host = hostload.Usage{Wall: time.Second, Wait: 70 * 2 * MaxWaitPerRun, WaitWall: time.Second, Runs: 70}
+		}
+		if v := judgeSure(t, []string{"p99 < 1s"}, sparse, nil); v.Status != Pass || len(v.Reasons) != 0 {
+			t.Errorf("sparse wakes from idle: %v %+v", v.Status, v.Reasons)
 		}
 		// Recorded, not judged: the same hold has a verdict.
 		recorded := Judge(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 1s", -1)}, Confidence: 0.95, RecordContention: true}, rec)
