@@ -23,8 +23,10 @@ const LateLimit = 10 * time.Millisecond
 // would read a few ms.
 //
 // From is where the generator's own part of the lateness begins: due, or when a wait
-// for max_in_flight that held the arrival back ended. From there to the actual send,
-// the time is the generator's (see lateness).
+// that held the arrival back ended, for max_in_flight or for a new worker's setup (its
+// connection and its login are the target's time: a target that slows down needs more
+// workers, each set up as the load runs). From there to the actual send, the time is
+// the generator's (see lateness).
 type arrival struct{ due, ready, from time.Duration }
 
 // closedRequest marks a closed-model request: not part of a schedule.
@@ -155,7 +157,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	total := s.Total()
 	cpuAtStart, holdCPUFrom := cpuTime(), time.Duration(-1)
 	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
-	var lastCapEnd time.Duration   // when one last had to wait for max_in_flight
+	var lastWaitEnd time.Duration  // when one last had to wait for max_in_flight or a setup
 dispatch:
 	for i := range total {
 		due := s.At(i)
@@ -177,7 +179,7 @@ dispatch:
 		// Lateness of an arrival due before a wait for a worker ended is that wait's;
 		// any other is the generator's own.
 		woke := time.Since(e.start)
-		a := arrival{due: due, ready: woke, from: max(due, lastCapEnd)}
+		a := arrival{due: due, ready: woke, from: max(due, lastWaitEnd)}
 		if due <= lastBlockEnd {
 			a.ready = due
 		}
@@ -186,7 +188,7 @@ dispatch:
 			if w, ok := idle.pop(); ok {
 				if capped {
 					a.from = time.Since(e.start)
-					lastCapEnd = a.from
+					lastWaitEnd = a.from
 				}
 				w <- a
 				break
@@ -194,6 +196,8 @@ dispatch:
 			waited = true
 			if workers < p.MaxInFlight {
 				spawn()
+				a.from = time.Since(e.start)
+				lastWaitEnd = a.from
 				select { // a worker that could not set up ends the run
 				case <-ctx.Done():
 					break dispatch

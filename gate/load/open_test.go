@@ -213,3 +213,47 @@ func TestOpenModelRequestsInFlightFinishAfterTheHold(t *testing.T) {
 		}
 	})
 }
+
+// TestANewWorkersSetupIsTheTargetsTime: a target that slows down needs more workers,
+// each set up (connected, logged in) while the load runs; the arrivals that wait for a
+// setup are late by the target's doing, not the generator's: their wait counts in their
+// latency, and not as the generator falling behind. Here each login takes 30 ms and each
+// request 40 ms at 300/s, so about nine workers are set up during the hold.
+func TestANewWorkersSetupIsTheTargetsTime(t *testing.T) {
+	var logins atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			logins.Add(1)
+			time.Sleep(30 * time.Millisecond)
+			_, _ = w.Write([]byte(`{"token":"t"}`))
+			return
+		}
+		time.Sleep(40 * time.Millisecond)
+	}))
+	defer srv.Close()
+	p := mustPlan(t, "target: "+srv.URL+"\nload: {rate: 300/s, duration: 2s}\n"+
+		"setup: [{name: login, method: POST, path: /login, extract: {token: $.token}}]\n"+
+		"tasks: [{path: /a, headers: {Authorization: 'Bearer {{token}}'}}]\n")
+	rec := &recorder{}
+	res := New(p, rec).Run(context.Background())
+	if res.SetupFailure != nil || res.Canceled || res.Delivery.Sent < 590 {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := logins.Load(); n < 8 {
+		t.Fatalf("%d workers set up, want the hold to need more than the warm-up's", n)
+	}
+	// Each setup delays the arrivals due meanwhile by up to 30 ms: late, but not by the
+	// generator's fault. A busy machine may add a few of its own.
+	if g := res.Delivery.Generator; g.Late > res.Delivery.Sent/50 || res.Delivery.Late == 0 {
+		t.Errorf("%d sends late, %d of them by the generator's fault, of %d: want the setups' delays not counted as its own", res.Delivery.Late, g.Late, res.Delivery.Sent)
+	}
+	var slow int
+	for _, s := range holdSamples(rec) {
+		if s.Latency >= 40*time.Millisecond+10*time.Millisecond {
+			slow++
+		}
+	}
+	if slow == 0 {
+		t.Error("no arrival's latency shows the wait for a setup")
+	}
+}
