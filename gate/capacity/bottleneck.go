@@ -18,13 +18,21 @@ const (
 // Limits at which a resource has run out, by the USE method (utilisation, saturation):
 // the processors Go may use (GOMAXPROCS) busy, the database pool's connections all in
 // use or callers waiting for one, file descriptors (each connection holds one) near
-// their limit, resident memory growing through a step's hold.
+// their limit, resident memory near its limit (Go's GOMEMLIMIT, or the source's
+// memory_limit) or leaking: growing through the holds of LeakSteps steps in a row (a
+// warm-up grows in the first only).
 const (
 	CPUBusy      = 0.90
 	PoolBusy     = 0.95
 	FDsBusy      = 0.90
+	MemoryBusy   = 0.90
 	MemoryGrowth = 0.10
+	LeakSteps    = 2
 )
+
+// noLimit is where a memory limit means none: Go's GOMEMLIMIT is the largest int64
+// unless set.
+const noLimit = 1 << 60
 
 // Use is one resource's utilisation and saturation at a step: what share of it was
 // busy (Utilisation, -1 when its limit is unknown), and how much work waited for it
@@ -52,8 +60,8 @@ type Bottleneck struct {
 }
 
 // uses reads a step's resources as the four kinds the stress test names, those its
-// source exposes.
-func uses(st Step) []Use {
+// source exposes; leak says whether the target's memory leaked through the search.
+func uses(st Step, leak bool) []Use {
 	r, g := st.Resources, st.Growth
 	var out []Use
 	if cpu, ok := r["cpu"]; ok {
@@ -80,12 +88,40 @@ func uses(st Step) []Use {
 		out = append(out, u)
 	}
 	if mem, ok := r["memory"]; ok {
-		u := Use{Kind: MemoryBound, Utilisation: -1, Saturation: g["memory"],
-			Detail: fmt.Sprintf("memory %.1fMB, %+.0f%% over the hold", mem/1e6, 100*g["memory"])}
-		u.RanOut = u.Saturation >= MemoryGrowth
+		u := Use{Kind: MemoryBound, Utilisation: -1, Saturation: g["memory"], Detail: fmt.Sprintf("memory %.1fMB", mem/1e6)}
+		if limit := r["memory_limit"]; limit > 0 && limit < noLimit {
+			u.Utilisation = mem / limit
+			u.Detail += fmt.Sprintf(" of %.1fMB (%.0f%%)", limit/1e6, 100*u.Utilisation)
+		}
+		u.Detail += fmt.Sprintf(", %+.0f%% over the hold", 100*u.Saturation)
+		if leak && u.Saturation >= MemoryGrowth {
+			u.Detail += ", growing step after step"
+		}
+		u.RanOut = u.Utilisation >= MemoryBusy || (leak && u.Saturation >= MemoryGrowth)
 		out = append(out, u)
 	}
 	return out
+}
+
+// leaking reports whether the target's memory grew through the holds of LeakSteps or
+// more steps in a row, in the order they ran: memory that keeps growing whatever the
+// load, where a warm-up grows in the first step only.
+func leaking(steps []Step) bool {
+	n := 0
+	for _, st := range steps {
+		if st.Outcome != Held && st.Outcome != Broke && st.Outcome != Unsure {
+			continue
+		}
+		if g, ok := st.Growth["memory"]; ok && g >= MemoryGrowth {
+			n++
+		} else {
+			n = 0
+		}
+		if n >= LeakSteps {
+			return true
+		}
+	}
+	return false
 }
 
 // against reads a resource's value v against its limit, when the source shows one: its
@@ -120,13 +156,14 @@ func FindBottleneck(res Result) *Bottleneck {
 			}
 		}
 	}
-	b := &Bottleneck{Kind: NoneVisible, At: at.Level, Uses: uses(at)}
+	leak := leaking(res.Steps)
+	b := &Bottleneck{Kind: NoneVisible, At: at.Level, Uses: uses(at, leak)}
 	for _, st := range steps {
 		if res.High > 0 && st.Level > res.High {
 			break
 		}
 		var first *Use
-		for _, u := range uses(st) {
+		for _, u := range uses(st, leak) {
 			if u.RanOut && (first == nil || u.Utilisation > first.Utilisation) {
 				first = &u
 			}

@@ -46,11 +46,25 @@ func TestFindBottleneck(t *testing.T) {
 			}
 		})), PoolBound, 400, "db_in_use 10 of 10 (100%), 35 waits/s"},
 		{"cpu", stepsOf(with(func(l float64, r, g map[string]float64) { r["cpu"] = min(2, 1.9*l/400) })), CPUBound, 400, "cpu 1.9 of 2 processors (95%)"},
-		{"memory", stepsOf(with(func(l float64, r, g map[string]float64) {
+		{"memory leaking", stepsOf(with(func(l float64, r, g map[string]float64) {
 			if l >= 200 {
 				g["memory"] = 0.3
 			}
-		})), MemoryBound, 200, "+30% over the hold"},
+		})), MemoryBound, 200, "+30% over the hold, growing step after step"},
+		// Growing in the first step only is a warm-up.
+		{"memory warming up", stepsOf(with(func(l float64, r, g map[string]float64) {
+			if l == 100 {
+				g["memory"] = 0.3
+			}
+		})), NoneVisible, 0, "no resource the source shows ran out"},
+		// Near its limit (Go's GOMEMLIMIT), without growing.
+		{"memory at its limit", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["memory_limit"], r["memory"] = 256e6, min(250e6, 60e6*l/100)
+		})), MemoryBound, 400, "memory 240.0MB of 256.0MB (94%)"},
+		// No limit set: Go's is the largest int64.
+		{"memory without a limit", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["memory_limit"], r["memory"] = 9.223372036854776e18, 1e9
+		})), NoneVisible, 0, "memory 1000.0MB, +1% over the hold"},
 		{"connections", stepsOf(with(func(l float64, r, g map[string]float64) { r["open_fds"] = min(1024, 2.4*l) })), ConnectionBound, 400, "open_fds 960 of 1024"},
 		// Both ran out at 400: the busier is named.
 		{"both", stepsOf(with(func(l float64, r, g map[string]float64) {

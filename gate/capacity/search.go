@@ -62,9 +62,13 @@ const (
 	GeneratorLimit
 	// Stopped: the step was cancelled, or the target did not answer before any load.
 	Stopped
+	// Contended: the machine was too busy to judge (see verdict's contended): the step
+	// says nothing of the target, but a busy neighbour passes, so the search pauses
+	// and runs the step again, up to MaxContended times in all.
+	Contended
 )
 
-var outcomeNames = [...]string{Held: "held", Broke: "broke", Unsure: "unsure", GeneratorLimit: "generator limit", Stopped: "stopped"}
+var outcomeNames = [...]string{Held: "held", Broke: "broke", Unsure: "unsure", GeneratorLimit: "generator limit", Stopped: "stopped", Contended: "contended"}
 
 func (o Outcome) String() string { return outcomeNames[o] }
 
@@ -111,9 +115,9 @@ type Settings struct {
 	// is not load, so not in the budget). NoCooldown makes it none.
 	Cooldown   time.Duration
 	NoCooldown bool
-	// Cost is the longest load time a step of the role may take: its ramp and its
-	// longest hold.
-	Cost func(Role) time.Duration
+	// Cost is the longest load time a step of the role at a level may take: its ramp
+	// and its longest hold.
+	Cost func(role Role, level float64) time.Duration
 }
 
 // Defaults of Settings.
@@ -125,6 +129,11 @@ const (
 	// maxConfirmRounds bounds how often a bracket whose confirmation failed is searched
 	// again: a target whose answers do not repeat has no capacity to find.
 	maxConfirmRounds = 6
+	// MaxContended is how many contended steps a search runs again, each after
+	// ContendedPause (not load, so not in the budget); past them, the machine is too
+	// busy for a search, which ends as generator limited.
+	MaxContended   = 3
+	ContendedPause = 20 * time.Second
 )
 
 // WithDefaults returns the settings with each zero field at its default.
@@ -148,7 +157,7 @@ func (s Settings) WithDefaults() Settings {
 		s.Cooldown = 0
 	}
 	if s.Cost == nil {
-		s.Cost = func(Role) time.Duration { return 0 }
+		s.Cost = func(Role, float64) time.Duration { return 0 }
 	}
 	return s
 }
@@ -255,6 +264,8 @@ type search struct {
 	rounds    int
 	// recheck is set after a step at which the target fell over (Step.Collapsed).
 	recheck bool
+	// contended counts the steps the machine was too busy to judge.
+	contended int
 }
 
 // bracket is the highest level that held below the lowest that broke (0: none), and
@@ -298,12 +309,12 @@ func (x *search) run(ctx context.Context, try Try, sleep func(context.Context, t
 		lo, hi := x.bracket()
 		next, role := 0.0, Probe
 		switch {
-		case x.recheck && lo > 0 && !x.confirmed[lo] && x.affords(ConfirmBelow):
+		case x.recheck && lo > 0 && !x.confirmed[lo] && x.affords(ConfirmBelow, lo):
 			// The target fell over: whether it recovers at a level that held is the
 			// low end's confirmation, and tells a fall from a capacity.
 			next, role = lo, ConfirmBelow
-		case len(x.steps) == 0:
-			next = s.From
+		case len(x.held) == 0:
+			next = s.From // the first step, or again after it was contended
 		case math.IsInf(hi, 1):
 			if lo >= s.To {
 				return Result{Capacity: lo, Low: lo, End: AtLeast, Why: fmt.Sprintf("every level up to %v held", s.To)}
@@ -314,7 +325,7 @@ func (x *search) run(ctx context.Context, try Try, sleep func(context.Context, t
 			if next >= hi || next < x.s.From/math.Pow(s.Factor, 8) {
 				return Result{High: hi, End: NoneHeld, Why: fmt.Sprintf("every level tried broke, the lowest %v", hi)}
 			}
-		case x.narrow(lo, hi) || !x.affords(Bisect):
+		case x.narrow(lo, hi) || !x.affords(Bisect, (lo+hi)/2):
 			switch {
 			case !x.confirmed[lo]:
 				next, role = lo, ConfirmBelow
@@ -334,7 +345,7 @@ func (x *search) run(ctx context.Context, try Try, sleep func(context.Context, t
 				}
 			}
 		}
-		if !x.affords(role) {
+		if !x.affords(role, next) {
 			if lo > 0 && !math.IsInf(hi, 1) {
 				return x.unconfirmed(lo, hi, "the budget ran out")
 			}
@@ -355,6 +366,16 @@ func (x *search) run(ctx context.Context, try Try, sleep func(context.Context, t
 		case GeneratorLimit:
 			return Result{Capacity: lo, Low: lo, End: GeneratorLimited,
 				Why: fmt.Sprintf("perfgate could not deliver %v: %s", next, st.Why)}
+		case Contended:
+			x.contended++
+			if x.contended > MaxContended {
+				return Result{Capacity: lo, Low: lo, End: GeneratorLimited,
+					Why: fmt.Sprintf("the machine stayed too busy to judge: %d steps contended", x.contended)}
+			}
+			if err := sleep(ctx, ContendedPause); err != nil {
+				return Result{Capacity: lo, Low: lo, High: finite(hi), End: Cancelled, Why: "cancelled"}
+			}
+			continue // the same step again: nothing was learnt
 		}
 		if st.Outcome == Unsure && lo == 0 {
 			return Result{High: finite(hi), End: Undecided,
@@ -387,13 +408,15 @@ func (x *search) run(ctx context.Context, try Try, sleep func(context.Context, t
 
 // affords reports whether a step of the role fits in the budget, keeping room for the
 // two confirmations when it is not one.
-func (x *search) affords(role Role) bool {
-	need := x.s.Cost(role)
+// affords reports whether the budget has room for a step of the role at level and the
+// confirmations still to come (near level: the capacity is about there by then).
+func (x *search) affords(role Role, level float64) bool {
+	need := x.s.Cost(role, level)
 	switch role {
 	case Probe, Bisect:
-		need += 2 * x.s.Cost(ConfirmBelow)
+		need += 2 * x.s.Cost(ConfirmBelow, level)
 	case ConfirmBelow:
-		need += x.s.Cost(ConfirmAbove)
+		need += x.s.Cost(ConfirmAbove, level)
 	}
 	return x.load+need <= x.s.Budget
 }

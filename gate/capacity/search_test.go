@@ -24,6 +24,9 @@ type target struct {
 	fell        bool
 	generatorAt float64
 	steps       Steps
+	// contended is how many of the steps, from the contendFrom-th (counted from 1),
+	// the machine is too busy to judge.
+	contended, contendFrom, tries int
 }
 
 func (t *target) try(_ context.Context, level float64, role Role) Step {
@@ -33,6 +36,10 @@ func (t *target) try(_ context.Context, level float64, role Role) Step {
 		load = t.steps.Ramp + t.steps.ConfirmHold
 	}
 	st := Step{Level: level, Role: role, Load: load, Requests: 1000, Offered: level}
+	if t.tries++; t.contended > 0 && t.tries >= t.contendFrom && t.tries < t.contendFrom+t.contended {
+		st.Outcome, st.Why = Contended, "contended"
+		return st
+	}
 	if t.generatorAt > 0 && level >= t.generatorAt {
 		st.Outcome, st.Why = GeneratorLimit, "generator_busy"
 		return st
@@ -57,8 +64,11 @@ func (t *target) try(_ context.Context, level float64, role Role) Step {
 
 var steps = Steps{Ramp: 3 * time.Second, Hold: 10 * time.Second, MaxHold: 20 * time.Second, ConfirmHold: 20 * time.Second}
 
+// cost is what steps' steps cost in the open model.
+func cost(role Role, level float64) time.Duration { return steps.Cost(role, Rate, level) }
+
 func settings(from, to float64) Settings {
-	return Settings{From: from, To: to, Cost: steps.Cost, NoCooldown: true}
+	return Settings{From: from, To: to, Cost: cost, NoCooldown: true}
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }
@@ -151,7 +161,7 @@ func TestSearchEnds(t *testing.T) {
 	})
 	t.Run("no level holds", func(t *testing.T) {
 		tg := &target{capacity: 1e-9, rng: rand.New(rand.NewPCG(1, 1)), steps: steps}
-		res := Search(context.Background(), Settings{From: 100, Cost: steps.Cost, NoCooldown: true, Budget: time.Hour}, tg.try, noSleep)
+		res := Search(context.Background(), Settings{From: 100, Cost: cost, NoCooldown: true, Budget: time.Hour}, tg.try, noSleep)
 		if res.End != NoneHeld || res.Capacity != 0 || len(res.Steps) > 10 {
 			t.Errorf("ended %v, capacity %v after %d steps; want none held", res.End, res.Capacity, len(res.Steps))
 		}
@@ -161,6 +171,35 @@ func TestSearchEnds(t *testing.T) {
 		res := Search(context.Background(), settings(100, 0), tg.try, noSleep)
 		if res.End != GeneratorLimited || res.Capacity != 800 || res.Why == "" {
 			t.Errorf("ended %v (%s), capacity %v; want at least 800, perfgate's limit", res.End, res.Why, res.Capacity)
+		}
+	})
+	// A busy neighbour for a while: the step runs again after a pause, at the same
+	// level, and the search finds what it would have.
+	t.Run("contended for a while", func(t *testing.T) {
+		for _, from := range []int{1, 4} {
+			var pauses int
+			sleep := func(_ context.Context, d time.Duration) error {
+				if d == ContendedPause {
+					pauses++
+				}
+				return nil
+			}
+			tg := &target{capacity: 500, contended: MaxContended, contendFrom: from, rng: rand.New(rand.NewPCG(1, 1)), steps: steps}
+			res := Search(context.Background(), settings(100, 0), tg.try, sleep)
+			if res.End != Found || !(res.Low <= 500 && 500 < res.High) || pauses != MaxContended {
+				t.Errorf("contended from step %d: ended %v (%s), bracket %v-%v after %d pauses", from, res.End, res.Why, res.Low, res.High, pauses)
+			}
+			st := res.Steps[from-1:]
+			if st[0].Outcome != Contended || st[MaxContended].Outcome == Contended || st[0].Level != st[MaxContended].Level {
+				t.Errorf("contended from step %d: %v at %v, then %v at %v; want the same level again", from, st[0].Outcome, st[0].Level, st[MaxContended].Outcome, st[MaxContended].Level)
+			}
+		}
+	})
+	t.Run("contended for good", func(t *testing.T) {
+		tg := &target{capacity: 500, contended: 100, contendFrom: 3, rng: rand.New(rand.NewPCG(1, 1)), steps: steps}
+		res := Search(context.Background(), settings(100, 0), tg.try, noSleep)
+		if res.End != GeneratorLimited || res.Capacity != 200 || len(res.Steps) != 2+MaxContended+1 {
+			t.Errorf("ended %v (%s), capacity %v after %d steps; want at least 200 after %d contended", res.End, res.Why, res.Capacity, len(res.Steps), MaxContended+1)
 		}
 	})
 	t.Run("the target falls over", func(t *testing.T) {
@@ -248,7 +287,7 @@ func TestSearchCoolsDown(t *testing.T) {
 		return nil
 	}
 	tg := &target{capacity: 1e9, rng: rand.New(rand.NewPCG(1, 1)), steps: steps}
-	res := Search(context.Background(), Settings{From: 1, Cost: steps.Cost}, tg.try, sleep)
+	res := Search(context.Background(), Settings{From: 1, Cost: cost}, tg.try, sleep)
 	if res.End != Cancelled || len(res.Steps) != 4 || len(waits) != 4 {
 		t.Fatalf("ended %v after %d steps and %d waits", res.End, len(res.Steps), len(waits))
 	}

@@ -27,18 +27,51 @@ const (
 
 // Steps shape each step of a search: a ramp to the level, a hold judged by the gate's
 // rules (which may go on to MaxHold while a rule is inconclusive), and confirmation
-// holds of ConfirmHold.
+// holds of ConfirmHold. In the open model, a hold that stays inconclusive may go on
+// further, up to LongestHold, until about Requests requests have arrived: at a low
+// rate a rule on a small error rate cannot be told in MaxHold (none failed of 65
+// requests says little of "error_rate < 1%"), and a step that cannot tell says nothing.
 type Steps struct {
 	Ramp, Hold, MaxHold, ConfirmHold time.Duration
+	Requests                         int
+	LongestHold                      time.Duration
 }
 
-// Cost is the longest load time a step of the role may take.
-func (s Steps) Cost(role Role) time.Duration {
-	hold := max(s.Hold, s.MaxHold)
+// holds is a step's hold at level and the longest it may go on to.
+func (s Steps) holds(role Role, unit Unit, level float64) (hold, longest time.Duration) {
+	hold, longest = s.Hold, max(s.Hold, s.MaxHold)
 	if role.Confirms() {
-		hold = max(s.ConfirmHold, hold)
+		hold, longest = max(s.ConfirmHold, s.Hold), max(s.MaxHold, s.ConfirmHold)
 	}
-	return s.Ramp + hold
+	if unit == Rate && s.Requests > 0 && level > 0 {
+		need := time.Duration(float64(s.Requests) / level * float64(time.Second)).Round(time.Second)
+		longest = max(longest, min(need, s.LongestHold))
+	}
+	return hold, longest
+}
+
+// Cost is the longest load time a step of the role at level may take.
+func (s Steps) Cost(role Role, unit Unit, level float64) time.Duration {
+	_, longest := s.holds(role, unit, level)
+	return s.Ramp + longest
+}
+
+// MinRequests is how many requests a step of p should see for each of its rules to be
+// told: for a rule on an error ratio ("error_rate < 1%"), half as many again as it takes
+// for none failed to show the rate below the limit at p's confidence, shared among the
+// rules (1.5 ln(2m / (1 - confidence)) / limit of the rule's endpoint, for m rules:
+// 795 for 1% among five rules at 95%), over the endpoint's share of the requests.
+// Latency rules are told by far fewer; 0 when no rule is on a ratio.
+func MinRequests(p *plan.Plan, rules []plan.Rule) int {
+	n := 0.0
+	for _, r := range rules {
+		share := p.Share(r.Endpoint)
+		if r.Metric.Kind() != metric.Ratio || !(r.Limit > 0) || (r.Op != "<" && r.Op != "<=") || share == 0 {
+			continue
+		}
+		n = max(n, 1.5*math.Log(2*float64(len(rules))/(1-p.Confidence))/r.Limit/share)
+	}
+	return int(math.Ceil(n))
 }
 
 // ErrNoRules is returned by Rules when the plan has no rule a step can be judged by.
@@ -71,10 +104,7 @@ func Rules(p *plan.Plan) ([]plan.Rule, error) {
 // level, judged by rules.
 func (s Steps) Plan(base *plan.Plan, rules []plan.Rule, unit Unit, level float64, role Role) *plan.Plan {
 	l := base.Phases[max(base.Main, 0)].Load
-	l.Hold, l.MaxHold = s.Hold, s.MaxHold
-	if role.Confirms() {
-		l.Hold, l.MaxHold = max(s.ConfirmHold, s.Hold), max(s.MaxHold, s.ConfirmHold)
-	}
+	l.Hold, l.MaxHold = s.holds(role, unit, level)
 	if unit == Rate {
 		l.Open, l.Rate, l.StartRate, l.RateRamp = true, level, level/10, s.Ramp
 	} else {
@@ -159,11 +189,14 @@ func outcome(p *plan.Plan, rec *run.Record, v verdict.Verdict, st Step) (Outcome
 		return Stopped, "cancelled"
 	}
 	var unsure, broke string
+	contended := false
 	for _, rs := range v.Reasons {
 		switch rs.Code {
-		case verdict.GeneratorLate, verdict.GeneratorBusy, verdict.GeneratorFailed, verdict.Contended:
+		case verdict.GeneratorLate, verdict.GeneratorBusy, verdict.GeneratorFailed:
 			// The step says nothing of the target, whatever else went wrong.
 			return GeneratorLimit, rs.Code.String()
+		case verdict.Contended:
+			contended = true
 		case verdict.InconclusiveRule:
 			if unsure == "" && rs.Check >= 0 && rs.Check < len(v.Checks) {
 				unsure = v.Checks[rs.Check].Rule.Text + " inconclusive"
@@ -173,6 +206,9 @@ func outcome(p *plan.Plan, rec *run.Record, v verdict.Verdict, st Step) (Outcome
 				broke = rs.Code.String()
 			}
 		}
+	}
+	if contended {
+		return Contended, verdict.Contended.String()
 	}
 	for _, c := range v.Checks {
 		if c.Status == verdict.Fail {

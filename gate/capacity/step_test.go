@@ -63,11 +63,63 @@ func TestStepPlan(t *testing.T) {
 	if base.Phases[0].Load.Users != 200 || len(base.Aborts) != 1 {
 		t.Error("the base plan changed")
 	}
-	if got := s.Cost(Probe); got != 23*time.Second {
+	if got := s.Cost(Probe, Rate, 400); got != 23*time.Second {
 		t.Errorf("a probe may cost %v, want 23s", got)
 	}
-	if got := s.Cost(ConfirmBelow); got != 33*time.Second {
+	if got := s.Cost(ConfirmBelow, Rate, 400); got != 33*time.Second {
 		t.Errorf("a confirmation may cost %v, want 33s", got)
+	}
+
+	// With a number of requests to see: a low rate's inconclusive hold goes on until it
+	// has seen them (800 at 20/s: 40 s), at most LongestHold; a high rate's is as before,
+	// and users have no rate to count by.
+	s.Requests, s.LongestHold = 800, time.Minute
+	for _, tc := range []struct {
+		unit  Unit
+		level float64
+		role  Role
+		want  time.Duration
+	}{
+		{Rate, 20, Probe, 40 * time.Second}, {Rate, 5, Probe, time.Minute}, {Rate, 400, Probe, 20 * time.Second},
+		{Rate, 20, ConfirmBelow, 40 * time.Second}, {Rate, 400, ConfirmAbove, 30 * time.Second}, {Users, 20, Probe, 20 * time.Second},
+	} {
+		p := s.Plan(base, nil, tc.unit, tc.level, tc.role)
+		if p.Load.MaxHold != tc.want || s.Cost(tc.role, tc.unit, tc.level) != s.Ramp+tc.want {
+			t.Errorf("%v %v %v: longest hold %v, cost %v; want %v", tc.unit, tc.level, tc.role, p.Load.MaxHold, s.Cost(tc.role, tc.unit, tc.level), tc.want)
+		}
+	}
+}
+
+// TestMinRequests: enough requests for none failed to tell the lowest error-rate limit
+// at the run's confidence, half as many again; latency rules need none.
+func TestMinRequests(t *testing.T) {
+	r := func(text string) plan.Rule {
+		cr, err := config.ParseRule(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Rule{Rule: cr, Endpoint: -1}
+	}
+	// Tasks a, b, a of weights 1, 1, 2: endpoint 0 has 3 of 4 parts, 1 the other.
+	p := &plan.Plan{Confidence: 0.95, Tasks: []plan.Request{{Endpoint: 0, Weight: 1}, {Endpoint: 1, Weight: 1}, {Endpoint: 0, Weight: 2}}}
+	on := func(endpoint int, text string) plan.Rule { x := r(text); x.Endpoint = endpoint; return x }
+	five := []plan.Rule{r("p99 < 300ms"), r("p95 < 200ms"), r("error_rate < 1%"), r("p99 < 500ms"), r("error_rate < 5%")}
+	if got := MinRequests(p, five); got != 795 {
+		t.Errorf("five rules at 95%%, the lowest limit 1%%: %d, want 795", got)
+	}
+	five[2] = on(0, "error_rate < 1%")
+	if got := MinRequests(p, five); got != 1060 {
+		t.Errorf("the lowest limit on an endpoint with 3/4 of the requests: %d, want 1060", got)
+	}
+	five[4] = on(1, "error_rate < 5%")
+	if got := MinRequests(p, five); got != 1060 {
+		t.Errorf("5%% on an endpoint with 1/4 of the requests needs fewer: %d, want 1060", got)
+	}
+	if got := MinRequests(p, five[:2]); got != 0 {
+		t.Errorf("latency rules only: %d", got)
+	}
+	if got := MinRequests(p, []plan.Rule{r("error_rate > 1%")}); got != 0 {
+		t.Errorf("a lower bound on the error rate: %d", got)
 	}
 }
 
@@ -111,7 +163,7 @@ func TestJudgeStep(t *testing.T) {
 		{"arrivals held back", record(1000, 0, 99), invalid(verdict.RateShort), Broke, "rate_short"},
 		{"inconclusive", record(1000, 0, 99), invalid(verdict.InconclusiveRule), Unsure, "p95 < 1s inconclusive"},
 		{"the generator's limit wins", record(1000, 0, 99), invalid(verdict.RateShort, verdict.GeneratorBusy), GeneratorLimit, "generator_busy"},
-		{"contended", record(1000, 0, 99), invalid(verdict.Contended), GeneratorLimit, "contended"},
+		{"contended", record(1000, 0, 99), invalid(verdict.Contended), Contended, "contended"},
 		{"a breached rule beside an inconclusive one", record(1000, 0, 99),
 			verdict.Verdict{Status: verdict.Fail, Checks: failed.Checks, Reasons: []verdict.Reason{{Code: verdict.InconclusiveRule, Check: 0}}}, Broke, "p99 < 10ms"},
 		{"cancelled", func() *run.Record { r := record(10, 0, 99); r.Cancelled = true; return r }(), invalid(verdict.Cancelled), Stopped, "cancelled"},

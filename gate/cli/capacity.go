@@ -108,9 +108,13 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 		texts = append(texts, r.Scope+": "+r.Text)
 	}
 	unit := s.Unit.String()
-	c.say(out, "perfgate %s: capacity search in %s from %s to %s, each step %s ramp + %s hold (confirmations %s), budget %s of load\n",
+	longer := ""
+	if s.Unit == capacity.Rate && steps.Requests > 0 {
+		longer = fmt.Sprintf("; a step whose rules are not yet told goes on to %s requests, at most %s", report.Count(int64(steps.Requests)), steps.LongestHold)
+	}
+	c.say(out, "perfgate %s: capacity search in %s from %s to %s, each step %s ramp + %s hold (confirmations %s)%s, budget %s of load\n",
 		version(), map[capacity.Unit]string{capacity.Rate: "arrivals a second", capacity.Users: "users"}[s.Unit],
-		report.FormatLevel(unit, s.From), report.FormatLevel(unit, s.To), steps.Ramp, steps.Hold, steps.ConfirmHold, s.Budget)
+		report.FormatLevel(unit, s.From), report.FormatLevel(unit, s.To), steps.Ramp, steps.Hold, steps.ConfirmHold, longer, s.Budget)
 	c.say(out, "target %s; each step judged by %s\n", p.RedactedTarget(), strings.Join(texts, ", "))
 
 	opts := c.runWith
@@ -236,10 +240,17 @@ func (cf *capacityFlags) settings(p *plan.Plan, f *runFlags) (capacity.Settings,
 	if s.Budget == 0 {
 		s.Budget = capacity.DefaultBudget
 	}
-	if min := steps.Cost(capacity.Probe) + 2*steps.Cost(capacity.ConfirmBelow); s.Budget < min {
+	// A step that stays inconclusive goes on until it has seen enough requests for
+	// its rules, up to twelve times its hold (2 minutes by default: 1,060 requests of
+	// the demo's rules at 9/s).
+	if rules, err := capacity.Rules(p); err == nil {
+		steps.Requests = capacity.MinRequests(p, rules)
+	}
+	steps.LongestHold = min(12*steps.Hold, plan.MaxStage)
+	if min := steps.Cost(capacity.Probe, s.Unit, s.From) + 2*steps.Cost(capacity.ConfirmBelow, s.Unit, s.From); s.Budget < min {
 		return s, capacity.Steps{}, fmt.Errorf("--budget %s is too short for one step and the two confirmations (%s)", s.Budget, min)
 	}
-	s.Cost = steps.Cost
+	s.Cost = func(role capacity.Role, level float64) time.Duration { return steps.Cost(role, s.Unit, level) }
 	return s.WithDefaults(), steps, nil
 }
 

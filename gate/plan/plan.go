@@ -147,6 +147,25 @@ func (p *Plan) Pick(n int) int {
 // TotalWeight is the sum of the task weights.
 func (p *Plan) TotalWeight() int { return p.cumWeights[len(p.cumWeights)-1] }
 
+// Share is the part of the tasks' requests that go to the endpoint (-1: all of them):
+// the weights of its tasks over all the weights. A setup step's is 0.
+func (p *Plan) Share(endpoint int) float64 {
+	if endpoint < 0 {
+		return 1
+	}
+	w, total := 0, 0
+	for _, t := range p.Tasks {
+		total += t.Weight
+		if t.Endpoint == endpoint {
+			w += t.Weight
+		}
+	}
+	if w == 0 {
+		return 0
+	}
+	return float64(w) / float64(total)
+}
+
 // Build validates cfg and the threshold files together and compiles them into a Plan.
 // Relative file names in cfg (thresholds are read by the caller; the CA file here) are
 // taken from the config file's folder.
@@ -239,14 +258,21 @@ func (b *builder) resources() error {
 		}
 		return nil
 	}
-	u, err := url.Parse(r.Scrape)
+	scrape := r.Scrape
+	if strings.HasPrefix(scrape, "/") && b.p.Target != nil {
+		// A path on the target: its own /metrics.
+		t := *b.p.Target
+		t.Path, t.RawPath = t.Path+scrape, ""
+		scrape = t.String()
+	}
+	u, err := url.Parse(scrape)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return b.errorf(r.Pos.Of("scrape"), "resources.scrape %q is not an http:// or https:// URL with a host", RedactURL(r.Scrape))
+		return b.errorf(r.Pos.Of("scrape"), "resources.scrape %q is neither an http:// or https:// URL with a host nor a path on the target (/metrics)", RedactURL(r.Scrape))
 	}
 	if pw := URLPassword(r.Scrape); pw != "" {
 		b.p.Secrets = append(b.p.Secrets, pw)
 	}
-	out := &Resources{Scrape: r.Scrape, Series: resource.Defaults}
+	out := &Resources{Scrape: scrape, Series: resource.Defaults}
 	if len(r.Series) > 0 {
 		out.Series = nil
 		seen := map[string]bool{}

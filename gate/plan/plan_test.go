@@ -388,11 +388,15 @@ func TestResources(t *testing.T) {
 	if s := p.Resources.Series; len(s) != 2 || s[0].Labels["queue"] != "orders" || !s[1].Counter {
 		t.Errorf("series %+v", s)
 	}
+	// A path is on the target.
+	if p, err := build(t, base+"resources: {scrape: /metrics}\n", "all: [p99 < 1s]\n"); err != nil || p.Resources.Scrape != p.Target.String()+"/metrics" {
+		t.Errorf("scrape of a path: %v, target %v, %v", p.Resources, p.Target, err)
+	}
 	if p, _ := build(t, base, "all: [p99 < 1s]\n"); p.Resources != nil {
 		t.Error("resources without a source")
 	}
 	for _, tc := range []struct{ doc, want string }{
-		{"resources: {scrape: 'ftp://h/metrics'}\n", "resources.scrape \"ftp://h/metrics\" is not an http:// or https:// URL"},
+		{"resources: {scrape: 'ftp://h/metrics'}\n", "resources.scrape \"ftp://h/metrics\" is neither an http:// or https:// URL"},
 		{"resources:\n  series: [{name: a, metric: b}]\n", "name where to read them"},
 		{"resources:\n  scrape: http://h/m\n  series: [{name: Queue, metric: b}]\n", "name \"Queue\" must be lower-case"},
 		{"resources:\n  scrape: http://h/m\n  series: [{name: a, metric: b}, {name: a, metric: c}]\n", "\"a\" is named twice"},

@@ -71,6 +71,10 @@ type CapacityConfig struct {
 	MaxHoldSeconds  float64 `json:"step_max_hold_seconds"`
 	ConfirmSeconds  float64 `json:"confirm_hold_seconds"`
 	CooldownSeconds float64 `json:"cooldown_seconds"`
+	// Requests is how many requests an inconclusive step of the open model goes on
+	// to, up to LongestHoldSeconds.
+	Requests           int     `json:"step_requests,omitempty"`
+	LongestHoldSeconds float64 `json:"step_longest_hold_seconds,omitempty"`
 }
 
 // CapacityCheck is one capacity rule's outcome.
@@ -161,6 +165,9 @@ func BuildCapacity(in CapacityInput) *CapacityResult {
 			CooldownSeconds: s.Cooldown.Seconds(),
 		},
 		Steps: []CapacityStep{}, Verdict: in.Status.String(), Checks: []CapacityCheck{},
+	}
+	if res.Unit == capacity.Rate && in.Steps.Requests > 0 {
+		out.Settings.Requests, out.Settings.LongestHoldSeconds = in.Steps.Requests, in.Steps.LongestHold.Seconds()
 	}
 	unit := res.Unit.String()
 	for _, c := range in.Checks {

@@ -31,12 +31,14 @@ type Series struct {
 // Defaults are the series of a Go service instrumented with client_golang's default
 // collectors (process and Go runtime) and its database/sql stats collector
 // (collectors.NewDBStatsCollector): processor seconds a second (cores busy), resident
-// memory, open file descriptors and their limit, goroutines, the processors Go may use
-// (GOMAXPROCS), the heap in use, and the database pool's connections in use, its most
-// allowed, and the waits for a connection (count and seconds a second).
+// memory and Go's limit of it (GOMEMLIMIT: the largest int64 when none is set), open
+// file descriptors and their limit, goroutines, the processors Go may use (GOMAXPROCS),
+// the heap in use, and the database pool's connections in use, its most allowed, and
+// the waits for a connection (count and seconds a second).
 var Defaults = []Series{
 	{Name: "cpu", Metric: "process_cpu_seconds_total", Counter: true},
 	{Name: "memory", Metric: "process_resident_memory_bytes"},
+	{Name: "memory_limit", Metric: "go_gc_gomemlimit_bytes"},
 	{Name: "open_fds", Metric: "process_open_fds"},
 	{Name: "max_fds", Metric: "process_max_fds"},
 	{Name: "goroutines", Metric: "go_goroutines"},
