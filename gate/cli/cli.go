@@ -39,6 +39,9 @@ type Command struct {
 	Env config.Env
 	// Environ lists the environment, for masking secrets in GitHub Actions logs.
 	Environ func() []string
+	// Self is the perfgate binary, to run the sample API in a process of its own
+	// (demo --capacity); "" runs it in this one.
+	Self string
 
 	// runWith, in tests, gives runs a clock, an engine and a probe of their own.
 	runWith run.Options
@@ -60,6 +63,9 @@ func Main(args []string) int {
 		stop()
 	}()
 	c := &Command{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.LookupEnv, Environ: os.Environ}
+	if self, err := os.Executable(); err == nil {
+		c.Self = self
+	}
 	return c.Run(ctx, args)
 }
 

@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
@@ -90,14 +92,14 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 	fs.BoolVar(&fallOver, "fall-over", false, "make the sample API fall over (stay slow and failing) once it is over capacity")
 	var stress bool
 	var cf capacityFlags
-	fs.BoolVar(&stress, "capacity", false, "run the stress test instead (see perfgate capacity --help): find the capacity of an API that serves 400 requests a second well, from 100/s")
+	fs.BoolVar(&stress, "capacity", false, "run the stress test instead (see perfgate capacity --help): find the capacity of an API whose database pool of 4 serves about 400 requests a second, from 100/s, and name its bottleneck")
 	cf.add(fs)
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
 	f.visited(fs)
 	if stress && !f.set["rate"] {
-		f.rate.r, f.set["rate"] = demo.Stressed.Capacity/4, true
+		f.rate.r, f.set["rate"] = demo.StressedCapacity/4, true
 	}
 
 	src := source{name: demo.ConfigName, data: demo.ConfigFile, openThresholds: embeddedThresholds}
@@ -123,7 +125,23 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 		c.errorf("demo: %v", err)
 		return ExitUsage
 	}
-	if !f.set["target"] {
+	switch {
+	case f.set["target"]:
+	case stress && c.Self != "":
+		// The stress test reads the target's resources: the API runs in a process of
+		// its own, so that they are its own.
+		api, err := startAPIProcess(ctx, c.Self, opts)
+		if err != nil {
+			c.errorf("cannot start the sample API: %v", err)
+			return ExitInvalid
+		}
+		defer api.stop()
+		f.target, f.set["target"] = api.url, true
+		if !f.set["scrape"] {
+			f.scrape, f.set["scrape"] = "/metrics", true
+		}
+		c.say(c.Stdout, "sample API listening on %s in a process of its own (%s), its resources read from /metrics\n", api.url, opts)
+	default:
 		srv := demo.New(opts)
 		if err := srv.Start("127.0.0.1:0"); err != nil {
 			c.errorf("cannot start the sample API: %v", err)
@@ -168,7 +186,10 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	var leak durationFlag
 	fs := c.newFlagSet("serve-demo", "serve-demo [flags]",
 		"Runs the built-in sample API until interrupted: POST /auth/token (testuser/testpass),\n"+
-			"GET /api/products and GET /api/products/{id} (bearer token required).")
+			"GET /api/products and GET /api/products/{id} (bearer token required), from a SQLite\n"+
+			"database through a database/sql pool, and its metrics at GET /metrics (client_golang's\n"+
+			"process, Go and database/sql collectors). --pool, --cpu-work with --procs, and\n"+
+			"--leak-memory make a pool, the processors or memory its limit, for perfgate capacity.")
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address`")
 	latency.d, jitter.d = demo.Healthy.Latency, demo.Healthy.Jitter
 	fs.Var(&latency, "latency", "latency `D` added to every response")
@@ -180,10 +201,19 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	fs.BoolVar(&regress, "regress", false, "behave like a regressed release (overrides the other behaviour flags)")
 	var seed uint64
 	fs.Uint64Var(&seed, "seed", 0, "seed `N` of the API's random choices (jitter, errors, shedding), to repeat a series; 0: unseeded")
+	var pool, procs int
+	var cpuWork durationFlag
+	var leakMemory, memoryLimit sizeFlag
+	fs.IntVar(&pool, "pool", 0, "most database connections `N` open at once, each held for a request's query and latency (0: no limit)")
+	fs.Var(&cpuWork, "cpu-work", "processor work `D` each /api/ request does (e.g. 2ms)")
+	fs.IntVar(&procs, "procs", 0, "processors `N` the API may use (GOMAXPROCS; 0: all)")
+	fs.Var(&leakMemory, "leak-memory", "memory `size` each /api/ request keeps for good, up to --memory-limit (e.g. 64KiB)")
+	fs.Var(&memoryLimit, "memory-limit", "the API's memory `size` limit: Go's soft limit, and where a leak ends in 503s (default 256MiB with --leak-memory)")
 	if code, done := c.parse(fs, args); done {
 		return code
 	}
-	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f, Capacity: capacity, FallOver: fallOver, Leak: leak.d, Seed: seed}
+	opts := demo.Options{Latency: latency.d, Jitter: jitter.d, ErrorRate: errRate.f, Capacity: capacity, FallOver: fallOver, Leak: leak.d, Seed: seed,
+		Pool: pool, CPUWork: cpuWork.d, LeakMemory: leakMemory.n, MemoryLimit: memoryLimit.n}
 	if regress {
 		opts = demo.Regressed
 		opts.Seed = seed
@@ -191,6 +221,19 @@ func (c *Command) serveDemo(ctx context.Context, args []string) int {
 	if err := opts.Validate(); err != nil {
 		c.errorf("serve-demo: %v", err)
 		return ExitUsage
+	}
+	if procs < 0 {
+		c.errorf("serve-demo: --procs must not be negative")
+		return ExitUsage
+	}
+	// The API has this process to itself: its processors and memory are its own.
+	if procs > 0 {
+		runtime.GOMAXPROCS(procs)
+	}
+	if opts.MemoryLimit > 0 {
+		debug.SetMemoryLimit(opts.MemoryLimit)
+	} else if opts.LeakMemory > 0 {
+		debug.SetMemoryLimit(demo.DefaultMemoryLimit)
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		c.errorf("serve-demo: --addr %q is not host:port", addr)

@@ -31,6 +31,7 @@ type runFlags struct {
 	caFile      string
 	progress    durationFlag
 	cpuProfile  string
+	scrape      string
 	client      string
 	profile     string
 	set         map[string]bool
@@ -58,6 +59,7 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust")
 	f.progress = durationFlag{d: 10 * time.Second}
 	fs.Var(&f.progress, "progress", "interval `D` between progress lines and time windows (default: a twentieth of the hold, 1s to 10s)")
+	fs.StringVar(&f.scrape, "scrape", "", "read the target's resources from its metrics endpoint: a `URL`, or a path on the target such as /metrics (as resources.scrape:)")
 	fs.StringVar(&f.client, "client", "auto", "HTTP `client`: auto (a lean HTTP/1.1 client for plain http:// targets, net/http otherwise) or net/http")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (for studying its overhead)")
 }
@@ -153,6 +155,10 @@ func (f *runFlags) apply(cfg *config.Config) error {
 	if f.set["insecure"] {
 		cfg.TLS.Insecure = f.insecure
 	}
+	if f.set["scrape"] {
+		cfg.Resources.Scrape = f.scrape
+		cfg.Resources.Pos.Forget("scrape")
+	}
 	if f.set["ca-file"] {
 		cfg.TLS.CAFile = f.caFile
 	}
@@ -181,6 +187,39 @@ func (v *durationFlag) Set(s string) error {
 	}
 	v.d = d
 	return nil
+}
+
+// sizeFlag is a size in bytes: 65536, 64KiB, 256MiB, 1GiB (or KB, MB, GB of 1,000).
+type sizeFlag struct{ n int64 }
+
+func (v *sizeFlag) String() string {
+	if v == nil || v.n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v.n, 10)
+}
+
+func (v *sizeFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	v.n = n
+	return nil
+}
+
+// parseSize reads a size in bytes with an optional unit.
+func parseSize(s string) (int64, error) {
+	num, unit := s, ""
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		num, unit = s[:i], s[i:]
+	}
+	scale, ok := map[string]int64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || n > (1<<50)/scale {
+		return 0, fmt.Errorf("%q is not a size in bytes, such as 65536, 64KiB or 256MiB", s)
+	}
+	return n * scale, nil
 }
 
 type thinkFlag struct{ t config.Think }

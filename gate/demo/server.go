@@ -1,7 +1,11 @@
 // Package demo is the built-in sample API: the three endpoints of the article's Locust
 // example (POST /auth/token, GET /api/products, GET /api/products/{id}) with settable
 // latency and error rate, so that `perfgate demo` shows a whole gate working, and tests
-// have a real HTTP server to hit. It also carries the demo's config.
+// have a real HTTP server to hit. Its products are in a real database (SQLite, through a
+// database/sql pool), and it exposes real metrics at /metrics (client_golang's process,
+// Go and database/sql collectors), so that the stress test has resources to read; flags
+// make one of them its limit: a small pool, a CPU-heavy handler, a leak. It also carries
+// the demo's config.
 package demo
 
 import (
@@ -9,6 +13,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	_ "embed" // the demo config
 	"encoding/hex"
 	"encoding/json"
@@ -22,6 +27,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // ConfigFile is the demo's config, as shipped in the repository at ConfigName.
@@ -58,14 +67,36 @@ type Options struct {
 	// Seed, when not 0, seeds the API's random choices (jitter, errors, shedding), so
 	// that a series of runs can be repeated.
 	Seed uint64
+
+	// Pool is the most connections the database pool opens (0: no limit). Each /api/
+	// request holds one for its query and for the latency above, the database's time,
+	// so the pool serves at most Pool / latency requests a second, and requests past
+	// that wait for a connection.
+	Pool int
+	// CPUWork is the processor work each /api/ request does (hashing for as long as it
+	// takes on a quiet machine): the API serves at most a processor's second / CPUWork
+	// requests a second for each processor Go may use.
+	CPUWork time.Duration
+	// LeakMemory is memory each /api/ request keeps for good, up to MemoryLimit
+	// (DefaultMemoryLimit if 0); from there, /api/ requests fail with 503, as
+	// allocations in a full heap would.
+	LeakMemory, MemoryLimit int64
 }
 
+// DefaultMemoryLimit is how much memory a leak may take when no limit is set.
+const DefaultMemoryLimit = 256 << 20
+
 // Overloaded is the sample API with a capacity between the demo's peak and twice it;
-// Stressed the one whose capacity `perfgate demo --capacity` searches for.
+// Stressed the one whose capacity `perfgate demo --capacity` searches for: a database
+// pool of 4 connections, each held 5-15 ms a request, which serves about 400 requests a
+// second (4 / 10 ms) and queues past it.
 var (
 	Overloaded = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 150}
-	Stressed   = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Capacity: 400}
+	Stressed   = Options{Latency: Healthy.Latency, Jitter: Healthy.Jitter, Pool: 4}
 )
+
+// StressedCapacity is what Stressed's pool can serve: 4 connections / 10 ms.
+const StressedCapacity = 400
 
 // Healthy is the demo's normal behaviour; Regressed is a release candidate gone slow and
 // flaky.
@@ -81,6 +112,13 @@ type Server struct {
 	requests atomic.Int64
 	srv      *http.Server
 	ln       net.Listener
+
+	// store is the products' database, or storeErr why it could not be opened;
+	// metrics is the registry /metrics serves; leak the memory kept for good.
+	store    *store
+	storeErr error
+	metrics  *prometheus.Registry
+	leak     leak
 
 	started time.Time
 	// load is the API's request rate: requests in the current second and the last
@@ -123,6 +161,19 @@ func New(opts Options) *Server {
 	if opts.Seed != 0 {
 		s.rng = mrand.New(mrand.NewPCG(opts.Seed, opts.Seed))
 	}
+	s.leak.per, s.leak.limit = opts.LeakMemory, opts.MemoryLimit
+	if s.leak.limit == 0 {
+		s.leak.limit = DefaultMemoryLimit
+	}
+	if opts.CPUWork > 0 {
+		roundsPerSecond() // measured before the first request, not during one
+	}
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	s.store, s.storeErr = openStore(opts.Pool)
+	if s.storeErr == nil {
+		s.metrics.MustRegister(collectors.NewDBStatsCollector(s.store.db, "products"))
+	}
 	return s
 }
 
@@ -138,7 +189,33 @@ func (o Options) String() string {
 	if o.Leak > 0 {
 		s += fmt.Sprintf(", leaking %s a second", o.Leak)
 	}
+	if o.Pool > 0 {
+		s += fmt.Sprintf(", database pool of %d", o.Pool)
+	}
+	if o.CPUWork > 0 {
+		s += fmt.Sprintf(", %s of processor work a request", o.CPUWork)
+	}
+	if o.LeakMemory > 0 {
+		limit := o.MemoryLimit
+		if limit == 0 {
+			limit = DefaultMemoryLimit
+		}
+		s += fmt.Sprintf(", keeping %s a request up to %s", bytesString(o.LeakMemory), bytesString(limit))
+	}
 	return s
+}
+
+// bytesString says a size in bytes in binary units: "64KiB", "256MiB".
+func bytesString(n int64) string {
+	for _, u := range []struct {
+		unit string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.unit)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
 }
 
 // Validate checks options given on the command line.
@@ -155,6 +232,12 @@ func (o Options) Validate() error {
 	if o.FallOver && o.Capacity == 0 {
 		return errors.New("falling over needs a capacity to go over")
 	}
+	if o.Pool < 0 || o.CPUWork < 0 || o.LeakMemory < 0 || o.MemoryLimit < 0 {
+		return errors.New("pool, processor work, leak and memory limit must not be negative")
+	}
+	if o.MemoryLimit > 0 && o.LeakMemory > o.MemoryLimit {
+		return fmt.Errorf("a leak of %s a request does not fit in the memory limit of %s", bytesString(o.LeakMemory), bytesString(o.MemoryLimit))
+	}
 	return nil
 }
 
@@ -163,8 +246,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("POST /auth/token", s.token)
-	mux.HandleFunc("GET /api/products", s.auth(s.products))
-	mux.HandleFunc("GET /api/products/{id}", s.auth(s.product))
+	mux.HandleFunc("GET /api/products", s.auth(products))
+	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) { s.auth(productOf(r))(w, r) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		mux.ServeHTTP(w, r)
@@ -176,6 +260,9 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // Start listens on addr (127.0.0.1:0 picks a free port) and serves in the background.
 func (s *Server) Start(addr string) error {
+	if s.storeErr != nil {
+		return fmt.Errorf("the sample API's database: %w", s.storeErr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -189,12 +276,26 @@ func (s *Server) Start(addr string) error {
 // URL is the base URL of a started server.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Shutdown stops a started server, waiting for requests in flight until ctx ends.
+// Shutdown stops a started server, waiting for requests in flight until ctx ends, and
+// closes its database.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.srv == nil {
+	var err error
+	if s.srv != nil {
+		err = s.srv.Shutdown(ctx)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close closes the API's database: a server used only through Handler calls it when
+// done. Requests after it fail with 503.
+func (s *Server) Close() error {
+	if s.store == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	return s.store.close()
 }
 
 // Serve runs until ctx is cancelled.
@@ -253,7 +354,14 @@ func (s *Server) valid(token string) bool {
 	return ok && hmac.Equal([]byte(sig), []byte(s.sign(nonce)))
 }
 
-func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+// query answers an /api/ request from the database: it holds a connection of the pool
+// (waiting for one while all are in use) for the API's latency, then runs q on it.
+type query func(ctx context.Context, c *sql.Conn) (code int, body any, err error)
+
+// auth serves an authorised /api/ request: the token checked, the request counted
+// against the API's capacity, its processor work and its leak done, and q answered
+// from the database after the API's latency, unless it fails on purpose.
+func (s *Server) auth(q query) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !s.valid(tok) {
@@ -266,6 +374,25 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "over capacity, try again"})
 			return
 		}
+		if s.opts.CPUWork > 0 {
+			work(s.opts.CPUWork)
+		}
+		if !s.leak.grow() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "out of memory"})
+			return
+		}
+		if s.store == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the database is not open"})
+			return
+		}
+		c, err := s.store.conn(r.Context())
+		if err != nil {
+			if r.Context().Err() == nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the database is not available"})
+			}
+			return
+		}
+		defer c.Close() //nolint:errcheck // back to the pool; nothing was written
 		if !s.delayExtra(r, extra) {
 			return
 		}
@@ -273,7 +400,14 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "injected failure"})
 			return
 		}
-		next(w, r)
+		code, body, err := q(r.Context(), c)
+		if err != nil {
+			if r.Context().Err() == nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the query failed"})
+			}
+			return
+		}
+		writeJSON(w, code, body)
 	}
 }
 
@@ -344,25 +478,25 @@ type product struct {
 	Stock int     `json:"stock"`
 }
 
-func makeProduct(id int) product {
-	return product{ID: id, Name: fmt.Sprintf("Product %d", id), Price: float64(id%9000+100) / 10, Stock: id % 97}
+// products is a page of 20 products.
+func products(ctx context.Context, c *sql.Conn) (int, any, error) {
+	page, err := list(ctx, c, 12340, 20)
+	return http.StatusOK, map[string]any{"products": page, "total": len(page)}, err
 }
 
-func (s *Server) products(w http.ResponseWriter, r *http.Request) {
-	list := make([]product, 20)
-	for i := range list {
-		list[i] = makeProduct(12340 + i)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": list, "total": len(list)})
-}
-
-func (s *Server) product(w http.ResponseWriter, r *http.Request) {
+// productOf is the product the path names, or 404.
+func productOf(r *http.Request) query {
 	id, err := strconv.Atoi(r.PathValue("id"))
-	if err != nil || id <= 0 {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such product"})
-		return
+	return func(ctx context.Context, c *sql.Conn) (int, any, error) {
+		if err != nil || id <= 0 {
+			return http.StatusNotFound, map[string]string{"error": "no such product"}, nil
+		}
+		p, ok, err := get(ctx, c, id)
+		if !ok && err == nil {
+			return http.StatusNotFound, map[string]string{"error": "no such product"}, nil
+		}
+		return http.StatusOK, p, err
 	}
-	writeJSON(w, http.StatusOK, makeProduct(id))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
