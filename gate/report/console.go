@@ -338,6 +338,8 @@ func resourceLine(rs []ResourceStat) string {
 // anything else as it is, to four significant digits.
 func resourceValue(r ResourceStat, v float64) string {
 	switch {
+	case strings.HasSuffix(r.Metric, "_bytes") && v >= 1<<60:
+		return "unlimited" // Go's memory limit when none is set: the largest int64
 	case strings.HasSuffix(r.Metric, "_bytes"):
 		return trim(fmt.Sprintf("%.4g", v/1e6)) + "MB"
 	case r.Counter:

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -63,7 +64,10 @@ func round(v float64, digits int) float64 {
 	if v < 0 {
 		return -round(-v, digits)
 	}
-	return float64(int64(v*p+0.5)) / p
+	if v*p >= 1<<53 {
+		return v // past 2^53 a float64 holds no fraction to round off
+	}
+	return math.Floor(v*p+0.5) / p
 }
 
 // Count prints an integer with thousands separators.

@@ -545,3 +545,15 @@ func TestBaselineOfSeveralRuns(t *testing.T) {
 		t.Errorf("forced: %v, %+v", err, forced)
 	}
 }
+
+// TestRoundKeepsLargeValues: a resource as large as Go's unset memory limit (the largest
+// int64) keeps its value; small ones round to their digits.
+func TestRoundKeepsLargeValues(t *testing.T) {
+	for _, tc := range []struct{ v, want float64 }{
+		{9.223372036854776e18, 9.223372036854776e18}, {1.23456789, 1.234568}, {-2.5000004, -2.5}, {0, 0},
+	} {
+		if got := round(tc.v, 6); got != tc.want {
+			t.Errorf("round(%v, 6) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
