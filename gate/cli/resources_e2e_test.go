@@ -96,3 +96,49 @@ func TestE2EResourcesBesideLatency(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EResourceRules runs the built binary against the sample API with a pool of 2
+// connections held 20 ms each, far over what 20 users ask of it, reading its own
+// /metrics: "cpu < 100%" holds, "db_waits == 0" is breached (exit 1), and with the
+// metrics source down the rule has no data and fails closed (exit 3) while the latency
+// rule is still judged. Every report carries the resource rules.
+func TestE2EResourceRules(t *testing.T) {
+	t.Parallel()
+	addr, _ := serveDemo(t, "--latency", "20ms", "--jitter", "0s", "--pool", "2")
+	for _, tc := range []struct {
+		name, scrape, rules string
+		code                int
+		want                []string
+	}{
+		{"held", "/metrics", "[cpu < 100%]", ExitPass, []string{"PASS  resources  cpu < 100%  measured", "% of gomaxprocs (mean of"}},
+		{"breached", "/metrics", "[cpu < 100%, db_waits == 0]", ExitFail, []string{"FAIL  resources  db_waits == 0  measured", "limit == 0/s"}},
+		{"no data", "http://" + freeAddr(t) + "/metrics", "[db_waits == 0]", ExitInvalid, []string{"NO DATA  resources  db_waits == 0  no data: db_waits was read in 0 of the hold's",
+			"PASS     all        p99 < 10s", "a resource rule had no data, and fails closed: db_waits == 0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{
+				"perfgate.yaml":        demoConfig() + "resources: {scrape: '" + tc.scrape + "'}\n",
+				"thresholds/demo.yaml": "all: [p99 < 10s]\nresources: " + tc.rules + "\n",
+			})
+			r := perfgate(t, dir, time.Minute, "run", "--target", "http://"+addr, "--users", "20", "--spawn-rate", "40",
+				"--duration", "3s", "--think", "10ms..30ms", "--progress", "500ms")
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			res := readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r)
+			last := res.Checks[len(res.Checks)-1]
+			if last.Scope != "resources" || last.Kind != "resource" || (tc.code == ExitInvalid) != (last.Measured == nil) {
+				t.Errorf("the JSON's last check %+v", last)
+			}
+			junit, err := os.ReadFile(filepath.Join(dir, "perfgate-junit.xml"))
+			if err != nil || !strings.Contains(string(junit), last.Rule) {
+				t.Errorf("JUnit lacks %q: %v\n%s", last.Rule, err, junit)
+			}
+		})
+	}
+}

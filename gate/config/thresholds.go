@@ -25,6 +25,9 @@ type Thresholds struct {
 	// Capacity rules judge what a capacity search found (perfgate capacity); a gate's
 	// run leaves them alone.
 	Capacity []CapacityRule `yaml:"capacity"`
+	// Resources rules judge the target's resources over the main phase's hold (and a
+	// capacity search's at its capacity): "cpu < 80%", "db_waits == 0".
+	Resources []ResourceRule `yaml:"resources"`
 	// Phases holds the rules of named phases. The rules above judge the phase named
 	// peak: the only phase of a run without phases.
 	Phases PhaseRules `yaml:"phases"`
@@ -484,8 +487,8 @@ func ParseThresholds(file string, data []byte, env Env) (*Thresholds, error) {
 			}
 		}
 	}
-	if len(t.rules()) == 0 && len(t.Abort) == 0 && len(t.Capacity) == 0 {
-		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints:, phases:, abort: or capacity:"}
+	if len(t.rules()) == 0 && len(t.Abort) == 0 && len(t.Capacity) == 0 && len(t.Resources) == 0 {
+		return nil, &Error{File: file, Pos: t.Pos.Node, Msg: "no rules: write rules under all:, endpoints:, phases:, abort:, capacity: or resources:"}
 	}
 	return &t, nil
 }

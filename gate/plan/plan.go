@@ -69,6 +69,8 @@ type Plan struct {
 	Aborts []AbortRule
 	// CapacityRules judge a capacity search (perfgate capacity); a run leaves them alone.
 	CapacityRules []CapacityRule
+	// ResourceRules judge the target's resources over the main phase's hold.
+	ResourceRules []ResourceRule
 	// Resources, when set, is the target's metrics endpoint and the series read from it
 	// at every window's end.
 	Resources *Resources
@@ -199,7 +201,7 @@ func (b *builder) build(thresholds []*config.Thresholds) (*Plan, error) {
 			return nil, err
 		}
 	}
-	if len(b.p.Rules) == 0 && len(thresholds) > 0 {
+	if len(b.p.Rules) == 0 && len(b.p.ResourceRules) == 0 && len(thresholds) > 0 {
 		t := thresholds[0]
 		return nil, config.Errorf(t.File, t.Pos.Node, "no rules to judge the run: abort rules can only stop it; add rules under all: or endpoints:")
 	}

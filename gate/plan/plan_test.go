@@ -412,3 +412,27 @@ func TestResources(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceRules: a resource rule names a resource the config reads, and a share
+// needs its limit; each mistake is the threshold file's, with its line.
+func TestResourceRules(t *testing.T) {
+	src := base + "resources: {scrape: /metrics}\n"
+	p, err := build(t, src, "resources:\n  - cpu < 80%\n  - db_waits == 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := p.ResourceRules
+	if len(rr) != 2 || p.Resources.Series[rr[0].Series].Name != "cpu" || p.Resources.Series[rr[0].LimitSeries].Name != "gomaxprocs" ||
+		p.Resources.Series[rr[1].Series].Name != "db_waits" || rr[1].LimitSeries != -1 || rr[1].File != "t.yaml" {
+		t.Errorf("rules %+v", rr)
+	}
+	for _, tc := range []struct{ cfg, th, want string }{
+		{base, "resources: [cpu < 80%]\n", "t.yaml:1:13: resource rule \"cpu < 80%\": the config reads no resources"},
+		{src, "resources: [queue < 10]\n", "no resource \"queue\": the config reads cpu, memory"},
+		{src, "resources: [goroutines < 10%]\n", "a share needs the limit of goroutines, and none is read (limits: cpu of gomaxprocs"},
+	} {
+		if _, err := build(t, tc.cfg, tc.th); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/resource"
 )
 
 // Rule is a threshold rule tied to its scope.
@@ -35,6 +36,15 @@ type CapacityRule struct {
 	config.CapacityRule
 	File          string
 	BaselineValue float64
+}
+
+// ResourceRule is a rule on one of the target's resources, with the file it came from:
+// Series indexes Plan.Resources.Series, and LimitSeries the series its limit is read
+// from for a rule on a share ("cpu < 80%" reads gomaxprocs), or -1.
+type ResourceRule struct {
+	config.ResourceRule
+	File                string
+	Series, LimitSeries int
 }
 
 // AbortRule is an abort rule with the file it came from.
@@ -70,6 +80,13 @@ func (b *builder) rules(t *config.Thresholds) error {
 	capFirst := len(p.CapacityRules)
 	for _, c := range t.Capacity {
 		p.CapacityRules = append(p.CapacityRules, CapacityRule{CapacityRule: c, File: t.File})
+	}
+	for _, r := range t.Resources {
+		rr, err := b.resourceRule(t.File, r)
+		if err != nil {
+			return err
+		}
+		p.ResourceRules = append(p.ResourceRules, rr)
 	}
 	if len(t.All) > 0 || len(t.Endpoints) > 0 {
 		if p.Main < 0 {
@@ -228,4 +245,36 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule, capacity [
 		r.BaselineValue, r.Baseline = sum/float64(len(runs)), runs
 	}
 	return nil
+}
+
+// resourceRule places a resource rule among the plan's resources: it needs a source, a
+// series of its name, and for a share of a limit, the series the limit is read from.
+func (b *builder) resourceRule(file string, r config.ResourceRule) (ResourceRule, error) {
+	res := b.p.Resources
+	if res == nil {
+		return ResourceRule{}, config.Errorf(file, r.Pos, "resource rule %q: the config reads no resources: set resources.scrape: (or --scrape) to the target's /metrics", r.Text)
+	}
+	out := ResourceRule{ResourceRule: r, File: file, Series: -1, LimitSeries: -1}
+	var names []string
+	for i, s := range res.Series {
+		names = append(names, s.Name)
+		if s.Name == r.Name {
+			out.Series = i
+		}
+	}
+	if out.Series < 0 {
+		return ResourceRule{}, config.Errorf(file, r.Pos, "resource rule %q: no resource %q: the config reads %s", r.Text, r.Name, strings.Join(names, ", "))
+	}
+	if r.Share {
+		limit, ok := resource.LimitOf[r.Name]
+		for i, s := range res.Series {
+			if ok && s.Name == limit {
+				out.LimitSeries = i
+			}
+		}
+		if out.LimitSeries < 0 {
+			return ResourceRule{}, config.Errorf(file, r.Pos, "resource rule %q: a share needs the limit of %s, and none is read (limits: %s)", r.Text, r.Name, resource.LimitNames())
+		}
+	}
+	return out, nil
 }

@@ -81,6 +81,9 @@ func Build(in Input) (*Result, error) {
 	for _, c := range v.Checks {
 		r.Checks = append(r.Checks, newCheck(c, rec.Phases[c.Rule.Phase].Name))
 	}
+	for _, c := range v.Resources {
+		r.Checks = append(r.Checks, newResourceCheck(p, c, rec.Phases[p.Main].Name))
+	}
 	for _, g := range v.Groups {
 		r.Verdicts = append(r.Verdicts, GroupVerdict{Name: g.Name, Verdict: g.Status.String(), Rules: g.Rules, Failed: g.Failed})
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/metric"
+	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/verdict"
 )
 
@@ -157,6 +158,32 @@ func (c Check) describeAgainstReference(ref string, value float64) string {
 	return out
 }
 
+// newResourceCheck is a resource rule's check: its scope is "resources", its kind
+// "resource", its values in the resource's unit or, for a rule on a share, a share of
+// the limit.
+func newResourceCheck(p *plan.Plan, c verdict.ResourceCheck, phase string) Check {
+	r := c.Rule
+	out := Check{
+		Rule: r.Text, Phase: phase, Scope: "resources", Group: "resources", File: r.File, Line: r.Pos.Line,
+		Kind: "resource", Metric: r.Name, Op: r.Op, Limit: r.Limit, Samples: int64(c.Windows),
+		Status: c.Status.String(), Passed: c.Status == verdict.Pass,
+	}
+	value := func(v float64) string {
+		if r.LimitSeries >= 0 {
+			return fmt.Sprintf("%s%% of %s", trim(fmt.Sprintf("%.3g", 100*v)), p.Resources.Series[r.LimitSeries].Name)
+		}
+		return resourceValue(ResourceStat{Metric: p.Resources.Series[r.Series].Metric, Counter: p.Resources.Series[r.Series].Counter}, v)
+	}
+	if c.Status == verdict.Invalid {
+		out.Message = "no data: " + c.Why
+		return out
+	}
+	m := c.Measured
+	out.Measured = &m
+	out.Message = fmt.Sprintf("measured %s (mean of %d of the hold's %d windows), limit %s %s", value(m), c.Windows, c.Of, r.Op, value(r.Limit))
+	return out
+}
+
 // reasonText words a reason for no verdict; a phase's own reasons are qualified by it
 // where the run has several phases.
 func (r *Result) reasonText(why verdict.Reason) string {
@@ -225,6 +252,8 @@ func (r *Result) reasonText(why verdict.Reason) string {
 	case verdict.InconclusiveRule:
 		return fmt.Sprintf("%s is %s: hold longer (load.max_duration lets an inconclusive hold go on), record a baseline of more runs, or set verdict.inconclusive: warn",
 			rule, check.Message)
+	case verdict.ResourceUnread:
+		msg = "a resource rule had no data, and fails closed: " + why.Detail
 	case verdict.Contended:
 		msg = fmt.Sprintf("the machine was too busy to judge: in %d of the hold's %d windows perfgate's threads waited over %s for a processor each time they were ready to run (%s on average over the hold), so latencies include time the generator itself was kept waiting; run on a quieter machine",
 			why.Count, why.Of, FormatValue("latency", verdict.MaxWaitPerRun.Seconds()), FormatValue("latency", why.Wait.Seconds()))

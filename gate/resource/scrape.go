@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -48,6 +49,21 @@ var Defaults = []Series{
 	{Name: "db_max_open", Metric: "go_sql_max_open_connections"},
 	{Name: "db_waits", Metric: "go_sql_wait_count_total", Counter: true},
 	{Name: "db_wait_seconds", Metric: "go_sql_wait_duration_seconds_total", Counter: true},
+}
+
+// LimitOf names, for a default resource that has one, the resource that is its limit:
+// what a share of it ("cpu < 80%") and its utilisation are read against.
+var LimitOf = map[string]string{"cpu": "gomaxprocs", "memory": "memory_limit", "open_fds": "max_fds", "db_in_use": "db_max_open"}
+
+// LimitNames lists LimitOf as "cpu of gomaxprocs, ...", in a fixed order.
+func LimitNames() string {
+	var out []string
+	for _, s := range Defaults {
+		if l, ok := LimitOf[s.Name]; ok {
+			out = append(out, s.Name+" of "+l)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Snapshot is the series' values read at one instant, in the order of the series; a

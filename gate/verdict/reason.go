@@ -30,6 +30,7 @@ const (
 	GeneratorFailed                  // the generator could not make some requests for want of its own resources
 	InconclusiveRule                 // a statistical rule's interval straddled its limit after any extension
 	Contended                        // the machine was too busy to judge: perfgate waited too long for a processor
+	ResourceUnread                   // a resource rule had too few of the hold's windows that read its resource
 )
 
 var codeNames = [...]string{
@@ -38,6 +39,7 @@ var codeNames = [...]string{
 	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
 	Unexplained: "stopped_unexplained", ReportNotWritten: "report_not_written",
 	GeneratorFailed: "generator_failed", InconclusiveRule: "inconclusive", Contended: "contended",
+	ResourceUnread: "resource_unread",
 }
 
 // String names the code as result files do: "setup_failed", "rate_short"...

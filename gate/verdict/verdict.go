@@ -26,6 +26,8 @@ type Verdict struct {
 	Reasons []Reason
 	// Checks are the plan's rules in order, then the abort rule that stopped the run.
 	Checks []Check
+	// Resources are the plan's resource rules in order.
+	Resources []ResourceCheck
 	// Phases judge each phase of the plan on its own rules and delivery, in order.
 	Phases []PhaseVerdict
 	// Groups judge each question the run answers, in the order their first rule comes:
@@ -96,10 +98,16 @@ func Judge(p *plan.Plan, rec *run.Record) Verdict {
 	j.decide()
 	j.abort()
 	v := Verdict{Reasons: j.reasons, Checks: j.checks, Aborted: j.aborted, Confidence: p.Confidence, WarnInconclusive: p.WarnInconclusive}
+	v.Resources = j.resources()
 	if len(j.reasons) == 0 {
 		v.Reasons = j.ruleReasons
 	}
 	v.Status = Pass
+	for _, c := range v.Resources {
+		if c.Status == Fail {
+			v.Status = Fail
+		}
+	}
 	var unsure []Reason
 	for i, c := range v.Checks {
 		switch c.Status {
