@@ -127,7 +127,7 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	if f.client == "net/http" {
 		opts.EngineOptions = append(opts.EngineOptions, load.WithStdlibClient())
 	}
-	opts.Resources = c.resourceSource(ctx, p, opts.Every)
+	opts.Resources, opts.Query = c.resourceSource(ctx, p, opts.Every), c.resourceQuery(ctx, p)
 	n := 0
 	runner := &capacity.Runner{Base: p, Rules: rules, Unit: s.Unit, Steps: steps, Options: opts,
 		Started: func(level float64, role capacity.Role) {

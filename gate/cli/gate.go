@@ -183,7 +183,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	}
 	opts := c.runWith
 	opts.Every, opts.EngineOptions = f.progress.d, engineOpts
-	opts.Resources = c.resourceSource(ctx, p, f.progress.d)
+	opts.Resources, opts.Query = c.resourceSource(ctx, p, f.progress.d), c.resourceQuery(ctx, p)
 	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
 	opts.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
 		enough := verdict.Enough(p, rec, phase, held)
@@ -215,7 +215,7 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 // series, is said before the load starts (the run goes on; its windows say what is
 // missing).
 func (c *Command) resourceSource(ctx context.Context, p *plan.Plan, every time.Duration) *resource.Scraper {
-	if p.Resources == nil {
+	if p.Resources == nil || p.Resources.Prometheus != "" {
 		return nil
 	}
 	sc := &resource.Scraper{URL: p.Resources.Scrape, Series: p.Resources.Series, Timeout: min(time.Second, every/2)}
@@ -229,6 +229,26 @@ func (c *Command) resourceSource(ctx context.Context, p *plan.Plan, every time.D
 		}
 	}
 	return sc
+}
+
+// resourceQuery is the Prometheus server the run queries for the target's resources
+// once each phase ends, if the config names one, queried once first over the last
+// minute: an expression that comes to no series, or to several, or a server that does
+// not answer, is said before the load starts (the run goes on; its windows say what is
+// missing).
+func (c *Command) resourceQuery(ctx context.Context, p *plan.Plan) *resource.Query {
+	if p.Resources == nil || p.Resources.Prometheus == "" {
+		return nil
+	}
+	q := &resource.Query{URL: p.Resources.Prometheus}
+	for _, s := range p.Resources.Series {
+		q.Exprs = append(q.Exprs, resource.Expr{Name: s.Name, Query: s.Query})
+	}
+	now := time.Now()
+	if _, err := q.Range(ctx, now.Add(-time.Minute), now, 15*time.Second); err != nil {
+		c.errorf("warning: %v: the target's resources may be missing from the reports", err)
+	}
+	return q
 }
 
 // publish judges the record and writes every report the run was asked for. It writes

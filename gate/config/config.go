@@ -111,10 +111,13 @@ type Defaults struct {
 }
 
 // Resources is where a target's resources are read: its /metrics endpoint, scraped at
-// every time window's end.
+// every time window's end, or a Prometheus server that scrapes it, queried over each
+// phase's span once it ends.
 type Resources struct {
 	// Scrape is the URL of the target's metrics endpoint (the Prometheus text format).
 	Scrape string `yaml:"scrape"`
+	// Prometheus is the URL of a Prometheus server's HTTP API; its series are queries.
+	Prometheus string `yaml:"prometheus"`
 	// Series are what to read; by default those of a Go service instrumented with
 	// client_golang's default and database/sql collectors.
 	Series []ResourceSeries `yaml:"series"`
@@ -128,7 +131,9 @@ type ResourceSeries struct {
 	Metric  string            `yaml:"metric"`
 	Labels  map[string]string `yaml:"labels"`
 	Counter bool              `yaml:"counter"`
-	Pos     Positions
+	// Query is a PromQL expression of one series, for a Prometheus source.
+	Query string `yaml:"query"`
+	Pos   Positions
 }
 
 // TLS configures how HTTPS targets are verified.

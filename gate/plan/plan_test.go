@@ -388,6 +388,22 @@ func TestResources(t *testing.T) {
 	if s := p.Resources.Series; len(s) != 2 || s[0].Labels["queue"] != "orders" || !s[1].Counter {
 		t.Errorf("series %+v", s)
 	}
+	// A Prometheus server: each series a query.
+	p, err = build(t, base+"resources:\n  prometheus: http://127.0.0.1:9090\n  series: [{name: cpu, query: 'sum(rate(process_cpu_seconds_total[30s]))'}]\n", "all: [p99 < 1s]\n")
+	if err != nil || p.Resources.Prometheus != "http://127.0.0.1:9090" || len(p.Resources.Series) != 1 || p.Resources.Series[0].Query == "" {
+		t.Errorf("prometheus source: %+v, %v", p.Resources, err)
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{"resources: {prometheus: 'http://h:9090', scrape: /metrics}\n", "name one source"},
+		{"resources: {prometheus: 'http://h:9090'}\n", "list the series to read"},
+		{"resources: {prometheus: 'http://h:9090', series: [{name: cpu, metric: m}]}\n", "query: is not set"},
+		{"resources: {prometheus: 'ftp://h'}\n", "resources.prometheus \"ftp://h\" is not an http://"},
+		{"resources: {scrape: /metrics, series: [{name: cpu, metric: m, query: 'up'}]}\n", "query: is for a Prometheus server"},
+	} {
+		if _, err := build(t, base+tc.doc, "all: [p99 < 1s]\n"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.doc, err, tc.want)
+		}
+	}
 	// A path is on the target.
 	if p, err := build(t, base+"resources: {scrape: /metrics}\n", "all: [p99 < 1s]\n"); err != nil || p.Resources.Scrape != p.Target.String()+"/metrics" {
 		t.Errorf("scrape of a path: %v, target %v, %v", p.Resources, p.Target, err)

@@ -3,20 +3,16 @@ package resource
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/perfgate/perfgate/gate/internal/promtest"
 )
 
 func freePort(t *testing.T) string {
@@ -27,50 +23,6 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// startPrometheus runs a real Prometheus server (Debian's prometheus package) on
-// loopback, scraping target every second, and returns its URL once it has scraped it.
-func startPrometheus(t *testing.T, target string) string {
-	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("needs a Prometheus server: apt-get install prometheus (.ci/run installs it)")
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	doc := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: target\n    static_configs: [{targets: ['%s']}]\n", target)
-	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + `/api/v1/query?query=up{job="target"}`)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.Contains(string(body), `"1"]`) {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not scrape the target within 30 s:\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // The query path against a real Prometheus scraping a real client_golang registry: a
@@ -90,7 +42,7 @@ func TestQueryARealPrometheus(t *testing.T) {
 	reg.MustRegister(vec)
 	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer target.Close()
-	url := startPrometheus(t, strings.TrimPrefix(target.URL, "http://"))
+	url, _ := promtest.Start(t, strings.TrimPrefix(target.URL, "http://"))
 	time.Sleep(3500 * time.Millisecond) // a few more scrapes
 
 	end := time.Now()

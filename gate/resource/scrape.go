@@ -27,6 +27,8 @@ type Series struct {
 	// Counter reads the series as its rate over each window (a counter's increase a
 	// second); otherwise its value at the window's end.
 	Counter bool
+	// Query is the series' PromQL expression, for a Prometheus server (see Query).
+	Query string
 }
 
 // Defaults are the series of a Go service instrumented with client_golang's default

@@ -54,6 +54,10 @@ type Options struct {
 	// every window's end (see package resource); a scrape that fails leaves the
 	// window's resources unknown and says why.
 	Resources *resource.Scraper
+	// Query, when set, reads the target's resources from a Prometheus server once each
+	// phase ends, over the phase's span, one point a window (at its end); a query that
+	// fails leaves the phase's windows without them and says why.
+	Query *resource.Query
 }
 
 // HoldEnder is an Engine whose hold can be ended early, as if it had been planned that
@@ -180,6 +184,9 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 			timer.Stop()
 			ph.Ran = true
 			w.close(r.o.Clock.Now(), true)
+			if r.o.Query != nil {
+				r.queryResources(i, begin, r.o.Clock.Now())
+			}
 			ph.Hold = col.Summarize(load.Hold, ph.Load.HoldDuration(), infos)
 			ramp := ph.Load.End.Sub(ph.Load.Start)
 			if !ph.Load.HoldStart.IsZero() {
@@ -263,4 +270,32 @@ func (w *windows) close(now time.Time, last bool) bool {
 	w.from = now
 	w.r.o.OnWindow(win, w.col.Progress())
 	return true
+}
+
+// queryResources fills the resources of phase i's windows from a Prometheus server: each
+// series' point at the window's end (within half a window), evaluated from begin to end
+// one point a window.
+func (r *runner) queryResources(i int, begin, end time.Time) {
+	q := r.o.Query
+	step := max(r.o.Every, time.Second)
+	points, err := q.Range(r.ctx, begin, end, step)
+	for k := range r.rec.Windows {
+		w := &r.rec.Windows[k]
+		if w.Phase != i {
+			continue
+		}
+		if err != nil {
+			w.ResourceError = err.Error()
+			continue
+		}
+		at := r.rec.Start.Add(w.Start + w.Length)
+		w.Resources = make([]resource.Value, len(q.Exprs))
+		for e, ps := range points {
+			for _, p := range ps {
+				if d := p.At.Sub(at); d <= step/2 && d > -step/2 {
+					w.Resources[e] = resource.Value{V: p.V, OK: true}
+				}
+			}
+		}
+	}
 }
