@@ -283,21 +283,32 @@ func (b *builder) resources() error {
 		out.Series = nil
 		seen := map[string]bool{}
 		for i, s := range r.Series {
+			if err := b.seriesName(seen, i, s); err != nil {
+				return err
+			}
 			switch {
-			case !seriesName.MatchString(s.Name):
-				return b.errorf(s.Pos.Of("name"), "resources.series[%d]: name %q must be lower-case letters, digits and _, starting with a letter", i, s.Name)
-			case seen[s.Name]:
-				return b.errorf(s.Pos.Of("name"), "resources.series[%d]: %q is named twice", i, s.Name)
 			case s.Query != "":
 				return b.errorf(s.Pos.Of("query"), "resources.series[%d] (%s): query: is for a Prometheus server (resources.prometheus:); the target's /metrics is read by metric:", i, s.Name)
 			case s.Metric == "":
 				return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric: is not set: name the metric family to read", i, s.Name)
 			}
-			seen[s.Name] = true
 			out.Series = append(out.Series, resource.Series{Name: s.Name, Metric: s.Metric, Labels: s.Labels, Counter: s.Counter})
 		}
 	}
 	b.p.Resources = out
+	return nil
+}
+
+// seriesName checks series i's name, and records it in seen: a name is a key of reports
+// and rules, so it is plain and named once.
+func (b *builder) seriesName(seen map[string]bool, i int, s config.ResourceSeries) error {
+	switch {
+	case !seriesName.MatchString(s.Name):
+		return b.errorf(s.Pos.Of("name"), "resources.series[%d]: name %q must be lower-case letters, digits and _, starting with a letter", i, s.Name)
+	case seen[s.Name]:
+		return b.errorf(s.Pos.Of("name"), "resources.series[%d]: %q is named twice", i, s.Name)
+	}
+	seen[s.Name] = true
 	return nil
 }
 
@@ -320,17 +331,15 @@ func (b *builder) prometheus() error {
 	out := &Resources{Prometheus: r.Prometheus}
 	seen := map[string]bool{}
 	for i, s := range r.Series {
+		if err := b.seriesName(seen, i, s); err != nil {
+			return err
+		}
 		switch {
-		case !seriesName.MatchString(s.Name):
-			return b.errorf(s.Pos.Of("name"), "resources.series[%d]: name %q must be lower-case letters, digits and _, starting with a letter", i, s.Name)
-		case seen[s.Name]:
-			return b.errorf(s.Pos.Of("name"), "resources.series[%d]: %q is named twice", i, s.Name)
 		case s.Query == "":
 			return b.errorf(s.Pos.Node, "resources.series[%d] (%s): query: is not set: a Prometheus source reads PromQL expressions", i, s.Name)
 		case s.Metric != "" || s.Counter || len(s.Labels) > 0:
 			return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric:, labels: and counter: are for scrape:; a query says it all (rate(...) for a counter)", i, s.Name)
 		}
-		seen[s.Name] = true
 		out.Series = append(out.Series, resource.Series{Name: s.Name, Query: s.Query})
 	}
 	b.p.Resources = out

@@ -3,7 +3,6 @@ package resource
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,16 +13,6 @@ import (
 
 	"github.com/perfgate/perfgate/gate/internal/promtest"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // The query path against a real Prometheus scraping a real client_golang registry: a
 // gauge and a counter's rate come back as one point a step; an expression of several
@@ -78,7 +67,7 @@ func TestQueryARealPrometheus(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.expr, err, tc.want)
 		}
 	}
-	down := &Query{URL: "http://" + freePort(t), Exprs: []Expr{{"pool", "test_pool_in_use"}}}
+	down := &Query{URL: "http://" + promtest.FreeAddr(t), Exprs: []Expr{{"pool", "test_pool_in_use"}}}
 	if _, err := down.Range(context.Background(), end.Add(-3*time.Second), end, time.Second); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("down: %v", err)
 	}
