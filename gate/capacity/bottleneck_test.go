@@ -15,7 +15,7 @@ func stepsOf(res func(level float64) (map[string]float64, map[string]float64)) R
 		if l > 400 {
 			o = Broke
 		}
-		steps = append(steps, Step{Level: l, Outcome: o, Requests: 100, Resources: r, Growth: g})
+		steps = append(steps, Step{Level: l, Outcome: o, Requests: 100, Achieved: l, Resources: r, Growth: g})
 	}
 	return Result{End: Found, Capacity: 400, Low: 400, High: 450, Steps: steps, Knee: &Knee{Step: 2, Level: 400}}
 }
@@ -45,6 +45,17 @@ func TestFindBottleneck(t *testing.T) {
 				r["db_waits"] = 35
 			}
 		})), PoolBound, 400, "db_in_use 10 of 10 (100%), 35 waits/s"},
+		// A caller waits now and then on a pool far from full: not run out.
+		{"pool waits now and then", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["db_in_use"], r["db_waits"] = l/100, 0.25
+		})), NoneVisible, 0, "no resource the source shows ran out"},
+		// Waits of 5% of the requests or more are the pool's limit, however busy it looks.
+		{"pool waits", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["db_in_use"] = l / 100
+			if l >= 200 {
+				r["db_waits"] = 0.06 * l
+			}
+		})), PoolBound, 200, "db_in_use 2 of 10 (20%), 12 waits/s"},
 		{"cpu", stepsOf(with(func(l float64, r, g map[string]float64) { r["cpu"] = min(2, 1.9*l/400) })), CPUBound, 400, "cpu 1.9 of 2 processors (95%)"},
 		{"memory leaking", stepsOf(with(func(l float64, r, g map[string]float64) {
 			if l >= 200 {
