@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/perfgate/perfgate/gate/resource"
 )
 
 // Kinds of bottleneck: what ran out first as the load grew.
@@ -34,10 +36,6 @@ const (
 	// 300/s, 10-14%).
 	PoolWaits = 0.05
 )
-
-// noLimit is where a memory limit means none: Go's GOMEMLIMIT is the largest int64
-// unless set.
-const noLimit = 1 << 60
 
 // Use is one resource's utilisation and saturation at a step: what share of it was
 // busy (Utilisation, -1 when its limit is unknown), and how much work waited for it
@@ -94,7 +92,7 @@ func uses(st Step, leak bool) []Use {
 	}
 	if mem, ok := r["memory"]; ok {
 		u := Use{Kind: MemoryBound, Utilisation: -1, Saturation: g["memory"], Detail: fmt.Sprintf("memory %.1fMB", mem/1e6)}
-		if limit := r["memory_limit"]; limit > 0 && limit < noLimit {
+		if limit := r["memory_limit"]; resource.Limited(limit) {
 			u.Utilisation = mem / limit
 			u.Detail += fmt.Sprintf(" of %.1fMB (%.0f%%)", limit/1e6, 100*u.Utilisation)
 		}

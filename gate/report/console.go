@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/resource"
 )
 
 // ProgressLine is one periodic line during a run.
@@ -338,7 +340,7 @@ func resourceLine(rs []ResourceStat) string {
 // anything else as it is, to four significant digits.
 func resourceValue(r ResourceStat, v float64) string {
 	switch {
-	case strings.HasSuffix(r.Metric, "_bytes") && v >= 1<<60:
+	case strings.HasSuffix(r.Metric, "_bytes") && v > 0 && !resource.Limited(v):
 		return "unlimited" // Go's memory limit when none is set: the largest int64
 	case strings.HasSuffix(r.Metric, "_bytes"):
 		return trim(fmt.Sprintf("%.4g", v/1e6)) + "MB"

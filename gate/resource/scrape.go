@@ -53,6 +53,10 @@ var Defaults = []Series{
 	{Name: "db_wait_seconds", Metric: "go_sql_wait_duration_seconds_total", Counter: true},
 }
 
+// Limited reports whether a limit read from a source is one: Go's memory limit
+// (go_gc_gomemlimit_bytes) is the largest int64 unless set, which means none.
+func Limited(limit float64) bool { return limit > 0 && limit < 1<<60 }
+
 // LimitOf names, for a default resource that has one, the resource that is its limit:
 // what a share of it ("cpu < 80%") and its utilisation are read against.
 var LimitOf = map[string]string{"cpu": "gomaxprocs", "memory": "memory_limit", "open_fds": "max_fds", "db_in_use": "db_max_open"}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
+	"github.com/perfgate/perfgate/gate/resource"
 	"github.com/perfgate/perfgate/gate/run"
 )
 
@@ -25,9 +26,6 @@ type ResourceCheck struct {
 // MinResourceWindows is the share of the hold's windows that must read a resource for
 // its rule to be judged.
 const MinResourceWindows = 0.5
-
-// noLimit is where a limit means none: Go's memory limit is the largest int64 unless set.
-const noLimit = 1 << 60
 
 // resources judges the plan's resource rules over the main phase's hold; a rule without
 // data adds a reason for no verdict.
@@ -59,7 +57,7 @@ func (j *judge) resources() []ResourceCheck {
 					continue
 				}
 				limit := w.Resources[r.LimitSeries].V
-				if !(limit > 0) || limit >= noLimit {
+				if !resource.Limited(limit) {
 					continue
 				}
 				v /= limit
