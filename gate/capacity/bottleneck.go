@@ -69,14 +69,14 @@ func uses(st Step, leak bool) []Use {
 	var out []Use
 	if cpu, ok := r["cpu"]; ok {
 		u := Use{Kind: CPUBound, Utilisation: -1, Detail: fmt.Sprintf("cpu %.3g processors", cpu)}
-		if against(&u, "cpu", cpu, r["gomaxprocs"], "%.3g", " processors") {
+		if against(&u, "cpu", cpu, r[resource.LimitOf["cpu"]], "%.3g", " processors") {
 			u.RanOut = u.Utilisation >= CPUBusy
 		}
 		out = append(out, u)
 	}
 	if inUse, ok := r["db_in_use"]; ok {
 		u := Use{Kind: PoolBound, Utilisation: -1, Saturation: r["db_waits"], Detail: fmt.Sprintf("db_in_use %.3g", inUse)}
-		against(&u, "db_in_use", inUse, r["db_max_open"], "%.3g", "")
+		against(&u, "db_in_use", inUse, r[resource.LimitOf["db_in_use"]], "%.3g", "")
 		if u.Saturation > 0 {
 			u.Detail += fmt.Sprintf(", %.3g waits/s", u.Saturation)
 		}
@@ -85,14 +85,14 @@ func uses(st Step, leak bool) []Use {
 	}
 	if fds, ok := r["open_fds"]; ok {
 		u := Use{Kind: ConnectionBound, Utilisation: -1, Detail: fmt.Sprintf("open_fds %.0f", fds)}
-		if against(&u, "open_fds", fds, r["max_fds"], "%.0f", "") {
+		if against(&u, "open_fds", fds, r[resource.LimitOf["open_fds"]], "%.0f", "") {
 			u.RanOut = u.Utilisation >= FDsBusy
 		}
 		out = append(out, u)
 	}
 	if mem, ok := r["memory"]; ok {
 		u := Use{Kind: MemoryBound, Utilisation: -1, Saturation: g["memory"], Detail: fmt.Sprintf("memory %.1fMB", mem/1e6)}
-		if limit := r["memory_limit"]; resource.Limited(limit) {
+		if limit := r[resource.LimitOf["memory"]]; resource.Limited(limit) {
 			u.Utilisation = mem / limit
 			u.Detail += fmt.Sprintf(" of %.1fMB (%.0f%%)", limit/1e6, 100*u.Utilisation)
 		}
