@@ -255,8 +255,12 @@ func (r *Result) reasonText(why verdict.Reason) string {
 	case verdict.ResourceUnread:
 		msg = "a resource rule had no data, and fails closed: " + why.Detail
 	case verdict.Contended:
-		msg = fmt.Sprintf("the machine was too busy to judge: in %d of the hold's %d windows perfgate's threads waited over %s for a processor each time they were ready to run (%s on average over the hold), so latencies include time the generator itself was kept waiting; run on a quieter machine",
-			why.Count, why.Of, FormatValue("latency", verdict.MaxWaitPerRun.Seconds()), FormatValue("latency", why.Wait.Seconds()))
+		others := ""
+		if why.HasOthers {
+			others = fmt.Sprintf(", while other processes and the hypervisor took %s of the processors", pct(why.Others))
+		}
+		msg = fmt.Sprintf("the machine was too busy to judge: in %d of the hold's %d windows perfgate's threads waited over %s for a processor each time they were ready to run (%s on average over the hold%s), so latencies include time the generator itself was kept waiting; run on a quieter machine",
+			why.Count, why.Of, FormatValue("latency", verdict.MaxWaitPerRun.Seconds()), FormatValue("latency", why.Wait.Seconds()), others)
 	default:
 		msg = why.Code.String()
 	}

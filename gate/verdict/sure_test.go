@@ -340,6 +340,54 @@ func TestContendedHoldHasNoVerdict(t *testing.T) {
 	}
 }
 
+// TestOnlyANeighbourContends: waits past the limit while the processors were idle are
+// the machine's own cost of leaving idle, in every run on it, and no neighbour's; the
+// same waits while others took a tenth of the processors or more, or waits no processor
+// leaving idle explains (a CPU quota's), are contention. Measured figures (README,
+// "Contention"): quiet, 50 us a wake with others at 1%; beside stress-ng --cache 2,
+// 90 us with others at 80%; under a 6% quota, 2 ms with others at 0.1%.
+func TestOnlyANeighbourContends(t *testing.T) {
+	hold, ws := process{scale: 10}.measure(3, 12, 200)
+	for _, tc := range []struct {
+		name      string
+		wait      time.Duration
+		others    float64
+		contended bool
+	}{
+		{"quiet, leaving idle", 50 * time.Microsecond, 0.01, false},
+		{"quiet, just under the neighbour share", 90 * time.Microsecond, MinNeighbourShare - 0.01, false},
+		{"a neighbour", 90 * time.Microsecond, 0.80, true},
+		{"a neighbour at the share", 50 * time.Microsecond, MinNeighbourShare, true},
+		{"a neighbour that costs nothing", 30 * time.Microsecond, 0.97, false},
+		{"a quota", 2 * time.Millisecond, 0.001, true},
+	} {
+		rec := record(hold, ws, plan.Load{Hold: 12 * time.Second})
+		for i := range rec.Windows {
+			rec.Windows[i].Host = machine(tc.wait, tc.others)
+		}
+		v := judgeSure(t, []string{"p99 < 1s"}, rec, nil)
+		contended := len(v.Reasons) == 1 && v.Reasons[0].Code == Contended
+		if contended != tc.contended {
+			t.Errorf("%s: %v %+v, want contended %v", tc.name, v.Status, v.Reasons, tc.contended)
+		}
+		if r := v.Reasons; contended && (!r[0].HasOthers || math.Abs(r[0].Others-tc.others) > 1e-9 || r[0].Wait != tc.wait) {
+			t.Errorf("%s: reason %+v, want others %v and a wait of %v", tc.name, r[0], tc.others, tc.wait)
+		}
+	}
+}
+
+// machine is a second of a 2-processor machine on which perfgate's threads ran 1,000
+// times, waited wait each time and used 10% of the processors, while others took
+// others of them.
+func machine(wait time.Duration, others float64) hostload.Usage {
+	u := hostUsage(wait)
+	all := 2 * time.Second
+	u.Self = all / 10
+	u.Busy = u.Self + time.Duration(others*float64(all))
+	u.Idle = all - u.Busy
+	return u
+}
+
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // hostUsage is a second of a machine on which perfgate's threads ran 1,000 times and
