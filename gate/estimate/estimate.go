@@ -46,6 +46,9 @@ type Estimate struct {
 	// the percentile is at, and that share's standard error.
 	hist     *hdrhistogram.Histogram
 	q, share float64
+	// A binomial error rate's errors (of Requests).
+	binomial bool
+	errors   int64
 }
 
 // Woodruff reports whether the estimate is a percentile's, whose interval is read from
@@ -159,8 +162,35 @@ func Of(m metric.Metric, windows []stats.Window, endpoint int) (e Estimate, ok b
 	for _, w := range ws {
 		n += w.Of(endpoint).Requests
 	}
-	se := max(b.se(v), floor)
-	return Estimate{Value: v, SE: se, Below: se, Above: se, DF: float64(b.k - 1), Windows: len(ws), Batches: b.k, Requests: n}, true
+	e = Estimate{Value: v, SE: b.se(v), DF: float64(b.k - 1), Windows: len(ws), Batches: b.k, Requests: n}
+	if floor > 0 && floor >= e.SE {
+		// The windows vary no more than independent requests would: the error is the
+		// binomial model's, known exactly rather than estimated from a few batches.
+		e.SE, e.DF, e.binomial, e.errors = floor, math.Inf(1), true, int64(b.Y)
+	}
+	e.Below, e.Above = e.SE, e.SE
+	return e, true
+}
+
+// Binomial reports whether the estimate is an error rate whose windows varied no more
+// than independent requests would: its interval is then the exact binomial one
+// (BinomialBounds), and its degrees of freedom infinite.
+func (e Estimate) Binomial() bool { return e.binomial }
+
+// BinomialBounds are the exact (Clopper and Pearson) binomial bounds of a Binomial
+// estimate's rate: lo leaves a chance of tailBelow of as many errors or more below it,
+// hi a chance of tailAbove of as few errors or fewer above it.
+func (e Estimate) BinomialBounds(tailBelow, tailAbove float64) (lo, hi float64) {
+	return BinomialLower(e.errors, e.Requests, tailBelow), BinomialUpper(e.errors, e.Requests, tailAbove)
+}
+
+// BinomialP is the chance of as many errors as the estimate's or more (up: the rate is
+// judged against an upper limit), or as few or fewer, if the rate were exactly limit.
+func (e Estimate) BinomialP(limit float64, up bool) float64 {
+	if up {
+		return BinomialAtLeast(e.errors, e.Requests, limit)
+	}
+	return 1 - BinomialAtLeast(e.errors+1, e.Requests, limit)
 }
 
 // quantile is Woodruff's interval for percentile q: with v the hold's q-th percentile,

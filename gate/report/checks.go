@@ -25,7 +25,10 @@ func newCheck(c verdict.Check, phase string) Check {
 	}
 	if s := c.Sure; s != nil && c.Judged() {
 		out.Interval = &Interval{Low: round(s.Lo, 9), High: round(s.Hi, 9), Level: round(s.Level, 6), StdError: round(s.SE, 9),
-			DF: round(s.DF, 2), Windows: s.Windows, Batches: s.Batches, ErrorSpent: round(s.Look, 6)}
+			Windows: s.Windows, Batches: s.Batches, ErrorSpent: round(s.Look, 6), Binomial: s.Binomial}
+		if !math.IsInf(s.DF, 1) {
+			out.Interval.DF = round(s.DF, 2)
+		}
 		if ref := c.Rule.Ref; ref != nil && ref.Baseline() {
 			out.Interval.BaselineRuns = s.Runs
 			if s.Runs > 1 {
@@ -87,6 +90,9 @@ func (c Check) sureness() string {
 		return ""
 	}
 	out := fmt.Sprintf("%s interval from %d windows", c.level(), c.Interval.Windows)
+	if c.Interval.Binomial {
+		out = fmt.Sprintf("exact binomial %s interval (%d windows that varied no more than independent requests)", c.level(), c.Interval.Windows)
+	}
 	if n := c.Interval.BaselineRuns; n > 1 {
 		out += fmt.Sprintf(" and %d baseline runs", n)
 	} else if n == 1 {

@@ -306,9 +306,12 @@ type Interval struct {
 	High  float64 `json:"high"`
 	Level float64 `json:"level"`
 	// StdError is the standard error of the measured value less the limit, with DF
-	// degrees of freedom; Windows and Batches are what it was estimated from.
+	// degrees of freedom; Windows and Batches are what it was estimated from. Binomial
+	// marks an error rate's exact binomial interval (its windows varied no more than
+	// independent requests would), whose degrees of freedom are infinite: DF is 0.
 	StdError float64 `json:"std_error"`
 	DF       float64 `json:"df"`
+	Binomial bool    `json:"binomial,omitempty"`
 	Windows  int     `json:"windows"`
 	Batches  int     `json:"batches"`
 	// BaselineRuns is how many runs the baseline holds, and BaselineSpread the standard

@@ -37,6 +37,9 @@ type Sure struct {
 	// standard deviation of their values.
 	Runs   int
 	Spread float64
+	// Binomial says the interval is the exact binomial one of an error rate whose
+	// windows varied no more than independent requests would (DF is then infinite).
+	Binomial bool
 	// Look is the share of the family-wise error the run spent on this judgement, of
 	// its whole (less than 1 when the hold went on past its planned length).
 	Look float64
@@ -95,6 +98,14 @@ func (j *judge) sureOf(r plan.Rule, c *Check, windows []stats.Window) *Sure {
 	// measured value lies past the limit (z, for the rule's P).
 	var z float64
 	switch {
+	case est.Binomial() && r.Ref == nil:
+		// An error rate whose windows varied no more than independent requests would:
+		// the exact binomial interval, each side's tail the normal one of its t (the
+		// degrees of freedom are infinite), and P the binomial tail at the limit. With
+		// no errors in n requests, a rate under limit is told once n > ln(1/tail)/limit.
+		s.bounds = func(tb, ta float64) (float64, float64) { return est.BinomialBounds(normalTail(tb), normalTail(ta)) }
+		s.P, s.Binomial = est.BinomialP(limit, up), true
+		return s
 	case est.Woodruff() && r.Ref == nil:
 		// A percentile against a fixed limit: Woodruff's interval itself, read from
 		// the hold's distribution, so that it never leaves what was measured.
@@ -133,13 +144,18 @@ type part struct{ v, df float64 }
 // combine adds variances; the degrees of freedom are Welch and Satterthwaite's.
 func combine(parts []part) (se, df float64) {
 	var sum, den float64
+	exact := true // every part with a variance is a model's, of infinite degrees of freedom
 	for _, p := range parts {
 		sum += p.v
 		if p.df > 0 {
 			den += p.v * p.v / p.df
 		}
+		exact = exact && (p.v == 0 || math.IsInf(p.df, 1))
 	}
-	if sum <= 0 || den <= 0 {
+	switch {
+	case sum > 0 && exact:
+		return math.Sqrt(sum), math.Inf(1)
+	case sum <= 0 || den <= 0:
 		return math.Sqrt(max(sum, 0)), 1
 	}
 	return math.Sqrt(sum), sum * sum / den
@@ -264,6 +280,9 @@ func decide(checks []*Check, alpha, look float64) {
 		}
 	}
 }
+
+// normalTail is the chance that a standard normal lies above t.
+func normalTail(t float64) float64 { return 0.5 * math.Erfc(t/math.Sqrt2) }
 
 // quantileOrZero is Student's quantile p at df, or 0 for an error of 0.
 func quantileOrZero(se, p, df float64) float64 {

@@ -172,6 +172,43 @@ func TestFamilyWiseFalseFailRate(t *testing.T) {
 	}
 }
 
+// TestNoErrorsTellALowErrorRate: windows that vary no more than independent requests
+// judge an error rate by the exact binomial interval, so no errors in n requests tell
+// error_rate < 1% once n > ln(1/0.05)/1% = 300 (one rule, at 95%), not only after the
+// windows' few degrees of freedom allow it; and a rare error rate exactly at its limit
+// fails no more often than the error allows.
+func TestNoErrorsTellALowErrorRate(t *testing.T) {
+	for _, tc := range []struct {
+		perWindow int
+		want      Status
+	}{{30, Pass}, {20, Inconclusive}} {
+		hold, ws := process{scale: 10}.measure(5, 12, tc.perWindow)
+		v := judgeSure(t, []string{"error_rate < 1%"}, record(hold, ws, plan.Load{Hold: 12 * time.Second}), nil)
+		c := v.Checks[0]
+		if c.Status != tc.want || !c.Sure.Binomial || c.Sure.Lo != 0 {
+			t.Errorf("no errors in %d requests: %v [%v, %v], binomial %v; want %v", 12*tc.perWindow, c.Status, c.Sure.Lo, c.Sure.Hi, c.Sure.Binomial, tc.want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	p := process{scale: 10, errorShare: 0.005}
+	const runs = 400
+	failed := 0
+	for r := range runs {
+		hold, ws := p.measure(uint64(1000+r), 20, 200)
+		if v := judgeSure(t, []string{"error_rate < 0.5%"}, record(hold, ws, plan.Load{Hold: 20 * time.Second}), nil); v.Status == Fail {
+			failed++
+		}
+	}
+	t.Logf("an error rate of 0.5%% judged against < 0.5%%: %d of %d runs failed", failed, runs)
+	// At most 5% (one rule: the whole error on the side that fails it): 20 of 400,
+	// binomial spread about 4.4. (The exact interval is conservative: 12 measured.)
+	if failed > 20+2*4 {
+		t.Errorf("%d of %d runs failed: over the 5%% the rule may", failed, runs)
+	}
+}
+
 func mustRead(f metric.Figures, name string) float64 {
 	v, _ := must(name).Read(f)
 	return v
