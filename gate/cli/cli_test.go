@@ -151,6 +151,7 @@ func TestUsageErrors(t *testing.T) {
 		{dir, []string{"run", "--users", "0"}, "--users must be at least 1"},
 		{dir, []string{"run", "--duration", "10"}, "invalid value \"10\" for flag -duration: duration \"10\" needs a unit"},
 		{dir, []string{"run", "--think", "3s..1s"}, "ends below its start"},
+		{dir, []string{"run", "--duration", "1m", "--max-duration", "30s"}, "--max-duration of 30s is shorter than the hold (1m0s)"},
 		{dir, []string{"run", "--thresholds", "nope.yaml"}, "thresholds file nope.yaml does not exist"},
 		{dir, []string{"run", "extra"}, "unexpected argument \"extra\""},
 		{dir, []string{"launch"}, "unknown command \"launch\""},

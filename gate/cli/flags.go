@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // runFlags are the flags shared by run and demo. Set flags override the config file.
@@ -22,6 +23,7 @@ type runFlags struct {
 	ramp        durationFlag
 	maxInFlight int
 	duration    durationFlag
+	maxDuration durationFlag
 	think       thinkFlag
 	timeout     durationFlag
 	thresholds  stringList
@@ -49,6 +51,7 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.Var(&f.ramp, "ramp", "open model: time `D` for the rate to climb from --start-rate to --rate")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open model: most requests in flight at once `N` (default 1000)")
 	fs.Var(&f.duration, "duration", "measured hold `D` at peak, e.g. 5m (default 5m)")
+	fs.Var(&f.maxDuration, "max-duration", "let the hold go on up to `D` while a rule is inconclusive, e.g. 15m (as load.max_duration)")
 	fs.StringVar(&f.profile, "profile", "", "phases `NAME`: peak (one phase, the default) or full (single-user, peak, overload at 2x, recovery)")
 	fs.Var(&f.think, "think", "think time `A..B` between a user's tasks, e.g. 1s..3s")
 	fs.Var(&f.timeout, "timeout", "request timeout `D`, e.g. 10s (default 10s)")
@@ -133,6 +136,16 @@ func (f *runFlags) apply(cfg *config.Config) error {
 			return errors.New("--duration must be above 0")
 		}
 		cfg.Load.Duration = config.Duration(f.duration.d)
+	}
+	if f.set["max-duration"] {
+		hold := time.Duration(cfg.Load.Duration)
+		if hold == 0 {
+			hold = plan.DefaultDuration
+		}
+		if f.maxDuration.d < hold {
+			return fmt.Errorf("--max-duration of %s is shorter than the hold (%s): it is how long an inconclusive hold may go on", f.maxDuration.d, hold)
+		}
+		cfg.Load.MaxDuration = config.Duration(f.maxDuration.d)
 	}
 	if f.set["think"] {
 		cfg.Load.Think = f.think.t

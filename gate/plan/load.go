@@ -153,13 +153,19 @@ func (b *builder) load() error {
 // hold, at least 5 s; the single users run without think time, for the most samples.
 // Recovery is judged after a fifth of its length to settle: a service that recovers
 // takes a moment to drain what the overload left.
+//
+// A peak whose hold may go on while a rule is inconclusive (MaxHold) lets the other
+// phases go on in the same proportion.
 func fullProfile(peak Load) []Phase {
 	short := max(peak.Hold/5, 5*time.Second)
 	one := Load{Users: 1, SpawnRate: 1, Hold: short}
+	if peak.Extends() {
+		one.MaxHold = time.Duration(float64(short) * float64(peak.MaxHold) / float64(peak.Hold))
+	}
 	recovery := one
 	recovery.Settle = short / 5
 	over := peak
-	over.Hold = short
+	over.Hold, over.MaxHold = short, one.MaxHold
 	if peak.Open {
 		over.Rate, over.StartRate = 2*peak.Rate, 2*peak.StartRate
 		over.MaxInFlight = 2 * peak.MaxInFlight
@@ -182,7 +188,7 @@ func (b *builder) phaseLoad(l config.Load) (Load, error) {
 	if ld.Hold > MaxStage {
 		return ld, b.errorf(l.Pos.Of("duration"), "load.duration of %s is longer than %s", ld.Hold, MaxStage)
 	}
-	if l.Pos.Has("max_duration") {
+	if l.Pos.Has("max_duration") || l.MaxDuration != 0 {
 		ld.MaxHold = time.Duration(l.MaxDuration)
 		switch {
 		case ld.MaxHold < ld.Hold:

@@ -310,6 +310,16 @@ func TestFullProfile(t *testing.T) {
 	if over := p.Phases[2].Load; !over.Open || over.Rate != 200 || over.Hold != 5*time.Second {
 		t.Errorf("open overload = %+v", over)
 	}
+	// A peak that may go on three times its hold lets the other phases go on as long.
+	p, err = build(t, "target: http://h\nload: {users: 20, duration: 5m, max_duration: 15m, profile: full}\ntasks: [{path: /}]\n", "all: [p99 < 1s]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ph := range p.Phases {
+		if want := 3 * ph.Load.Hold; ph.Load.MaxHold != want {
+			t.Errorf("%s: may go on to %s, want %s", ph.Name, ph.Load.MaxHold, want)
+		}
+	}
 }
 
 func TestPhaseErrors(t *testing.T) {
