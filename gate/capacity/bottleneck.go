@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/perfgate/perfgate/gate/resource"
 )
@@ -18,13 +19,16 @@ const (
 )
 
 // Limits at which a resource has run out, by the USE method (utilisation, saturation):
-// the processors Go may use (GOMAXPROCS) busy, the database pool's connections all in
+// the processors Go may use (GOMAXPROCS) busy, or a goroutine ready to run waiting
+// CPUWait for one of them on average (a host that steals processor time leaves them less
+// than busy, but the wait shows it), the database pool's connections all in
 // use or PoolWaits of the requests waiting for one, file descriptors (each connection holds one) near
 // their limit, resident memory near its limit (Go's GOMEMLIMIT, or the source's
 // memory_limit) or leaking: growing through the holds of LeakSteps steps in a row (a
 // warm-up grows in the first only).
 const (
 	CPUBusy      = 0.90
+	CPUWait      = time.Millisecond
 	PoolBusy     = 0.95
 	FDsBusy      = 0.90
 	MemoryBusy   = 0.90
@@ -39,7 +43,8 @@ const (
 
 // Use is one resource's utilisation and saturation at a step: what share of it was
 // busy (Utilisation, -1 when its limit is unknown), and how much work waited for it
-// (Saturation: the pool's waits a second; for memory, its growth over the hold).
+// (Saturation: how long a goroutine ready to run waited for a processor, in seconds;
+// the pool's waits a second; for memory, its growth over the hold).
 type Use struct {
 	Kind        string
 	Utilisation float64
@@ -71,6 +76,11 @@ func uses(st Step, leak bool) []Use {
 		u := Use{Kind: CPUBound, Utilisation: -1, Detail: fmt.Sprintf("cpu %.3g processors", cpu)}
 		if against(&u, "cpu", cpu, r[resource.LimitOf["cpu"]], "%.3g", " processors") {
 			u.RanOut = u.Utilisation >= CPUBusy
+		}
+		if wait, ok := r["sched_latency"]; ok {
+			u.Saturation = wait
+			u.Detail += fmt.Sprintf(", a goroutine ready to run waited %s for a processor", seconds(wait))
+			u.RanOut = u.RanOut || wait >= CPUWait.Seconds()
 		}
 		out = append(out, u)
 	}
@@ -203,4 +213,9 @@ func latestByLevel(steps []Step) []Step {
 	}
 	slices.SortFunc(out, func(a, b Step) int { return cmpFloat(a.Level, b.Level) })
 	return out
+}
+
+// seconds says a duration in seconds as a person would read it: "1.2ms", "350us".
+func seconds(s float64) string {
+	return strings.Replace(time.Duration(s*float64(time.Second)).Round(time.Microsecond).String(), "µs", "us", 1)
 }

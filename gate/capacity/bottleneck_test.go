@@ -57,6 +57,19 @@ func TestFindBottleneck(t *testing.T) {
 			}
 		})), PoolBound, 200, "db_in_use 2 of 10 (20%), 12 waits/s"},
 		{"cpu", stepsOf(with(func(l float64, r, g map[string]float64) { r["cpu"] = min(2, 1.9*l/400) })), CPUBound, 400, "cpu 1.9 of 2 processors (95%)"},
+		// A host that steals processor time: the processors look 78% busy, but
+		// goroutines wait for them (measured on the CPU-bound sample API: 0.2 ms a wait
+		// up to 85% busy, 1.9-20 ms once it broke).
+		{"cpu waits", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["cpu"], r["sched_latency"] = min(1.56, 1.56*l/400), 0.0002
+			if l >= 400 {
+				r["sched_latency"] = 0.0019
+			}
+		})), CPUBound, 400, "cpu 1.56 of 2 processors (78%), a goroutine ready to run waited 1.9ms for a processor"},
+		// Busy, but goroutines hardly wait: the processors did not run out.
+		{"cpu busy, no wait", stepsOf(with(func(l float64, r, g map[string]float64) {
+			r["cpu"], r["sched_latency"] = min(1.6, 1.6*l/400), 0.0002
+		})), NoneVisible, 0, "waited 200us for a processor"},
 		{"memory leaking", stepsOf(with(func(l float64, r, g map[string]float64) {
 			if l >= 200 {
 				g["memory"] = 0.3

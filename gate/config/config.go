@@ -125,12 +125,14 @@ type Resources struct {
 }
 
 // ResourceSeries is one resource: the samples of a metric family (with all of Labels),
-// summed; a counter is read as its rate.
+// summed; a counter is read as its rate, a histogram or summary with Mean as the mean of
+// what it observed in each window.
 type ResourceSeries struct {
 	Name    string            `yaml:"name"`
 	Metric  string            `yaml:"metric"`
 	Labels  map[string]string `yaml:"labels"`
 	Counter bool              `yaml:"counter"`
+	Mean    bool              `yaml:"mean"`
 	// Query is a PromQL expression of one series, for a Prometheus source.
 	Query string `yaml:"query"`
 	Pos   Positions

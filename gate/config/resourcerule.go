@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,7 +19,7 @@ type ResourceRule struct {
 	// Op is one of < <= > >= ==.
 	Op string
 	// Limit is in the resource's own unit (bytes, processors, a count, per second for a
-	// counter), or a share of its limit when Share is set ("cpu < 80%": 0.8 of
+	// counter, seconds), or a share of its limit when Share is set ("cpu < 80%": 0.8 of
 	// gomaxprocs).
 	Limit float64
 	Share bool
@@ -32,7 +33,8 @@ var byteUnits = []struct {
 }{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
 
 // ParseResourceRule reads "name op value": a share of the resource's limit ("80%"), a
-// size ("512MB", "1GiB"), a rate ("0/s", for a counter) or a number.
+// size ("512MB", "1GiB"), a rate ("0/s", for a counter), a time ("1ms", in seconds) or
+// a number.
 func ParseResourceRule(s string) (ResourceRule, error) {
 	example := `as in "cpu < 80%", "db_waits == 0" or "memory < 512MB"`
 	fields := strings.Fields(s)
@@ -50,6 +52,8 @@ func ParseResourceRule(s string) (ResourceRule, error) {
 		value, scale, r.Share = v, 0.01, true
 	} else if v, ok := strings.CutSuffix(value, "/s"); ok {
 		value = v
+	} else if d, err := time.ParseDuration(value); err == nil && d >= 0 {
+		value = strconv.FormatFloat(d.Seconds(), 'g', -1, 64) // a time, in seconds: "1ms"
 	} else {
 		for _, u := range byteUnits {
 			if v, ok := strings.CutSuffix(value, u.suffix); ok {
@@ -60,7 +64,7 @@ func ParseResourceRule(s string) (ResourceRule, error) {
 	}
 	f, err := strconv.ParseFloat(value, 64)
 	if err != nil || !(f >= 0) || f > 1e18 {
-		return ResourceRule{}, fmt.Errorf("resource rule %q: %q is not a value such as 80%%, 512MB, 0/s or 40", s, fields[2])
+		return ResourceRule{}, fmt.Errorf("resource rule %q: %q is not a value such as 80%%, 512MB, 0/s, 1ms or 40", s, fields[2])
 	}
 	r.Limit = f * scale
 	return r, nil

@@ -19,13 +19,15 @@ func TestParseResourceRule(t *testing.T) {
 		{"memory < 512MB", "memory", "<", 512e6, false},
 		{"memory <= 1GiB", "memory", "<=", 1 << 30, false},
 		{"goroutines < 400", "goroutines", "<", 400, false},
+		{"sched_latency < 1ms", "sched_latency", "<", 0.001, false},
+		{"sched_latency < 250us", "sched_latency", "<", 0.00025, false},
 	} {
 		r, err := ParseResourceRule(tc.in)
 		if err != nil || r.Name != tc.name || r.Op != tc.op || r.Limit != tc.limit || r.Share != tc.share || r.Text != tc.in {
 			t.Errorf("%q: %+v, %v", tc.in, r, err)
 		}
 	}
-	for _, bad := range []string{"cpu < ", "cpu ~ 80%", "cpu < lots", "cpu < -1", "cpu < 80 %"} {
+	for _, bad := range []string{"cpu < ", "cpu ~ 80%", "cpu < lots", "cpu < -1", "cpu < 80 %", "sched_latency < -1ms"} {
 		if _, err := ParseResourceRule(bad); err == nil || !strings.Contains(err.Error(), "resource rule") {
 			t.Errorf("%q: %v", bad, err)
 		}

@@ -22,6 +22,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,13 +170,19 @@ func New(opts Options) *Server {
 		roundsPerSecond() // measured before the first request, not during one
 	}
 	s.metrics = prometheus.NewRegistry()
-	s.metrics.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	s.metrics.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(runnable)))
 	s.store, s.storeErr = openStore(opts.Pool)
 	if s.storeErr == nil {
 		s.metrics.MustRegister(collectors.NewDBStatsCollector(s.store.db, "products"))
 	}
 	return s
 }
+
+// runnable adds to the Go collector's default metrics how long goroutines ready to run
+// waited for a processor (go_sched_latencies_seconds): the processors' saturation,
+// beside their use (process_cpu_seconds_total).
+var runnable = collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)}
 
 // String describes the behaviour in a few words.
 func (o Options) String() string {

@@ -291,8 +291,10 @@ func (b *builder) resources() error {
 				return b.errorf(s.Pos.Of("query"), "resources.series[%d] (%s): query: is for a Prometheus server (resources.prometheus:); the target's /metrics is read by metric:", i, s.Name)
 			case s.Metric == "":
 				return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric: is not set: name the metric family to read", i, s.Name)
+			case s.Counter && s.Mean:
+				return b.errorf(s.Pos.Of("mean"), "resources.series[%d] (%s): counter: reads a rate and mean: a histogram's mean: set one", i, s.Name)
 			}
-			out.Series = append(out.Series, resource.Series{Name: s.Name, Metric: s.Metric, Labels: s.Labels, Counter: s.Counter})
+			out.Series = append(out.Series, resource.Series{Name: s.Name, Metric: s.Metric, Labels: s.Labels, Counter: s.Counter, Mean: s.Mean})
 		}
 	}
 	b.p.Resources = out
@@ -337,8 +339,8 @@ func (b *builder) prometheus() error {
 		switch {
 		case s.Query == "":
 			return b.errorf(s.Pos.Node, "resources.series[%d] (%s): query: is not set: a Prometheus source reads PromQL expressions", i, s.Name)
-		case s.Metric != "" || s.Counter || len(s.Labels) > 0:
-			return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric:, labels: and counter: are for scrape:; a query says it all (rate(...) for a counter)", i, s.Name)
+		case s.Metric != "" || s.Counter || s.Mean || len(s.Labels) > 0:
+			return b.errorf(s.Pos.Node, "resources.series[%d] (%s): metric:, labels:, counter: and mean: are for scrape:; a query says it all (rate(...) for a counter)", i, s.Name)
 		}
 		out.Series = append(out.Series, resource.Series{Name: s.Name, Query: s.Query})
 	}

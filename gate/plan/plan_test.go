@@ -427,6 +427,7 @@ func TestResources(t *testing.T) {
 		{"resources:\n  scrape: http://h/m\n  series: [{name: Queue, metric: b}]\n", "name \"Queue\" must be lower-case"},
 		{"resources:\n  scrape: http://h/m\n  series: [{name: a, metric: b}, {name: a, metric: c}]\n", "\"a\" is named twice"},
 		{"resources:\n  scrape: http://h/m\n  series: [{name: a}]\n", "metric: is not set"},
+		{"resources:\n  scrape: http://h/m\n  series: [{name: a, metric: m, counter: true, mean: true}]\n", ":54: resources.series[0] (a): counter: reads a rate and mean: a histogram's mean: set one"},
 		{"resources:\n  scrape: http://h/m\n  serie: []\n", "unknown key \"serie\""},
 	} {
 		cfg, err := config.ParseConfig("perfgate.yaml", []byte(base+tc.doc), noEnv)

@@ -115,7 +115,7 @@ func resourcesOf(p *plan.Plan, rec *run.Record, i int) []ResourceStat {
 	}
 	var out []ResourceStat
 	for k, s := range p.Resources.Series {
-		st := ResourceStat{Name: s.Name, Metric: s.Metric, Counter: s.Counter}
+		st := ResourceStat{Name: s.Name, Metric: s.Metric, Counter: s.Counter, HistogramMean: s.Mean}
 		var sum float64
 		for _, w := range rec.Windows {
 			if w.Phase != i || w.Stage != load.Hold {

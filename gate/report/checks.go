@@ -178,7 +178,8 @@ func newResourceCheck(p *plan.Plan, c verdict.ResourceCheck, phase string) Check
 		if r.LimitSeries >= 0 {
 			return fmt.Sprintf("%s%% of %s", trim(fmt.Sprintf("%.3g", 100*v)), p.Resources.Series[r.LimitSeries].Name)
 		}
-		return resourceValue(ResourceStat{Metric: p.Resources.Series[r.Series].Metric, Counter: p.Resources.Series[r.Series].Counter}, v)
+		se := p.Resources.Series[r.Series]
+		return resourceValue(ResourceStat{Metric: se.Metric, Counter: se.Counter, HistogramMean: se.Mean}, v)
 	}
 	if c.Status == verdict.Invalid {
 		out.Message = "no data: " + c.Why

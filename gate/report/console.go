@@ -336,10 +336,13 @@ func resourceLine(rs []ResourceStat) string {
 	return line
 }
 
-// resourceValue prints a resource's value: a counter's as a rate, bytes in megabytes,
-// anything else as it is, to four significant digits.
+// resourceValue prints a resource's value: a counter's as a rate, bytes in megabytes, a
+// histogram's mean of seconds as a duration, anything else as it is, to four
+// significant digits.
 func resourceValue(r ResourceStat, v float64) string {
 	switch {
+	case r.HistogramMean && strings.HasSuffix(r.Metric, "_seconds"):
+		return FormatValue("latency", v)
 	case strings.HasSuffix(r.Metric, "_bytes") && v > 0 && !resource.Limited(v):
 		return "unlimited" // Go's memory limit when none is set: the largest int64
 	case strings.HasSuffix(r.Metric, "_bytes"):

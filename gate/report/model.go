@@ -104,13 +104,16 @@ type Phase struct {
 // ResourceStat is one target resource over a hold: its mean and highest window value
 // (a counter's rate, a gauge's value), from the windows in which it could be read.
 type ResourceStat struct {
-	Name    string  `json:"name"`
-	Metric  string  `json:"metric"`
-	Counter bool    `json:"counter,omitempty"`
-	Mean    float64 `json:"mean"`
-	Max     float64 `json:"max"`
-	Windows int     `json:"windows"`
-	Of      int     `json:"of"`
+	Name    string `json:"name"`
+	Metric  string `json:"metric"`
+	Counter bool   `json:"counter,omitempty"`
+	// HistogramMean is set for a histogram read as the mean of what it observed in each
+	// window (in seconds, for a metric named so).
+	HistogramMean bool    `json:"histogram_mean,omitempty"`
+	Mean          float64 `json:"mean"`
+	Max           float64 `json:"max"`
+	Windows       int     `json:"windows"`
+	Of            int     `json:"of"`
 	// Error is the first reason a window's resources could not be read, if any.
 	Error string `json:"error,omitempty"`
 }

@@ -25,8 +25,11 @@ type Series struct {
 	Metric string
 	Labels map[string]string
 	// Counter reads the series as its rate over each window (a counter's increase a
-	// second); otherwise its value at the window's end.
+	// second); Mean reads a histogram or a summary as the mean of what it observed in
+	// each window (its sum's increase over its count's); otherwise its value at the
+	// window's end.
 	Counter bool
+	Mean    bool
 	// Query is the series' PromQL expression, for a Prometheus server (see Query).
 	Query string
 }
@@ -36,8 +39,11 @@ type Series struct {
 // (collectors.NewDBStatsCollector): processor seconds a second (cores busy), resident
 // memory and Go's limit of it (GOMEMLIMIT: the largest int64 when none is set), open
 // file descriptors and their limit, goroutines, the processors Go may use (GOMAXPROCS),
-// the heap in use, and the database pool's connections in use, its most allowed, and
-// the waits for a connection (count and seconds a second).
+// how long a goroutine ready to run waited for one of them on average (the runtime
+// metric /sched/latencies:seconds, which client_golang exposes with
+// collectors.WithGoCollectorRuntimeMetrics: the processors' saturation), the heap in
+// use, and the database pool's connections in use, its most allowed, and the waits for a
+// connection (count and seconds a second).
 var Defaults = []Series{
 	{Name: "cpu", Metric: "process_cpu_seconds_total", Counter: true},
 	{Name: "memory", Metric: "process_resident_memory_bytes"},
@@ -46,6 +52,7 @@ var Defaults = []Series{
 	{Name: "max_fds", Metric: "process_max_fds"},
 	{Name: "goroutines", Metric: "go_goroutines"},
 	{Name: "gomaxprocs", Metric: "go_sched_gomaxprocs_threads"},
+	{Name: "sched_latency", Metric: "go_sched_latencies_seconds", Mean: true},
 	{Name: "heap", Metric: "go_memstats_heap_inuse_bytes"},
 	{Name: "db_in_use", Metric: "go_sql_in_use_connections"},
 	{Name: "db_max_open", Metric: "go_sql_max_open_connections"},
@@ -78,6 +85,8 @@ type Snapshot struct {
 	At      time.Time
 	Values  []float64
 	Present []bool
+	// Counts are a Mean series' observations so far (its Value is their sum).
+	Counts []float64
 }
 
 // MaxScrape is the most of a metrics endpoint's answer that is read: a /metrics page of
@@ -92,7 +101,7 @@ func Parse(r io.Reader, series []Series, at time.Time) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("not the Prometheus text format: %s", safetext.Line(err.Error()))
 	}
-	s := Snapshot{At: at, Values: make([]float64, len(series)), Present: make([]bool, len(series))}
+	s := Snapshot{At: at, Values: make([]float64, len(series)), Present: make([]bool, len(series)), Counts: make([]float64, len(series))}
 	for i, se := range series {
 		f, ok := families[se.Metric]
 		if !ok {
@@ -102,11 +111,12 @@ func Parse(r io.Reader, series []Series, at time.Time) (Snapshot, error) {
 			if !matches(m, se.Labels) {
 				continue
 			}
-			v, ok := value(f.GetType(), m)
-			if !ok {
+			v, n, ok := value(f.GetType(), m)
+			if !ok || se.Mean && n < 0 {
 				continue
 			}
 			s.Values[i] += v
+			s.Counts[i] += n
 			s.Present[i] = true
 		}
 	}
@@ -130,9 +140,10 @@ func matches(m *dto.Metric, want map[string]string) bool {
 }
 
 // value is a sample's number: a counter's, a gauge's or an untyped one's; a histogram
-// or a summary counts its observations' sum.
-func value(t dto.MetricType, m *dto.Metric) (float64, bool) {
-	var v float64
+// or a summary counts its observations' sum, and n is how many there were (-1 for the
+// other types).
+func value(t dto.MetricType, m *dto.Metric) (v, n float64, ok bool) {
+	n = -1
 	switch t {
 	case dto.MetricType_COUNTER:
 		v = m.GetCounter().GetValue()
@@ -141,13 +152,13 @@ func value(t dto.MetricType, m *dto.Metric) (float64, bool) {
 	case dto.MetricType_UNTYPED:
 		v = m.GetUntyped().GetValue()
 	case dto.MetricType_HISTOGRAM:
-		v = m.GetHistogram().GetSampleSum()
+		v, n = m.GetHistogram().GetSampleSum(), float64(m.GetHistogram().GetSampleCount())
 	case dto.MetricType_SUMMARY:
-		v = m.GetSummary().GetSampleSum()
+		v, n = m.GetSummary().GetSampleSum(), float64(m.GetSummary().GetSampleCount())
 	default:
-		return 0, false
+		return 0, 0, false
 	}
-	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+	return v, n, !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 // Value is what one series did over a window; OK is false when it cannot be told (the
@@ -158,7 +169,8 @@ type Value struct {
 }
 
 // Between is what each series did between two snapshots: a gauge's value at the end, a
-// counter's increase a second.
+// counter's increase a second, a Mean series' mean of what it observed in between (not
+// told when it observed nothing).
 func Between(series []Series, a, b Snapshot) []Value {
 	out := make([]Value, len(series))
 	secs := b.At.Sub(a.At).Seconds()
@@ -166,11 +178,17 @@ func Between(series []Series, a, b Snapshot) []Value {
 		if i >= len(b.Values) || !b.Present[i] {
 			continue
 		}
-		if !se.Counter {
+		if !se.Counter && !se.Mean {
 			out[i] = Value{b.Values[i], true}
 			continue
 		}
 		if i >= len(a.Values) || !a.Present[i] || secs <= 0 || b.Values[i] < a.Values[i] {
+			continue
+		}
+		if se.Mean {
+			if i < len(a.Counts) && i < len(b.Counts) && b.Counts[i] > a.Counts[i] {
+				out[i] = Value{(b.Values[i] - a.Values[i]) / (b.Counts[i] - a.Counts[i]), true}
+			}
 			continue
 		}
 		out[i] = Value{(b.Values[i] - a.Values[i]) / secs, true}

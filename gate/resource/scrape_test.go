@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,9 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", series[i].Name, s.Values[i], s.Present[i], w)
 		}
 	}
+	if s.Counts[4] != 12 {
+		t.Errorf("the histogram observed %v, want 12", s.Counts[4])
+	}
 	if m := Missing(series, s); len(m) != 1 || m[0] != "goroutines (go_goroutines)" {
 		t.Errorf("missing %v", m)
 	}
@@ -62,15 +66,20 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// A counter is read as its rate over the window, a gauge as its value at the end; a
-// counter that went down (a restart) or a series missing at either end tells nothing.
+// A counter is read as its rate over the window, a gauge as its value at the end, a
+// Mean series as its sum's increase over its count's; a counter that went down (a
+// restart), a Mean series that observed nothing, or a series missing at either end
+// tells nothing.
 func TestBetween(t *testing.T) {
-	series := []Series{{Name: "cpu", Counter: true}, {Name: "memory"}, {Name: "waits", Counter: true}, {Name: "gone"}}
+	series := []Series{{Name: "cpu", Counter: true}, {Name: "memory"}, {Name: "waits", Counter: true}, {Name: "gone"},
+		{Name: "sched_latency", Mean: true}, {Name: "idle", Mean: true}}
 	t0 := time.Unix(1_700_000_000, 0)
-	a := Snapshot{At: t0, Values: []float64{10, 100, 50, 1}, Present: []bool{true, true, true, true}}
-	b := Snapshot{At: t0.Add(2 * time.Second), Values: []float64{11.5, 120, 20, 0}, Present: []bool{true, true, true, false}}
+	a := Snapshot{At: t0, Values: []float64{10, 100, 50, 1, 2.0, 1}, Present: []bool{true, true, true, true, true, true},
+		Counts: []float64{0, 0, 0, 0, 1000, 10}}
+	b := Snapshot{At: t0.Add(2 * time.Second), Values: []float64{11.5, 120, 20, 0, 2.5, 1}, Present: []bool{true, true, true, false, true, true},
+		Counts: []float64{0, 0, 0, 0, 1250, 10}}
 	got := Between(series, a, b)
-	want := []Value{{0.75, true}, {120, true}, {}, {}}
+	want := []Value{{0.75, true}, {120, true}, {}, {}, {0.002, true}, {}}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("%s: %+v, want %+v", series[i].Name, got[i], want[i])
@@ -81,7 +90,8 @@ func TestBetween(t *testing.T) {
 // A real client_golang registry's process and Go collectors, scraped over HTTP.
 func TestScrapeARealRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector(
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)})))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
 	sc := &Scraper{URL: srv.URL + "/metrics", Series: Defaults}
@@ -93,7 +103,7 @@ func TestScrapeARealRegistry(t *testing.T) {
 	for i, s := range Defaults {
 		byName[s.Name] = i
 	}
-	for _, name := range []string{"memory", "open_fds", "goroutines", "gomaxprocs", "heap"} {
+	for _, name := range []string{"memory", "open_fds", "goroutines", "gomaxprocs", "heap", "sched_latency"} {
 		if i := byName[name]; !snap.Present[i] || !(snap.Values[i] > 0) {
 			t.Errorf("%s: %v (present %v)", name, snap.Values[i], snap.Present[i])
 		}
@@ -101,6 +111,9 @@ func TestScrapeARealRegistry(t *testing.T) {
 	// The processor seconds are counted in 10 ms ticks: a young process may have none.
 	if i := byName["cpu"]; !snap.Present[i] || snap.Values[i] < 0 {
 		t.Errorf("cpu: %v (present %v)", snap.Values[i], snap.Present[i])
+	}
+	if i := byName["sched_latency"]; !(snap.Counts[i] > 0) {
+		t.Errorf("sched_latency: the scheduler's latencies counted %v", snap.Counts[i])
 	}
 	if i := byName["db_in_use"]; snap.Present[i] {
 		t.Error("a registry without a database/sql collector has db_in_use")
