@@ -139,7 +139,7 @@ func (r *Runner) Try(ctx context.Context, level float64, role Role) Step {
 		r.Started(level, role)
 	}
 	o := r.Options
-	o.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
+	o.Enough = func(phase int, rec *run.Record, held time.Duration) run.Look {
 		return verdict.Enough(p, rec, phase, held)
 	}
 	rec := run.Run(ctx, p, o)

@@ -185,13 +185,13 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 	opts.Every, opts.EngineOptions = f.progress.d, engineOpts
 	opts.Resources, opts.Query = c.resourceSource(ctx, p, f.progress.d), c.resourceQuery(ctx, p)
 	opts.StopWhen, opts.StopAfter = verdict.NewWatch(p.Aborts).Stops, verdict.EndsRun
-	opts.Enough = func(phase int, rec *run.Record, held time.Duration) bool {
-		enough := verdict.Enough(p, rec, phase, held)
-		if !enough {
+	opts.Enough = func(phase int, rec *run.Record, held time.Duration) run.Look {
+		look := verdict.Enough(p, rec, phase, held)
+		if look == run.GoOn {
 			c.say(out, "a rule is inconclusive after %s of the hold: holding on (at most %s)\n",
 				held.Round(time.Second), p.Phases[phase].LongestHold())
 		}
-		return enough
+		return look
 	}
 	opts.OnPhase = func(i int, ph *run.Phase) {
 		if several {

@@ -20,6 +20,19 @@ type Engine interface {
 	Status() load.Status
 }
 
+// Look is what Options.Enough says at a window's end of a hold that may extend.
+type Look int
+
+// Looks.
+const (
+	// NotYet: no look here; the hold goes on.
+	NotYet Look = iota
+	// GoOn: a look at which a rule was still undecided; the hold goes on.
+	GoOn
+	// Decided: a look that decided every rule; the hold ends.
+	Decided
+)
+
 // Options adjust a run. The zero value runs on the wall clock with 10 s windows.
 type Options struct {
 	Clock Clock
@@ -47,9 +60,10 @@ type Options struct {
 	Host func() hostload.Counters
 	// Enough is asked, for a phase whose hold may extend (plan.Load.MaxHold), at every
 	// window's end once the hold has lasted its planned length, whether the run knows
-	// enough: true ends the hold there. held is the hold's length so far. By default
-	// the hold ends at its planned length.
-	Enough func(phase int, rec *Record, held time.Duration) bool
+	// enough: Decided ends the hold there; GoOn is a look that left a rule undecided
+	// (kept in Phase.Looks); NotYet is no look. held is the hold's length so far. By
+	// default the hold ends at its planned length.
+	Enough func(phase int, rec *Record, held time.Duration) Look
 	// Resources, when set, reads the target's resources as each phase starts and at
 	// every window's end (see package resource); a scrape that fails leaves the
 	// window's resources unknown and says why.
@@ -130,7 +144,7 @@ func (o Options) withDefaults() Options {
 		o.Host = hostload.Read
 	}
 	if o.Enough == nil {
-		o.Enough = func(int, *Record, time.Duration) bool { return true }
+		o.Enough = func(int, *Record, time.Duration) Look { return Decided }
 	}
 	return o
 }
@@ -202,11 +216,12 @@ func (r *runner) phase(i int, ph *Phase, maxTimeout time.Duration, infos []stats
 			}
 			if st := eng.Status(); ender != nil && !ended && ph.Plan.Extends() && st.Stage == load.Hold {
 				if held := now.Sub(st.HoldStart); held >= ph.Plan.Hold {
-					if r.o.Enough(i, r.rec, held) {
+					switch r.o.Enough(i, r.rec, held) {
+					case Decided:
 						ender.EndHold()
 						ended = true
 						ph.Decided, ph.DecidedWindows = held, len(r.rec.Windows)
-					} else {
+					case GoOn:
 						ph.Looks = append(ph.Looks, held)
 					}
 				}

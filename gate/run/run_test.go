@@ -258,8 +258,9 @@ func TestUnreachableTargetRunsNoPhase(t *testing.T) {
 	}
 }
 
-// A hold that may extend goes on while Enough says no, and ends at the look that says
-// yes; the record keeps that look and the windows it saw.
+// A hold that may extend goes on while Enough says to (a look, or none yet), and ends
+// at the look that decides; the record keeps the looks that went on, and the windows the
+// deciding one saw.
 func TestAHoldEndsAtTheLookThatKnowsEnough(t *testing.T) {
 	p := testPlan(t, "target: http://127.0.0.1:9\nload: {users: 2, duration: 20s, max_duration: 60s}\ntasks: [{path: /a}]\n")
 	clock := runtest.NewClock(t0)
@@ -269,22 +270,28 @@ func TestAHoldEndsAtTheLookThatKnowsEnough(t *testing.T) {
 	var asked []time.Duration
 	var windowsThen int
 	rec := run.Run(context.Background(), p, run.Options{Clock: clock, NewEngine: eng.New, Probe: noProbe, Every: 10 * time.Second,
-		Enough: func(phase int, rec *run.Record, held time.Duration) bool {
+		Enough: func(phase int, rec *run.Record, held time.Duration) run.Look {
 			asked = append(asked, held)
 			windowsThen = len(rec.Windows)
-			return len(asked) == 2
+			switch len(asked) {
+			case 1:
+				return run.GoOn
+			case 2:
+				return run.NotYet // no look: not kept
+			}
+			return run.Decided
 		}})
 	ph := rec.Phases[0]
-	// Windows close on the 10 s boundaries: the hold began at 12:00:03, so the looks
-	// come at 12:00:30 (27 s held) and 12:00:40 (37 s).
-	if !slices.Equal(asked, []time.Duration{27 * time.Second, 37 * time.Second}) {
+	// Windows close on the 10 s boundaries: the hold began at 12:00:03, so Enough is
+	// asked at 12:00:30 (27 s held), 12:00:40 (37 s) and 12:00:50 (47 s).
+	if !slices.Equal(asked, []time.Duration{27 * time.Second, 37 * time.Second, 47 * time.Second}) {
 		t.Fatalf("asked at %v", asked)
 	}
-	if !slices.Equal(ph.Looks, asked[:1]) || ph.Decided != 37*time.Second || ph.DecidedWindows != windowsThen {
-		t.Errorf("looks %v, decided %v with %d windows; want the second look's, with %d", ph.Looks, ph.Decided, ph.DecidedWindows, windowsThen)
+	if !slices.Equal(ph.Looks, asked[:1]) || ph.Decided != 47*time.Second || ph.DecidedWindows != windowsThen {
+		t.Errorf("looks %v, decided %v with %d windows; want the first look kept and the third's decision, with %d", ph.Looks, ph.Decided, ph.DecidedWindows, windowsThen)
 	}
-	if held := ph.Load.HoldEnd.Sub(ph.Load.HoldStart); held < 37*time.Second || held > 39*time.Second {
-		t.Errorf("the hold lasted %v, want it ended after the look at 37 s", held)
+	if held := ph.Load.HoldEnd.Sub(ph.Load.HoldStart); held < 47*time.Second || held > 49*time.Second {
+		t.Errorf("the hold lasted %v, want it ended after the look at 47 s", held)
 	}
 	if n := len(rec.JudgedWindows(0)); n == 0 || n >= len(rec.PhaseWindows(0, load.Hold)) {
 		t.Errorf("%d judged windows of %d: want those up to the look", n, len(rec.PhaseWindows(0, load.Hold)))

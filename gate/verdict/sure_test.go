@@ -314,13 +314,18 @@ func TestEnoughExtendsUntilDecided(t *testing.T) {
 	hold, ws := p.measure(11, 60, 300)
 	rec := record(hold, ws[:10], pl)
 	rec.Phases[0].Ran = false
-	if Enough(pp, rec, 0, 10*time.Second) {
-		t.Fatalf("enough after 10 windows")
+	if got := Enough(pp, rec, 0, 10*time.Second); got != run.GoOn {
+		t.Fatalf("after 10 windows: %v, want a look that goes on", got)
 	}
 	rec.Phases[0].Looks = []time.Duration{10 * time.Second}
+	rec.Windows = inPhase(0, ws[:12])
+	// A look only once the hold is a quarter longer than at the last one.
+	if got := Enough(pp, rec, 0, 12*time.Second); got != run.NotYet {
+		t.Errorf("after 12 windows: %v, want no look before %v", got, time.Duration(LookGrowth*float64(10*time.Second)))
+	}
 	rec.Windows = inPhase(0, ws)
-	if !Enough(pp, rec, 0, 60*time.Second) {
-		t.Errorf("not enough after 60 windows")
+	if got := Enough(pp, rec, 0, 60*time.Second); got != run.Decided {
+		t.Errorf("after 60 windows: %v, want decided", got)
 	}
 	rec.Phases[0].Ran = true
 	rec.Phases[0].Load.HoldEnd = rec.Phases[0].Load.HoldStart.Add(60 * time.Second)
@@ -357,7 +362,7 @@ func TestContendedHoldHasNoVerdict(t *testing.T) {
 		pl := plan.Load{Hold: 12 * time.Second, MaxHold: time.Minute}
 		ext := record(hold, ws, pl)
 		ext.Windows = rec.Windows
-		if got := Enough(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 48ms", -1)}, Confidence: 0.95}, ext, 0, 12*time.Second); got != (n == 4) {
+		if got := Enough(&plan.Plan{Rules: []plan.Rule{rule(t, "p99 < 48ms", -1)}, Confidence: 0.95}, ext, 0, 12*time.Second) == run.Decided; got != (n == 4) {
 			t.Errorf("%d of 12 windows contended: Enough = %v", n, got)
 		}
 		// A generator that seldom wakes, each time from an idle processor: 70 wakes a
@@ -470,10 +475,13 @@ func TestTheFinalJudgementIsTheLooks(t *testing.T) {
 	for ; n <= 60; n++ {
 		rec.Windows = inPhase(0, ws[:n])
 		held := time.Duration(n) * time.Second
-		if Enough(pp, rec, 0, held) {
+		look := Enough(pp, rec, 0, held)
+		if look == run.Decided {
 			break
 		}
-		rec.Phases[0].Looks = append(rec.Phases[0].Looks, held)
+		if look == run.GoOn {
+			rec.Phases[0].Looks = append(rec.Phases[0].Looks, held)
+		}
 	}
 	if n > 60 {
 		t.Fatal("never enough")
