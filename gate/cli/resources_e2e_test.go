@@ -30,7 +30,7 @@ func TestE2EResourcesBesideLatency(t *testing.T) {
 		want         []string
 		warn         string
 	}{
-		{"read", metrics.URL + "/metrics", []string{"Target resources (mean, max over", "memory ", "not exposed or not read: db_in_use"}, "has no db_in_use"},
+		{"read", metrics.URL + "/metrics", []string{"Target resources (mean, max over", "memory ", "not exposed or not read: sched_latency, db_in_use"}, "has no sched_latency (go_sched_latencies_seconds), db_in_use"},
 		{"down", "http://" + freeAddr(t) + "/metrics", []string{"Target resources: none could be read", "connection refused"}, "the target's resources will be missing"},
 	} {
 		dir := demoFiles(t)
