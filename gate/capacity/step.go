@@ -27,14 +27,18 @@ const (
 
 // Steps shape each step of a search: a ramp to the level, a hold judged by the gate's
 // rules (which may go on to MaxHold while a rule is inconclusive), and confirmation
-// holds of ConfirmHold. In the open model, a hold that stays inconclusive may go on
-// further, up to LongestHold, until about Requests requests have arrived: at a low
-// rate a rule on a small error rate cannot be told in MaxHold (none failed of 65
-// requests says little of "error_rate < 1%"), and a step that cannot tell says nothing.
+// holds of ConfirmHold. A hold that stays inconclusive may go on further, up to
+// LongestHold, until about Requests requests have arrived: at a low rate a rule on a
+// small error rate cannot be told in MaxHold (none failed of 65 requests says little of
+// "error_rate < 1%"), and a step that cannot tell says nothing. In the closed model the
+// rate of a level is known only as at most PerUser requests a second a user (one over
+// its mean think time; 0 when users do not think, and then the hold goes on no further
+// than MaxHold).
 type Steps struct {
 	Ramp, Hold, MaxHold, ConfirmHold time.Duration
 	Requests                         int
 	LongestHold                      time.Duration
+	PerUser                          float64
 }
 
 // holds is a step's hold at level and the longest it may go on to.
@@ -43,8 +47,12 @@ func (s Steps) holds(role Role, unit Unit, level float64) (hold, longest time.Du
 	if role.Confirms() {
 		hold, longest = max(s.ConfirmHold, s.Hold), max(s.MaxHold, s.ConfirmHold)
 	}
-	if unit == Rate && s.Requests > 0 && level > 0 {
-		need := time.Duration(float64(s.Requests) / level * float64(time.Second)).Round(time.Second)
+	rate := level
+	if unit == Users {
+		rate = level * s.PerUser
+	}
+	if s.Requests > 0 && rate > 0 {
+		need := time.Duration(float64(s.Requests) / rate * float64(time.Second)).Round(time.Second)
 		longest = max(longest, min(need, s.LongestHold))
 	}
 	return hold, longest

@@ -71,8 +71,9 @@ func TestStepPlan(t *testing.T) {
 	}
 
 	// With a number of requests to see: a low rate's inconclusive hold goes on until it
-	// has seen them (800 at 20/s: 40 s), at most LongestHold; a high rate's is as before,
-	// and users have no rate to count by.
+	// has seen them (800 at 20/s: 40 s), at most LongestHold; a high rate's is as before;
+	// users that do not think have no rate to count by, and users that think 2 s make
+	// at most half a request a second each (800 from 40 users: 40 s).
 	s.Requests, s.LongestHold = 800, time.Minute
 	for _, tc := range []struct {
 		unit  Unit
@@ -82,7 +83,12 @@ func TestStepPlan(t *testing.T) {
 	}{
 		{Rate, 20, Probe, 40 * time.Second}, {Rate, 5, Probe, time.Minute}, {Rate, 400, Probe, 20 * time.Second},
 		{Rate, 20, ConfirmBelow, 40 * time.Second}, {Rate, 400, ConfirmAbove, 30 * time.Second}, {Users, 20, Probe, 20 * time.Second},
+		{Users, 40, Probe, 40 * time.Second},
 	} {
+		s.PerUser = 0
+		if tc.unit == Users && tc.level == 40 {
+			s.PerUser = 0.5
+		}
 		p := s.Plan(base, nil, tc.unit, tc.level, tc.role)
 		if p.Load.MaxHold != tc.want || s.Cost(tc.role, tc.unit, tc.level) != s.Ramp+tc.want {
 			t.Errorf("%v %v %v: longest hold %v, cost %v; want %v", tc.unit, tc.level, tc.role, p.Load.MaxHold, s.Cost(tc.role, tc.unit, tc.level), tc.want)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +108,7 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	}
 	unit := s.Unit.String()
 	longer := ""
-	if s.Unit == capacity.Rate && steps.Requests > 0 {
+	if steps.Requests > 0 && (s.Unit == capacity.Rate || steps.PerUser > 0) {
 		longer = fmt.Sprintf("; a step whose rules are not yet told goes on to %s requests, at most %s", report.Count(int64(steps.Requests)), steps.LongestHold)
 	}
 	c.say(out, "perfgate %s: capacity search in %s from %s to %s, each step %s ramp + %s hold (confirmations %s)%s, budget %s of load\n",
@@ -164,27 +163,11 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	// A pass without its evidence is no pass: when a report cannot be written, every
 	// other is written again, as of no valid verdict.
 	for pass := 0; ; pass++ {
-		var failed []string
-		for _, w := range []struct {
-			path  string
-			write func(io.Writer, *report.CapacityResult) error
-		}{{f.json, report.WriteCapacityJSON}, {f.junit, report.WriteCapacityJUnit}} {
-			if w.path == "" {
-				continue
-			}
-			if err := writeFile(w.path, r, w.write); err != nil {
-				c.errorf("cannot write %s: %v", w.path, err)
-				failed = append(failed, w.path)
-				continue
-			}
-			c.say(out, "wrote %s\n", w.path)
-		}
+		var publish func() error
 		if gh != nil {
-			if err := gh.PublishCapacity(r, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {
-				c.errorf("GitHub Actions: %v", err)
-				failed = append(failed, "GitHub Actions")
-			}
+			publish = func() error { return gh.PublishCapacity(r, report.Paths{JUnit: f.junit, JSON: f.json}) }
 		}
+		failed := writeReportFiles(c, r, []reportFile[*report.CapacityResult]{{f.json, report.WriteCapacityJSON}, {f.junit, report.WriteCapacityJUnit}}, publish, out)
 		if len(failed) == 0 || status != verdict.Pass || pass > 0 {
 			return r.ExitCode
 		}
@@ -247,6 +230,9 @@ func (cf *capacityFlags) settings(p *plan.Plan, f *runFlags) (capacity.Settings,
 		steps.Requests = capacity.MinRequests(p, rules)
 	}
 	steps.LongestHold = min(12*steps.Hold, plan.MaxStage)
+	if mean := (l.Think.Min + l.Think.Max) / 2; !l.Open && mean > 0 {
+		steps.PerUser = 1 / mean.Seconds()
+	}
 	if min := steps.Cost(capacity.Probe, s.Unit, s.From) + 2*steps.Cost(capacity.ConfirmBelow, s.Unit, s.From); s.Budget < min {
 		return s, capacity.Steps{}, fmt.Errorf("--budget %s is too short for one step and the two confirmations (%s)", s.Budget, min)
 	}

@@ -26,30 +26,7 @@ func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
 		"--thresholds", "thresholds/demo.yaml", "--thresholds", "thresholds/capacity.yaml",
 		"--precision", "10%", "--step", "2s", "--step-ramp", "1s", "--confirm", "3s", "--cooldown", "0s",
 		"--json", "cap.json", "--junit", "cap.xml")
-	data, err := os.ReadFile(filepath.Join(dir, "cap.json"))
-	if err != nil {
-		t.Fatalf("exit %d, no result: %v\n%s%s", r.code, err, r.stdout, r.stderr)
-	}
-	var res struct {
-		Version        string
-		Verdict        string
-		Checks         []struct{ Rule, Status string }
-		Unit, End, Why string
-		Capacity       float64
-		Low            float64 `json:"bracket_low"`
-		High           float64 `json:"bracket_high"`
-		ExitCode       int     `json:"exit_code"`
-		Rules          []string
-		Steps          []struct {
-			Level   float64
-			Role    string
-			Outcome string
-			P99     float64 `json:"p99_ms"`
-		}
-	}
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readCapacity(t, filepath.Join(dir, "cap.json"), r)
 	if r.code != res.ExitCode {
 		t.Errorf("exit %d, result says %d", r.code, res.ExitCode)
 	}
@@ -104,6 +81,112 @@ func TestE2ECapacityOfTheSampleAPI(t *testing.T) {
 	if v.code != ExitPass {
 		t.Errorf("validate: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
+}
+
+// The closed-model search: users instead of a rate, each thinking about 100 ms (at most
+// 10 requests a second each), against the sample API in its own process, which serves 300
+// requests a second and sheds the excess: the bracket lies near 30 users, in users, and
+// the low steps go on until they have seen enough requests to tell the error rate.
+func TestE2ECapacityInUsers(t *testing.T) {
+	t.Parallel()
+	addr, _ := serveDemo(t, "--latency", "1ms", "--jitter", "2ms", "--capacity", "300")
+	dir := demoFiles(t)
+	r := perfgate(t, dir, 4*time.Minute, "capacity", "--target", "http://"+addr, "--users", "8", "--think", "90ms..110ms",
+		"--thresholds", "thresholds/demo.yaml", "--precision", "10%", "--step", "2s", "--step-ramp", "1s", "--confirm", "3s",
+		"--cooldown", "0s", "--json", "cap.json", "--junit", "")
+	res := readCapacity(t, filepath.Join(dir, "cap.json"), r)
+	if r.code != res.ExitCode {
+		t.Errorf("exit %d, result says %d", r.code, res.ExitCode)
+	}
+	if res.End == "generator limited" && r.code == ExitInvalid {
+		t.Logf("the machine was too busy to finish the search: %s", res.Why)
+		return
+	}
+	if r.code != ExitPass || res.End != "found" || res.Unit != "users" {
+		t.Fatalf("exit %d, ended %s in %s (%s)\n%s%s", r.code, res.End, res.Unit, res.Why, r.stdout, r.stderr)
+	}
+	// Latency adds to each user's 100 ms, and the API sheds only the excess over 300/s:
+	// the level that breaks error_rate < 1% is a little over 30 users.
+	if !(res.Low >= 24 && res.Low <= 40 && res.High > res.Low && (res.High-res.Low <= 1 || (res.High-res.Low)/res.Low <= 0.10)) {
+		t.Errorf("bracket %v-%v users, want one near 30 no wider than 10%%", res.Low, res.High)
+	}
+	first := res.Steps[0]
+	// Its hold went on past the 4 s a step may otherwise take (at most 320 requests),
+	// until none failed of enough to tell error_rate < 1%.
+	if first.Level != 8 || first.Outcome != "held" || first.Requests <= 400 {
+		t.Errorf("first step %+v: want 8 users held after more requests than a 4 s hold makes", first)
+	}
+	for _, want := range []string{"capacity search in users from 8 users", "step 1 probe 8 users: held", "capacity " + report.FormatLevel("users", res.Capacity) + ", bracket"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// The README's stress test, scaled down: demo --capacity runs the sample API in a process
+// of its own (a pool of 4 connections, each held 5-15 ms: about 400 requests a second),
+// reads its /metrics at every window, brackets its capacity, and names the pool as what
+// ran out first.
+func TestE2EDemoCapacityNamesThePool(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := perfgate(t, dir, 4*time.Minute, "demo", "--capacity", "--precision", "10%", "--step", "3s", "--step-ramp", "1s",
+		"--confirm", "4s", "--cooldown", "1s", "--json", "cap.json", "--junit", "")
+	res := readCapacity(t, filepath.Join(dir, "cap.json"), r)
+	if res.End == "generator limited" && r.code == ExitInvalid {
+		t.Logf("the machine was too busy to finish the search: %s", res.Why)
+		return
+	}
+	if r.code != ExitPass || res.End != "found" {
+		t.Fatalf("exit %d, ended %s (%s)\n%s%s", r.code, res.End, res.Why, r.stdout, r.stderr)
+	}
+	if !(res.Low >= 250 && res.Low <= 420) {
+		t.Errorf("bracket %v-%v, want the pool's limit near 400/s (the rules break a little below it)", res.Low, res.High)
+	}
+	if res.Bottleneck.Kind != "pool" || !strings.Contains(res.Bottleneck.Why, "of 4") {
+		t.Errorf("bottleneck %+v, want the pool of 4", res.Bottleneck)
+	}
+	for _, want := range []string{"in a process of its own", "its resources read from /metrics", "Bottleneck: pool, ran out first at"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// capacityResult is what the e2e tests read of a capacity result file.
+type capacityResult struct {
+	Version        string
+	Verdict        string
+	Checks         []struct{ Rule, Status string }
+	Unit, End, Why string
+	Capacity       float64
+	Low            float64 `json:"bracket_low"`
+	High           float64 `json:"bracket_high"`
+	ExitCode       int     `json:"exit_code"`
+	Rules          []string
+	Bottleneck     struct{ Kind, Why string }
+	Steps          []struct {
+		Level    float64
+		Role     string
+		Outcome  string
+		Requests int64
+		P99      float64 `json:"p99_ms"`
+	}
+}
+
+// readCapacity reads a capacity result file that r, the run of a search, should have
+// written.
+func readCapacity(t *testing.T, path string, r result) capacityResult {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("exit %d, no result: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var res capacityResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // levelText prints a rate as the console does.

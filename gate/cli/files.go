@@ -25,6 +25,36 @@ import (
 //   - a directory, a socket or anything else is an error, found before any load (see
 //     checkReportPaths).
 
+// reportFile is a report to write to path, when path is set.
+type reportFile[T any] struct {
+	path  string
+	write func(io.Writer, T) error
+}
+
+// writeReportFiles writes r to each file whose path is set, saying so, then publishes it
+// to GitHub Actions when publish is set, and returns what could not be written, and why.
+func writeReportFiles[T any](c *Command, r T, files []reportFile[T], publish func() error, out io.Writer) []string {
+	var failed []string
+	for _, w := range files {
+		if w.path == "" {
+			continue
+		}
+		if err := writeFile(w.path, r, w.write); err != nil {
+			c.errorf("cannot write %s: %v", w.path, err)
+			failed = append(failed, fmt.Sprintf("%s: %v", w.path, err))
+			continue
+		}
+		c.say(out, "wrote %s\n", w.path)
+	}
+	if publish != nil {
+		if err := publish(); err != nil {
+			c.errorf("GitHub Actions: %v", err)
+			failed = append(failed, fmt.Sprintf("GitHub Actions: %v", err))
+		}
+	}
+	return failed
+}
+
 // writeFile writes a report to path (see above).
 func writeFile[T any](path string, r T, write func(io.Writer, T) error) error {
 	target, info, err := reportTarget(path)

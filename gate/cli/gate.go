@@ -297,28 +297,11 @@ func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *r
 // writeReports writes the JUnit and JSON files and the GitHub Actions step's outputs and
 // summary, and returns what could not be written, and why.
 func (c *Command) writeReports(res *report.Result, f *runFlags, gh *report.GitHub, out io.Writer) []string {
-	var failed []string
-	for _, w := range []struct {
-		path  string
-		write func(io.Writer, *report.Result) error
-	}{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}} {
-		if w.path == "" {
-			continue
-		}
-		if err := writeFile(w.path, res, w.write); err != nil {
-			c.errorf("cannot write %s: %v", w.path, err)
-			failed = append(failed, fmt.Sprintf("%s: %v", w.path, err))
-			continue
-		}
-		c.say(out, "wrote %s\n", w.path)
-	}
+	var publish func() error
 	if gh != nil {
-		if err := gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}); err != nil {
-			c.errorf("GitHub Actions: %v", err)
-			failed = append(failed, fmt.Sprintf("GitHub Actions: %v", err))
-		}
+		publish = func() error { return gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}) }
 	}
-	return failed
+	return writeReportFiles(c, res, []reportFile[*report.Result]{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}}, publish, out)
 }
 
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.
