@@ -65,11 +65,13 @@ func (s Steps) Cost(role Role, unit Unit, level float64) time.Duration {
 }
 
 // MinRequests is how many requests a step of p should see for each of its rules to be
-// told: for a rule on an error ratio ("error_rate < 1%"), half as many again as it takes
-// for none failed to show the rate below the limit at p's confidence, shared among the
-// rules (1.5 ln(2m / (1 - confidence)) / limit of the rule's endpoint, for m rules:
-// 795 for 1% among five rules at 95%), over the endpoint's share of the requests.
-// Latency rules are told by far fewer; 0 when no rule is on a ratio.
+// told by the look at the step's longest hold: for a rule on an error ratio
+// ("error_rate < 1%"), what it takes for none failed to show the rate below the limit at
+// the share of p's error that look spends among the rules, and 30% more, for a rate
+// that falls short of the level's and the chance of the endpoint's share:
+// 1.3 ln(2m / ((1 - confidence) s)) / limit over the endpoint's share of the requests,
+// for m rules and the last look's share s (verdict.LastLook): 949 for 1% among five
+// rules at 95%. Latency rules are told by far fewer; 0 when no rule is on a ratio.
 func MinRequests(p *plan.Plan, rules []plan.Rule) int {
 	n := 0.0
 	for _, r := range rules {
@@ -77,7 +79,7 @@ func MinRequests(p *plan.Plan, rules []plan.Rule) int {
 		if r.Metric.Kind() != metric.Ratio || !(r.Limit > 0) || (r.Op != "<" && r.Op != "<=") || share == 0 {
 			continue
 		}
-		n = max(n, 1.5*math.Log(2*float64(len(rules))/(1-p.Confidence))/r.Limit/share)
+		n = max(n, 1.3*math.Log(2*float64(len(rules))/(1-p.Confidence)/verdict.LastLook())/r.Limit/share)
 	}
 	return int(math.Ceil(n))
 }

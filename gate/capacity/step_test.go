@@ -97,7 +97,7 @@ func TestStepPlan(t *testing.T) {
 }
 
 // TestMinRequests: enough requests for none failed to tell the lowest error-rate limit
-// at the run's confidence, half as many again; latency rules need none.
+// at the share of the run's confidence the last look spends, and 30% more; latency rules need none.
 func TestMinRequests(t *testing.T) {
 	r := func(text string) plan.Rule {
 		cr, err := config.ParseRule(text)
@@ -110,16 +110,16 @@ func TestMinRequests(t *testing.T) {
 	p := &plan.Plan{Confidence: 0.95, Tasks: []plan.Request{{Endpoint: 0, Weight: 1}, {Endpoint: 1, Weight: 1}, {Endpoint: 0, Weight: 2}}}
 	on := func(endpoint int, text string) plan.Rule { x := r(text); x.Endpoint = endpoint; return x }
 	five := []plan.Rule{r("p99 < 300ms"), r("p95 < 200ms"), r("error_rate < 1%"), r("p99 < 500ms"), r("error_rate < 5%")}
-	if got := MinRequests(p, five); got != 795 {
-		t.Errorf("five rules at 95%%, the lowest limit 1%%: %d, want 795", got)
+	if got := MinRequests(p, five); got != 949 {
+		t.Errorf("five rules at 95%%, the lowest limit 1%%: %d, want 949", got)
 	}
 	five[2] = on(0, "error_rate < 1%")
-	if got := MinRequests(p, five); got != 1060 {
-		t.Errorf("the lowest limit on an endpoint with 3/4 of the requests: %d, want 1060", got)
+	if got := MinRequests(p, five); got != 1266 {
+		t.Errorf("the lowest limit on an endpoint with 3/4 of the requests: %d, want 1266", got)
 	}
 	five[4] = on(1, "error_rate < 5%")
-	if got := MinRequests(p, five); got != 1060 {
-		t.Errorf("5%% on an endpoint with 1/4 of the requests needs fewer: %d, want 1060", got)
+	if got := MinRequests(p, five); got != 1266 {
+		t.Errorf("5%% on an endpoint with 1/4 of the requests needs fewer: %d, want 1266", got)
 	}
 	if got := MinRequests(p, five[:2]); got != 0 {
 		t.Errorf("latency rules only: %d", got)

@@ -68,6 +68,10 @@ func (c *Command) capacity(ctx context.Context, args []string) int {
 
 // searchCapacity runs a capacity search of the plan's target and writes its reports.
 func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags, cf *capacityFlags) int {
+	if p.Shard.Sharded() || f.set["start-at"] {
+		c.errorf("capacity: a search runs on one machine: --shard, --shards and --start-at are a run's")
+		return ExitUsage
+	}
 	if !f.set["json"] {
 		f.json = "perfgate-capacity.json"
 	}
@@ -224,8 +228,8 @@ func (cf *capacityFlags) settings(p *plan.Plan, f *runFlags) (capacity.Settings,
 		s.Budget = capacity.DefaultBudget
 	}
 	// A step that stays inconclusive goes on until it has seen enough requests for
-	// its rules, up to twelve times its hold (2 minutes by default: 1,060 requests of
-	// the demo's rules at 9/s).
+	// its rules, up to twelve times its hold (2 minutes by default: 1,266 requests of
+	// the demo's rules at 11/s).
 	if rules, err := capacity.Rules(p); err == nil {
 		steps.Requests = capacity.MinRequests(p, rules)
 	}

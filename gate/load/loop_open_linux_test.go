@@ -13,10 +13,22 @@ import (
 // Near its next arrival the open loop sleeps through responses and reads them when it
 // wakes to send: each is still timed by its receive stamp, not by that later read. At
 // 1000/s the loop wakes once a millisecond; a response read at the wake would carry
-// most of that millisecond, while an immediate answer on loopback takes far less.
+// most of that millisecond, while an immediate answer on loopback takes far less: on a
+// busy machine, the round trip measured first sets the bound.
 func TestOpenLoopSleepsThroughResponsesAndTimesThemByTheirStamps(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
+	var trips []time.Duration
+	for range 50 {
+		start := time.Now()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		trips = append(trips, time.Since(start))
+	}
+	bound := max(400*time.Microsecond, 2*quantile(trips, 0.5))
 	rec := &recorder{}
 	e := New(mustPlan(t, "target: "+srv.URL+"\nload: {rate: 1000/s, duration: 400ms}\ntasks: [{path: /}]\n"), rec)
 	if !e.loopEligible() {
@@ -40,8 +52,8 @@ func TestOpenLoopSleepsThroughResponsesAndTimesThemByTheirStamps(t *testing.T) {
 	if e.deferred < 100 {
 		t.Fatalf("the loop slept through responses %d times in 400 arrivals", e.deferred)
 	}
-	if med := quantile(service, 0.5); med > 400*time.Microsecond {
-		t.Errorf("median service time %v: responses are timed by the read, not by their arrival", med)
+	if med := quantile(service, 0.5); med > bound {
+		t.Errorf("median service time %v, over %v: responses are timed by the read, not by their arrival", med, bound)
 	}
 }
 

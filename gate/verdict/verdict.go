@@ -293,6 +293,10 @@ func (j *judge) figures(phase, endpoint int, stat bool) metric.Figures {
 // where a look at every 1 s window would spend 1%.
 const LookGrowth = 1.25
 
+// LastLook is the least share of the error the look at a hold's longest length spends:
+// what the spending gained since the look before it, at most LookGrowth shorter.
+func LastLook() float64 { return 1 - spending(1/LookGrowth) }
+
 // Enough says whether a running phase's statistical rules are all decided, pass or fail,
 // from its hold's windows so far, held long: run.Options.Enough, for a hold that may
 // extend. It looks at the planned hold and then each time the hold has grown by
