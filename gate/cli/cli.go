@@ -81,6 +81,8 @@ Commands:
   demo        start the built-in sample API and run a short gate against it
   serve-demo  run the built-in sample API alone
   baseline    record a run's result as the baseline later runs are compared with
+  merge       judge the results of a run's shards (run --shard I --shards N) as one run
+  k8s-job     print a Kubernetes Indexed Job that runs the shards, and the Job that merges them
   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
   version     print the version
 
@@ -116,6 +118,10 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		return c.action(ctx, args[1:])
 	case "baseline":
 		return c.baseline(args[1:])
+	case "merge":
+		return c.merge(ctx, args[1:])
+	case "k8s-job":
+		return c.k8sJob(args[1:])
 	case "version", "--version", "-version":
 		c.say(c.Stdout, "perfgate %s\n", version())
 		return ExitPass

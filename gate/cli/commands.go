@@ -160,6 +160,10 @@ func (c *Command) demo(ctx context.Context, args []string) int {
 		c.userError(err)
 		return ExitUsage
 	}
+	if p.Shard.Sharded() {
+		c.errorf("demo: the demo runs its own sample API: shard a run of it with perfgate serve-demo and perfgate run --shards")
+		return ExitUsage
+	}
 	if stress {
 		return c.searchCapacity(ctx, p, &f, &cf)
 	}

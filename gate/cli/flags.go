@@ -36,6 +36,10 @@ type runFlags struct {
 	scrape      string
 	client      string
 	profile     string
+	shard       int
+	shards      int
+	startAt     string
+	startTime   time.Time // --start-at, read
 	set         map[string]bool
 }
 
@@ -65,6 +69,9 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.StringVar(&f.scrape, "scrape", "", "read the target's resources from its metrics endpoint: a `URL`, or a path on the target such as /metrics (as resources.scrape:)")
 	fs.StringVar(&f.client, "client", "auto", "HTTP `client`: auto (a lean HTTP/1.1 client for plain http:// targets, net/http otherwise) or net/http")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (for studying its overhead)")
+	fs.IntVar(&f.shards, "shards", 0, "split the run over `N` processes, each sending its share of the load; perfgate merge judges their results as one run")
+	fs.IntVar(&f.shard, "shard", 0, "which of the --shards this process is, `I` from 1 (default: Kubernetes' JOB_COMPLETION_INDEX + 1, or GitLab's CI_NODE_INDEX)")
+	fs.StringVar(&f.startAt, "start-at", "", "begin the load at `TIME` (RFC 3339, e.g. 2026-12-07T10:00:00Z), after probing the target: the shards of a run begin together")
 }
 
 // visited records which flags were given, so only those override the config.

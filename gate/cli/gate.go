@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/config"
+	"github.com/perfgate/perfgate/gate/internal/safetext"
 	"github.com/perfgate/perfgate/gate/load"
 	"github.com/perfgate/perfgate/gate/plan"
 	"github.com/perfgate/perfgate/gate/report"
@@ -89,6 +91,20 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 	if err := checkReportPaths(f); err != nil {
 		return nil, err
 	}
+	if f.set["shards"] || f.set["shard"] {
+		sh, err := c.shardOf(f)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = p.ForShard(sh); err != nil {
+			return nil, fmt.Errorf("--shards: %v", err)
+		}
+	}
+	if f.set["start-at"] {
+		if f.startTime, err = time.Parse(time.RFC3339, f.startAt); err != nil {
+			return nil, fmt.Errorf("--start-at %q is not a time such as 2026-12-07T10:00:00Z (RFC 3339)", f.startAt)
+		}
+	}
 	switch v := c.getenv("PERFGATE_CONTENTION"); v {
 	case "":
 	case "judge", "record":
@@ -103,6 +119,43 @@ func (c *Command) loadPlan(src source, f *runFlags) (*plan.Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// shardOf reads which shard this process is: --shard counts from 1 to --shards, and
+// without it the engine's index stands in: Kubernetes' Indexed Jobs give
+// JOB_COMPLETION_INDEX (from 0), GitLab's parallel jobs CI_NODE_INDEX (from 1).
+func (c *Command) shardOf(f *runFlags) (plan.Shard, error) {
+	if !f.set["shards"] {
+		return plan.Shard{}, fmt.Errorf("--shard %d needs --shards, how many processes share the run", f.shard)
+	}
+	if f.shards < 2 || f.shards > plan.MaxShards {
+		return plan.Shard{}, fmt.Errorf("--shards must be from 2 to %d, got %d", plan.MaxShards, f.shards)
+	}
+	i, from := f.shard, "--shard"
+	if !f.set["shard"] {
+		for _, env := range []struct {
+			name string
+			base int
+		}{{"JOB_COMPLETION_INDEX", 0}, {"CI_NODE_INDEX", 1}} {
+			v := c.getenv(env.name)
+			if v == "" {
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return plan.Shard{}, fmt.Errorf("%s is %q, not a number", env.name, safetext.Line(v))
+			}
+			i, from = n-env.base+1, env.name
+			break
+		}
+		if from == "--shard" {
+			return plan.Shard{}, fmt.Errorf("--shards %d needs --shard I (from 1 to %d), or JOB_COMPLETION_INDEX or CI_NODE_INDEX from the CI", f.shards, f.shards)
+		}
+	}
+	if i < 1 || i > f.shards {
+		return plan.Shard{}, fmt.Errorf("%s makes this shard %d, and the shards are 1 to %d", from, i, f.shards)
+	}
+	return plan.Shard{Index: i - 1, Of: f.shards}, nil
 }
 
 // defaultWindow is the time window (and progress interval) of a run that does not set
@@ -160,6 +213,17 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 		engineOpts = append(engineOpts, load.WithStdlibClient())
 	}
 
+	if p.Shard.Sharded() {
+		// A shard sends its share of the load and says whether it delivered it: the
+		// rules judge the whole run, from every shard's result, in perfgate merge.
+		q := *p
+		q.Rules, q.Aborts, q.ResourceRules = nil, nil, nil
+		p = &q
+		if !f.set["junit"] {
+			f.junit = ""
+		}
+		c.say(out, "%s: this process sends its share of the load, and perfgate merge judges the run from every shard's result\n", p.Shard)
+	}
 	c.say(out, "perfgate %s: %s\n", version(), describeLoad(p.Load, p.Timeout))
 	several := len(p.Phases) > 1
 	if several {
@@ -205,9 +269,23 @@ func (c *Command) gate(ctx context.Context, p *plan.Plan, f *runFlags) int {
 			Requests: total.Requests, Rate: w.Throughput(), P99: total.P99, Errors: total.Errors,
 		})
 	}
+	if !f.startTime.IsZero() {
+		opts.EngineOptions = append(opts.EngineOptions, load.WithStartAt(f.startTime))
+		c.say(out, "the load begins at %s, after the probe\n", f.startTime.UTC().Format(time.RFC3339))
+	}
 	rec := run.Run(ctx, p, opts)
 
-	return c.publish(ctx, p, f, rec, gh, out)
+	return c.publish(ctx, p, f, rec, gh, out, published{startAt: f.startTime, window: f.progress.d})
+}
+
+// published is what a run's reports carry besides its record: a shard's common start and
+// window length, or a merged run's shards and the problems that leave it without a
+// verdict.
+type published struct {
+	startAt  time.Time
+	window   time.Duration
+	shards   []report.MergedShard
+	problems []string
 }
 
 // resourceSource is the target's metrics endpoint the run reads at every window's end,
@@ -255,12 +333,13 @@ func (c *Command) resourceQuery(ctx context.Context, p *plan.Plan) *resource.Que
 // them all again, so that none contradicts the exit code, when a report could not be
 // written (a pass without its evidence is no pass) or a signal came while they were
 // written (the run is then cancelled).
-func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *run.Record, gh *report.GitHub, out io.Writer) int {
+func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *run.Record, gh *report.GitHub, out io.Writer, extra published) int {
 	var unwritten []string
 	for pass := 0; ; pass++ {
-		v := verdict.Unwritten(verdict.Judge(p, rec), unwritten)
+		v := verdict.Unwritten(verdict.Shards(verdict.Judge(p, rec), extra.problems), unwritten)
 		code := exitCode(v.Status)
-		res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code})
+		res, err := report.Build(report.Input{Tool: "perfgate " + version(), Plan: p, Record: rec, Verdict: v, ExitCode: code,
+			StartAt: extra.startAt, Window: extra.window, Shards: extra.shards})
 		if err != nil {
 			c.errorf("cannot build the report: %v", err)
 			return ExitInvalid

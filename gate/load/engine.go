@@ -91,6 +91,7 @@ type Engine struct {
 	noLoop    bool                     // a goroutine per user, even where the event loop could serve
 	fastAddr  string                   // where the fast path dials; "" for net/http
 	static    map[*plan.Request][]byte // serialised requests without variables
+	startAt   time.Time                // when the load begins (WithStartAt); zero: at once
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
@@ -125,6 +126,12 @@ func WithExtractHook(f func(value string)) Option { return func(e *Engine) { e.o
 
 // WithStdlibClient sends every request through net/http, even where the fast path could.
 func WithStdlibClient() Option { return func(e *Engine) { e.stdlib = true } }
+
+// WithStartAt makes the load begin at t (a time already past: at once): the open model
+// warms its connections and logins up first, then waits, so that the shards of one run
+// (each its own process, on its own machine) send their shares of the one schedule
+// together.
+func WithStartAt(t time.Time) Option { return func(e *Engine) { e.startAt = t } }
 
 // WithoutEventLoop gives every closed-model user, and every open-model worker, its own
 // goroutine, even where the event loop could serve the plan.
@@ -199,6 +206,7 @@ func (e *Engine) drained(ctx context.Context, res Result) Result {
 
 func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	p := e.plan
+	e.waitStart(ctx)
 	e.start = time.Now()
 	res = Result{Start: e.start, PlannedUsers: p.Users}
 	if p.Think.Max > 0 {
@@ -359,6 +367,14 @@ func (e *Engine) notePeak(n int64) {
 }
 
 // waitUntil sleeps until t; false if the run is over first.
+// waitStart waits for the time the load begins (WithStartAt), if it is still to come;
+// a cancel ends the wait, and the run then ends at once.
+func (e *Engine) waitStart(ctx context.Context) {
+	if !e.startAt.IsZero() {
+		e.waitUntil(ctx, e.startAt)
+	}
+}
+
 func (e *Engine) waitUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {

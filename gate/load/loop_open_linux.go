@@ -59,7 +59,10 @@ func openLoops(rate float64) int {
 func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 	p := e.plan
 	s := Schedule{StartRate: p.StartRate, Rate: p.Rate, Ramp: p.RateRamp, Hold: p.Hold}
-	n := openLoops(max(p.Rate, p.StartRate))
+	// A shard sends every Of-th arrival of the one schedule: its own rate is a share.
+	of := shardOf(p.Shard)
+	rate := p.Rate / float64(of)
+	n := openLoops(max(p.Rate, p.StartRate) / float64(of))
 	var loops []*eventLoop
 	defer func() {
 		if !ok {
@@ -74,17 +77,18 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 			return res, false
 		}
 		loops = append(loops, l)
-		if err := l.openShare(s, int64(k), int64(n)); err != nil {
+		if err := l.openShare(s, int64(p.Shard.Index)+int64(k)*of, int64(n)*of); err != nil {
 			return res, false
 		}
 	}
 	// Connections are not part of the schedule: dial those for about 10 ms of arrivals
 	// before the clock starts. One that fails is dialled again when a request needs it.
-	for i := range min(p.MaxInFlight, max(1, int(p.Rate/100))) {
+	for i := range min(p.MaxInFlight, max(1, int(rate/100))) {
 		loops[i%n].warm(ctx)
 	}
 
-	e.late = newLateness(s.Hold, s.Rate)
+	e.late = newLateness(s.Hold, rate)
+	e.waitStart(ctx)
 	e.start = time.Now()
 	res = Result{Start: e.start, Open: true}
 	e.holdStart.Store(max(1, int64(s.Ramp)))
@@ -110,7 +114,7 @@ func (e *Engine) runOpenLoop(ctx context.Context) (res Result, ok bool) {
 
 	d := &res.Delivery
 	cut := e.cut()
-	d.Planned = s.holdArrivalsTo(cut)
+	d.Planned = s.holdShareTo(cut, p.Shard)
 	for _, l := range loops {
 		d.Sent += l.open.sent
 		d.CapReached = d.CapReached || l.open.capReached

@@ -127,12 +127,16 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 		}
 	}
 
+	// A shard sends every Of-th arrival of the one schedule: its own rate is a share.
+	of := shardOf(p.Shard)
+	rate := p.Rate / float64(of)
 	// Warm up before the clock starts: connections and logins are not part of the
 	// schedule. Enough workers for about 10 ms of arrivals, at least one.
-	for range min(p.MaxInFlight, max(1, int(p.Rate/100))) {
+	for range min(p.MaxInFlight, max(1, int(rate/100))) {
 		spawn()
 	}
-	e.late = newLateness(s.Hold, s.Rate)
+	e.late = newLateness(s.Hold, rate)
+	e.waitStart(ctx)
 	e.start = time.Now()
 	res = Result{Start: e.start, Open: true}
 	if s.Ramp == 0 {
@@ -159,7 +163,7 @@ func (e *Engine) runOpen(ctx context.Context) (res Result) {
 	var lastBlockEnd time.Duration // when a dispatch last had to wait for a worker
 	var lastWaitEnd time.Duration  // when one last had to wait for max_in_flight or a setup
 dispatch:
-	for i := range total {
+	for i := int64(p.Shard.Index); i < total; i += of {
 		due := s.At(i)
 		if cut := e.cut(); cut > 0 && due >= cut {
 			break // the hold was ended early: no arrival is due after it
@@ -226,7 +230,7 @@ dispatch:
 		}
 	}
 	cut := e.cut()
-	d.Planned = s.holdArrivalsTo(cut) // arrivals never dispatched count too
+	d.Planned = s.holdShareTo(cut, p.Shard) // arrivals never dispatched count too
 	if holdCPUFrom < 0 {
 		holdCPUFrom = cpuAtStart
 	}

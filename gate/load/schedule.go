@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/plan"
 )
 
 // Schedule is the open model's arrival schedule: the rate climbs linearly from StartRate
@@ -78,3 +80,13 @@ func (s Schedule) holdArrivalsTo(cut time.Duration) int64 {
 	}
 	return max(0, s.Before(cut)-(s.Total()-s.HoldArrivals()))
 }
+
+// holdShareTo is how many of the hold arrivals due before offset cut (all of them for
+// cut 0) are shard sh's: those whose index in the schedule it sends.
+func (s Schedule) holdShareTo(cut time.Duration, sh plan.Shard) int64 {
+	first := s.Total() - s.HoldArrivals()
+	return sh.ShareOf(first, first+s.holdArrivalsTo(cut))
+}
+
+// shardOf is the shard's stride through the schedule: 1 for a run that is not sharded.
+func shardOf(sh plan.Shard) int64 { return int64(max(1, sh.Of)) }

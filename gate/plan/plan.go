@@ -82,6 +82,11 @@ type Plan struct {
 	WarnInconclusive bool
 	// RecordContention records how contended the machine was without judging it.
 	RecordContention bool
+	// Shard is which share of the load this plan runs, for a run split over several
+	// processes (see ForShard); the zero value runs all of it. digest is then the
+	// whole plan's Digest.
+	Shard  Shard
+	digest string
 	// Secrets are values that must never be printed: secret-looking environment
 	// variables and static Authorization and Cookie header values.
 	Secrets []string
@@ -680,6 +685,18 @@ func URLPassword(s string) string {
 	}
 	_, pw, _ := strings.Cut(rest[:at], ":")
 	return pw
+}
+
+// LongestTimeout is the longest any request may take: the default timeout, or a
+// request's own if longer. Latency histograms reach it.
+func (p *Plan) LongestTimeout() time.Duration {
+	longest := p.Timeout
+	for _, list := range [][]Request{p.Setup, p.Tasks} {
+		for _, rq := range list {
+			longest = max(longest, rq.Timeout)
+		}
+	}
+	return longest
 }
 
 // RedactedTarget is the target URL with any password hidden, safe to print.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -22,6 +23,11 @@ type Input struct {
 	Record   *run.Record
 	Verdict  verdict.Verdict
 	ExitCode int
+	// StartAt is the common start a shard waited for, if one was given, and Window the
+	// length of its time windows; Shards are a merged run's shards (see Result.Shards).
+	StartAt time.Time
+	Window  time.Duration
+	Shards  []MergedShard
 	// Secrets are values no report may show, beside the plan's own: secret-looking
 	// environment variables, values extracted at login.
 	Secrets []string
@@ -50,6 +56,14 @@ func Build(in Input) (*Result, error) {
 		Verdicts:   []GroupVerdict{},
 		Windows:    []Window{},
 		Confidence: v.Confidence, InconclusiveWarns: v.WarnInconclusive, Warnings: v.Warnings,
+		Shards: in.Shards,
+	}
+	if sh := p.Shard; sh.Sharded() {
+		r.Shard = &ShardOf{Index: sh.Index, Of: sh.Of, Digest: p.Digest(), WindowSeconds: in.Window.Seconds()}
+		if !in.StartAt.IsZero() {
+			at := in.StartAt.UTC()
+			r.Shard.StartAt = &at
+		}
 	}
 	for _, s := range p.Setup {
 		r.Settings.Tasks = append(r.Settings.Tasks, Task{Name: s.Name, Method: s.Method, Setup: true})
@@ -255,6 +269,8 @@ func deliveryOf(ph run.Phase) Delivery {
 	}
 	if !run.HoldStart.IsZero() {
 		out.RampSeconds = run.HoldStart.Sub(run.Start).Seconds()
+		start, end := run.HoldStart.UTC(), run.HoldEnd.UTC()
+		out.HoldStart, out.HoldEnd = &start, &end
 	} else if !run.End.IsZero() {
 		out.RampSeconds = run.End.Sub(run.Start).Seconds()
 	}

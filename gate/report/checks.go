@@ -261,6 +261,8 @@ func (r *Result) reasonText(why verdict.Reason) string {
 			rule, check.Message)
 	case verdict.ResourceUnread:
 		msg = "a resource rule had no data, and fails closed: " + why.Detail
+	case verdict.ShardApart:
+		msg = "the shards do not make one run: " + why.Detail
 	case verdict.Contended:
 		others := ""
 		if why.HasOthers {

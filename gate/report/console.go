@@ -270,8 +270,17 @@ func writeVerdict(w io.Writer, r *Result) {
 		}
 		tw.Flush()
 	}
-	switch r.Verdict {
-	case "pass":
+	switch {
+	case r.Shard != nil && r.Verdict == "pass":
+		fmt.Fprintf(w, "\nShard %d of %d: delivered its share of the load (exit %d); perfgate merge judges the run from every shard's result\n",
+			r.Shard.Index+1, r.Shard.Of, r.ExitCode)
+	case r.Shard != nil:
+		fmt.Fprintf(w, "\nShard %d of %d: did NOT deliver its share of the load (exit %d), and leaves the merged run without a verdict:\n",
+			r.Shard.Index+1, r.Shard.Of, r.ExitCode)
+		for _, reason := range r.Reasons {
+			fmt.Fprintf(w, "  - %s\n", reason.Message)
+		}
+	case r.Verdict == "pass":
 		if r.Warnings > 0 {
 			fmt.Fprintf(w, "\nVerdict: PASS with %s: inconclusive, treated as a warning (verdict.inconclusive: warn), the other %d held (exit %d)\n",
 				plural(r.Warnings, "rule"), len(r.Checks)-r.Warnings, r.ExitCode)
@@ -283,7 +292,7 @@ func writeVerdict(w io.Writer, r *Result) {
 			break
 		}
 		fmt.Fprintf(w, "\nVerdict: PASS, all %d rules held (exit %d)\n", len(r.Checks), r.ExitCode)
-	case "fail":
+	case r.Verdict == "fail":
 		failed := 0
 		for _, c := range r.Checks {
 			if c.Status == "fail" {

@@ -50,9 +50,39 @@ type Result struct {
 	Confidence float64 `json:"confidence,omitempty"`
 	// InconclusiveWarns is set when a rule left inconclusive is a warning, not a reason
 	// for no verdict; Warnings counts those rules.
-	InconclusiveWarns bool   `json:"inconclusive_warns,omitempty"`
-	Warnings          int    `json:"warnings,omitempty"`
-	Note              string `json:"note"`
+	InconclusiveWarns bool `json:"inconclusive_warns,omitempty"`
+	Warnings          int  `json:"warnings,omitempty"`
+	// Shard is set in the result of one shard of a run split over several processes
+	// (perfgate run --shard I --shards N): its verdict says only whether it delivered
+	// its share of the load; the run's belongs to perfgate merge. Shards is set in the
+	// merge's result: each shard it merged, and how far apart their holds began.
+	Shard  *ShardOf      `json:"shard,omitempty"`
+	Shards []MergedShard `json:"shards,omitempty"`
+	Note   string        `json:"note"`
+}
+
+// ShardOf says which shard of a run a result is: Index counts from 0 (as Kubernetes'
+// JOB_COMPLETION_INDEX does), Of is how many there are; Digest identifies the config and
+// thresholds every shard and the merge must share; WindowSeconds is the length of its
+// time windows, which close on the wall clock's multiples of it on every machine;
+// StartAt is the common start the shards waited for, if one was given.
+type ShardOf struct {
+	Index         int        `json:"index"`
+	Of            int        `json:"of"`
+	Digest        string     `json:"digest"`
+	WindowSeconds float64    `json:"window_seconds"`
+	StartAt       *time.Time `json:"start_at,omitempty"`
+}
+
+// MergedShard is one shard of a merged run: its result file, its exit code, when its
+// main phase's hold began (and ended), and how long after the earliest shard's it began.
+type MergedShard struct {
+	Index       int       `json:"index"`
+	File        string    `json:"file"`
+	ExitCode    int       `json:"exit_code"`
+	HoldStart   time.Time `json:"hold_start"`
+	HoldEnd     time.Time `json:"hold_end"`
+	SkewSeconds float64   `json:"start_skew_seconds"`
 }
 
 // Reason is why a run has no valid verdict.
@@ -145,7 +175,11 @@ type Delivery struct {
 	WakeBehindSeconds float64 `json:"wake_behind_seconds,omitempty"`
 	RampSeconds       float64 `json:"ramp_seconds"`
 	HoldSeconds       float64 `json:"hold_seconds"`
-	Canceled          bool    `json:"canceled,omitempty"`
+	// HoldStart and HoldEnd are when the hold began and ended, by this machine's clock
+	// (absent for a hold that never began).
+	HoldStart *time.Time `json:"hold_start,omitempty"`
+	HoldEnd   *time.Time `json:"hold_end,omitempty"`
+	Canceled  bool       `json:"canceled,omitempty"`
 	// Open model: requests due in the hold, sent, sent more than 10 ms late (all
 	// causes, and the generator's own), the seconds of the hold in which the
 	// generator was behind its schedule, the rate achieved, and requests in flight.

@@ -95,10 +95,7 @@ func Run(ctx context.Context, p *plan.Plan, o Options) *Record {
 		r.rec.Cancelled = ctx.Err() != nil
 		return r.rec
 	}
-	maxTimeout := p.Timeout
-	for _, rq := range append(append([]plan.Request{}, p.Setup...), p.Tasks...) {
-		maxTimeout = max(maxTimeout, rq.Timeout)
-	}
+	maxTimeout := p.LongestTimeout()
 	infos := make([]stats.EndpointInfo, len(p.Endpoints))
 	for i, e := range p.Endpoints {
 		infos[i] = stats.EndpointInfo{Name: e.Name, Setup: e.Setup}

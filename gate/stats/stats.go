@@ -73,8 +73,7 @@ func New(endpoints int, maxLatency time.Duration, opts ...Option) *Collector {
 	// Twice the processors keeps lock contention negligible; every shard costs its own
 	// histograms, so no more than that. (The CPUs, not GOMAXPROCS: one CPU has a spare.)
 	n := min(max(load.Processors()*2, 2), 32)
-	maxUs := max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
-	c := &Collector{endpoints: endpoints, maxUs: maxUs, shards: make([]shard, n)}
+	c := &Collector{endpoints: endpoints, maxUs: maxUsOf(maxLatency), shards: make([]shard, n)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -98,6 +97,17 @@ func (c *Collector) newCell() *cell {
 
 func (c *Collector) newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(minLatencyUs, c.maxUs, sigFigs)
+}
+
+// maxUsOf is the highest latency a Collector for maxLatency keeps, in microseconds.
+func maxUsOf(maxLatency time.Duration) int64 {
+	return max(defaultMaxSpan, maxLatency+time.Second).Microseconds()
+}
+
+// NewHist returns an empty latency histogram of the settings a Collector for maxLatency
+// gives its own, so that it merges exactly with theirs.
+func NewHist(maxLatency time.Duration) *hdrhistogram.Histogram {
+	return hdrhistogram.New(minLatencyUs, maxUsOf(maxLatency), sigFigs)
 }
 
 func (c *Collector) clamp(d time.Duration) int64 {

@@ -32,6 +32,7 @@ const (
 	InconclusiveRule                 // a statistical rule's interval straddled its limit after any extension
 	Contended                        // the machine was too busy to judge: perfgate waited too long for a processor
 	ResourceUnread                   // a resource rule had too few of the hold's windows that read its resource
+	ShardApart                       // a merged run's shard is missing, did not deliver its load, began apart, or ran another config
 )
 
 var codeNames = [...]string{
@@ -40,7 +41,7 @@ var codeNames = [...]string{
 	TooFewWindows: "too_few_windows", NoStart: "no_start", NoReference: "no_reference", PhaseNotRun: "phase_not_run",
 	Unexplained: "stopped_unexplained", ReportNotWritten: "report_not_written",
 	GeneratorFailed: "generator_failed", InconclusiveRule: "inconclusive", Contended: "contended",
-	ResourceUnread: "resource_unread",
+	ResourceUnread: "resource_unread", ShardApart: "shard",
 }
 
 // String names the code as result files do: "setup_failed", "rate_short"...
@@ -248,6 +249,20 @@ func phaseReasons(ph run.Phase) []Reason {
 // stopped by an abort rule, or what it delivered supports no verdict, so that later
 // phases would measure a run that is already over.
 func EndsRun(ph run.Phase) bool { return ph.Load.Stopped || len(phaseReasons(ph)) > 0 }
+
+// Shards judges a merged run whose shards do not make one run (problems says which
+// shard, and why: missing, its load not delivered, its hold begun apart from the others',
+// another config): whatever its rules say, it has no valid verdict.
+func Shards(v Verdict, problems []string) Verdict {
+	if len(problems) == 0 {
+		return v
+	}
+	v.Status = Invalid
+	for _, p := range problems {
+		v.Reasons = append(v.Reasons, Reason{Code: ShardApart, Check: -1, Detail: p})
+	}
+	return v
+}
 
 // Unwritten judges a run some of whose reports could not be written (what says which,
 // and why): a pass without its evidence is no pass, so it has no valid verdict; a fail
