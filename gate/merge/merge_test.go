@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -280,7 +282,11 @@ func BenchmarkMerge32Shards(b *testing.B) {
 		files = append(files, buf.Bytes())
 	}
 	b.ResetTimer()
+	var peak uint64
 	for range b.N {
+		runtime.GC()
+		stop := make(chan struct{})
+		heap := peakHeap(stop)
 		var shards []Shard
 		for k, f := range files {
 			r, err := report.ReadJSON(bytes.NewReader(f))
@@ -293,5 +299,33 @@ func BenchmarkMerge32Shards(b *testing.B) {
 		if err != nil || len(m.Problems) > 0 {
 			b.Fatal(err, m.Problems)
 		}
+		close(stop)
+		peak = max(peak, <-heap)
 	}
+	b.ReportMetric(float64(peak)/1e6, "MB-peak-heap")
+}
+
+// peakHeap samples the heap every 100 us until stop and sends how far it grew above
+// where it began, garbage not yet collected included: about what a merge adds to the
+// process's resident memory.
+func peakHeap(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	base := read()
+	go func() {
+		var top uint64
+		tick := time.NewTicker(100 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			top = max(top, read())
+			select {
+			case <-stop:
+				out <- max(top, read()) - min(base, top)
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/perfgate/perfgate/gate/internal/loopback"
 	"github.com/perfgate/perfgate/gate/internal/promtest"
 )
 
@@ -67,7 +68,7 @@ func TestQueryARealPrometheus(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.expr, err, tc.want)
 		}
 	}
-	down := &Query{URL: "http://" + promtest.FreeAddr(t), Exprs: []Expr{{"pool", "test_pool_in_use"}}}
+	down := &Query{URL: "http://" + loopback.FreeAddr(t), Exprs: []Expr{{"pool", "test_pool_in_use"}}}
 	if _, err := down.Range(context.Background(), end.Add(-3*time.Second), end, time.Second); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("down: %v", err)
 	}

@@ -131,3 +131,12 @@ func listen(tb testing.TB) net.Listener {
 	tb.Cleanup(func() { ln.Close() })
 	return ln
 }
+
+// FreeAddr is a loopback address with a port free a moment ago, for a server the test
+// starts in another process.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln := listen(tb)
+	defer ln.Close()
+	return ln.Addr().String()
+}

@@ -4,7 +4,6 @@ package promtest
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,18 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// FreeAddr is a loopback address with a port free a moment ago.
-func FreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+	"github.com/perfgate/perfgate/gate/internal/loopback"
+)
 
 // Start runs a real Prometheus server (Debian's prometheus package) on loopback,
 // scraping target (host:port, its /metrics) every second as job "target", and returns
@@ -42,7 +32,7 @@ func Start(t *testing.T, target string) (url string, stop func()) {
 	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := FreeAddr(t)
+	addr := loopback.FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
 	var logs strings.Builder
