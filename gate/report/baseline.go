@@ -3,6 +3,8 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +42,9 @@ func Baseline(results []*Result, sources []string, now time.Time, force bool) (*
 		names = append(names, run.Source)
 	}
 	f.Source = strings.Join(names, "; ")
+	if err := runsAgree(f.Runs, sources, results[0].Main().Name, force); err != nil {
+		return nil, err
+	}
 	first := results[0]
 	main := first.Main()
 	for _, ph := range first.recorded() {
@@ -55,6 +60,58 @@ func Baseline(results []*Result, sources []string, now time.Time, force bool) (*
 		}
 	}
 	return f, nil
+}
+
+// OutlierShare is how far a run's p50, p95 or p99 may lie from the median of a baseline's
+// runs (three runs or more) before the baseline is refused, unless forced. The
+// runs of one baseline should agree: one recorded in a busy minute widens the
+// between-run spread that every rule against the baseline carries, until none can be
+// told. Measured: five quiet runs of the demo gave p99 16.1-16.2 ms and one 18.8 ms
+// (+16%), and with that run p99 < baseline + 15% stayed inconclusive through a whole
+// 5-minute hold of an unchanged candidate ([-28%, +19%]).
+const OutlierShare = 0.10
+
+// runsAgree refuses a baseline one of whose runs lies far from the others in the main
+// phase (OutlierShare), naming it, unless force is set.
+func runsAgree(runs []baseline.Run, sources []string, main string, force bool) error {
+	if len(runs) < 3 || force {
+		return nil
+	}
+	for _, q := range []float64{50, 95, 99} {
+		vals := make([]float64, len(runs))
+		for i, r := range runs {
+			for _, ph := range r.Phases {
+				if ph.Name != main {
+					continue
+				}
+				f, err := ph.All.Figures()
+				if err != nil || f.Latency == nil {
+					return err
+				}
+				vals[i] = float64(f.Latency.ValueAtQuantile(q)) / 1000
+			}
+		}
+		if i, med := outlier(vals, OutlierShare); i >= 0 {
+			return fmt.Errorf("%s: its p%g, %.4g ms, is %+.0f%% from the runs' median (%.4g ms): the runs of a baseline should agree, and one this far apart (a busy minute?) widens the spread every rule against the baseline carries; record it again, or pass --force to keep it",
+				sources[i], q, vals[i], 100*(vals[i]/med-1), med)
+		}
+	}
+	return nil
+}
+
+// outlier returns the one of vals farthest from their median, if it lies more than share
+// from it, with the median; or -1.
+func outlier(vals []float64, share float64) (int, float64) {
+	sorted := slices.Sorted(slices.Values(vals))
+	n := len(sorted)
+	med := (sorted[(n-1)/2] + sorted[n/2]) / 2
+	far, dev := -1, share
+	for i, v := range vals {
+		if d := math.Abs(v/med - 1); med > 0 && d > dev {
+			far, dev = i, d
+		}
+	}
+	return far, med
 }
 
 // usable says whether a result may be a baseline, and whether it was contended.

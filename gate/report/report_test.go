@@ -544,6 +544,48 @@ func TestBaselineOfSeveralRuns(t *testing.T) {
 	if err != nil || !forced.Runs[1].Contended || forced.Runs[0].Contended {
 		t.Errorf("forced: %v, %+v", err, forced)
 	}
+	// A run far from the others: its hold's latencies 30% longer.
+	slow := fixture(t, nil, thDoc)
+	h, err := baseline.Decode(slow.Main().Hold.All.Histogram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longer := hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+	for _, b := range h.Distribution() {
+		if err := longer.RecordValues((b.From+b.To)/2*13/10, b.Count); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if slow.Main().Hold.All.Histogram, err = (&histEncoder{}).encode(longer); err != nil {
+		t.Fatal(err)
+	}
+	three := []*Result{runs[0], runs[1], slow}
+	if _, err := Baseline(three, []string{"a.json", "b.json", "slow.json"}, time.Now(), false); err == nil || !strings.Contains(err.Error(), "slow.json: its p50") || !strings.Contains(err.Error(), "+30% from the runs' median") {
+		t.Errorf("a run apart: %v", err)
+	}
+	if _, err := Baseline(three, []string{"a.json", "b.json", "slow.json"}, time.Now(), true); err != nil {
+		t.Errorf("a run apart, forced: %v", err)
+	}
+}
+
+// TestOutlier: the run farthest from the runs' median is found when it lies over 10% away; runs that vary as
+// quiet ones do are not. The first row is five baseline runs' p99 measured here.
+func TestOutlier(t *testing.T) {
+	for _, tc := range []struct {
+		vals []float64
+		want int
+	}{
+		{[]float64{16.20, 16.19, 16.07, 18.82, 16.13}, 3},
+		{[]float64{16.20, 16.19, 16.07, 17.5, 16.13}, -1},
+		{[]float64{20, 16.19, 16.07, 16.3}, 0},
+		{[]float64{14.2, 16.19, 16.07, 16.3}, 0},
+		{[]float64{10, 11, 12}, -1},
+		{[]float64{0, 0, 0}, -1},
+	} {
+		if got, _ := outlier(tc.vals, OutlierShare); got != tc.want {
+			t.Errorf("outlier(%v) = %d, want %d", tc.vals, got, tc.want)
+		}
+	}
 }
 
 // TestRoundKeepsLargeValues: a resource as large as Go's unset memory limit (the largest
