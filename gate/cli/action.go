@@ -21,6 +21,7 @@ var actionInputs = []struct{ input, flag string }{
 	{"profile", "--profile"},
 	{"junit", "--junit"},
 	{"json", "--json"},
+	{"html", "--html"},
 }
 
 // action is the entry point of the Docker container action: it reads the step's inputs

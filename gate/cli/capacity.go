@@ -169,9 +169,9 @@ func (c *Command) searchCapacity(ctx context.Context, p *plan.Plan, f *runFlags,
 	for pass := 0; ; pass++ {
 		var publish func() error
 		if gh != nil {
-			publish = func() error { return gh.PublishCapacity(r, report.Paths{JUnit: f.junit, JSON: f.json}) }
+			publish = func() error { return gh.PublishCapacity(r, report.Paths{JUnit: f.junit, JSON: f.json, HTML: f.html}) }
 		}
-		failed := writeReportFiles(c, r, []reportFile[*report.CapacityResult]{{f.json, report.WriteCapacityJSON}, {f.junit, report.WriteCapacityJUnit}}, publish, out)
+		failed := writeReportFiles(c, r, []reportFile[*report.CapacityResult]{{f.json, report.WriteCapacityJSON}, {f.junit, report.WriteCapacityJUnit}, {f.html, report.WriteCapacityHTML}}, publish, out)
 		if len(failed) == 0 || status != verdict.Pass || pass > 0 {
 			return r.ExitCode
 		}

@@ -82,6 +82,7 @@ Commands:
   serve-demo  run the built-in sample API alone
   baseline    record a run's result as the baseline later runs are compared with
   merge       judge the results of a run's shards (run --shard I --shards N) as one run
+  report      render saved results again: console, HTML, JUnit, Markdown, JSON
   k8s-job     print a Kubernetes Indexed Job that runs the shards, and the Job that merges them
   action      run as a GitHub Actions step (reads the INPUT_* variables of action.yml)
   version     print the version
@@ -120,6 +121,8 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		return c.baseline(args[1:])
 	case "merge":
 		return c.merge(ctx, args[1:])
+	case "report":
+		return c.report(args[1:])
 	case "k8s-job":
 		return c.k8sJob(args[1:])
 	case "version", "--version", "-version":

@@ -95,7 +95,7 @@ func TestE2EDemoPasses(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	// The README's first command, as a new user runs it: 200 users, a 20 s ramp, a 30 s hold.
-	r := perfgate(t, dir, 3*time.Minute, "demo")
+	r := perfgate(t, dir, 3*time.Minute, "demo", "--html", "report.html")
 	if r.code != ExitPass {
 		t.Fatalf("demo exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -106,10 +106,15 @@ func TestE2EDemoPasses(t *testing.T) {
 		"Ramp: ", "(login 200, ",
 		"Verdict: PASS, all 6 rules held (exit 0)",
 		"wrote perfgate-junit.xml",
+		"wrote report.html",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q\n%s", want, r.stdout)
 		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !bytes.Contains(page, []byte(`<header class="verdict v-pass">`)) || !bytes.Contains(page, []byte("/api/products/:id")) {
+		t.Errorf("the HTML report is not the run's (%v):\n%.600s", err, page)
 	}
 	// A progress line every 2 s of the clock (a twentieth of the 30 s hold; the first
 	// one sooner): 25 or 26 in the ramp's 20 s and the hold's 30 s, the ramp's with some

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/perfgate/perfgate/gate/demo"
+	"github.com/perfgate/perfgate/gate/internal/junitxsd"
 	"github.com/perfgate/perfgate/gate/internal/loopback"
 )
 
@@ -380,6 +381,29 @@ func TestBaselineRegression(t *testing.T) {
 	if code != ExitFail || !strings.Contains(out, "breached: p99 < baseline + 50% [all]: measured") || !strings.Contains(out, "(baseline + 50%: ") {
 		t.Errorf("four times as slow: exit %d, want 1 with the baseline in the message\n%s\n%s", code, out, errs)
 	}
+	// The failed run, rendered again beside its baseline to every format: the JSON is the
+	// run's own, byte for byte, and the HTML report draws the baseline beside the run.
+	again := func(name string) string { return filepath.Join(dir, "again", name) }
+	code, out, errs = invokeNoChdir(t, dir, nil, "report", filepath.Join(dir, "thresholds", "baseline.json"), filepath.Join(dir, "r.json"),
+		"--html", again("report.html"), "--junit", again("junit.xml"), "--markdown", again("summary.md"), "--json", again("r.json"))
+	if code != ExitPass || !strings.Contains(out, "Verdict: FAIL") || !strings.Contains(out, "wrote "+again("report.html")) {
+		t.Errorf("report: exit %d\n%s\n%s", code, out, errs)
+	}
+	if a, b := readFile(t, filepath.Join(dir, "r.json")), readFile(t, again("r.json")); a != b {
+		t.Errorf("the result rendered again differs from the run's:\n%s\n%s", a, b)
+	}
+	if page := readFile(t, again("report.html")); !strings.Contains(page, "<td>baseline.json</td>") || !strings.Contains(page, `v-fail`) {
+		t.Errorf("the HTML report lacks the baseline beside the failed run:\n%.800s", page)
+	}
+	if md := readFile(t, again("summary.md")); !strings.Contains(md, "## perfgate: ❌ FAIL") {
+		t.Errorf("summary:\n%s", md)
+	}
+	junitxsd.Validate(t, again("junit.xml"))
+	// Something that is no result is a usage error, naming the file.
+	code, _, errs = invokeNoChdir(t, dir, nil, "report", filepath.Join(dir, "perfgate.yaml"))
+	if code != ExitUsage || !strings.Contains(errs, "perfgate.yaml: not a perfgate result") {
+		t.Errorf("report of a config: exit %d %q", code, errs)
+	}
 	// Another load is another config.
 	code, _, errs = invokeNoChdir(t, dir, nil, append([]string{"validate", "-c", cfg, "--users", "11"}, release...)...)
 	if code != ExitUsage || !strings.Contains(errs, "comes from a different config in phase peak (10 users, not 11)") {
@@ -435,4 +459,14 @@ func TestBaselinePerPhase(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(errs, `release.yaml:4:13: rule "p99 < baseline + 50%": baseline `) || !strings.Contains(errs, `has no phase "warm-up"`) {
 		t.Errorf("phase missing from the baseline: exit %d %q", code, errs)
 	}
+}
+
+// readFile is a file's text; a missing file fails the test.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -150,8 +150,13 @@ func writeStraight[T any](path string, info fs.FileInfo, r T, write func(io.Writ
 // written: two reports asked for at the same path, a path that is a directory or no
 // file, or one whose folder cannot be made.
 func checkReportPaths(f *runFlags) error {
+	return checkPaths([]flagPath{{"--junit", f.junit}, {"--json", f.json}, {"--html", f.html}})
+}
+
+// checkPaths is checkReportPaths for any list of report files.
+func checkPaths(files []flagPath) error {
 	seen := map[string]string{}
-	for _, r := range []struct{ flag, path string }{{"--junit", f.junit}, {"--json", f.json}} {
+	for _, r := range files {
 		if r.path == "" {
 			continue
 		}

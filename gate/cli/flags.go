@@ -29,6 +29,7 @@ type runFlags struct {
 	thresholds  stringList
 	junit       string
 	json        string
+	html        string
 	insecure    bool
 	caFile      string
 	progress    durationFlag
@@ -62,6 +63,7 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.Var(&f.thresholds, "thresholds", "thresholds `file`, replacing the config's list (repeatable)")
 	fs.StringVar(&f.junit, "junit", "perfgate-junit.xml", "JUnit XML report `file` (empty: none)")
 	fs.StringVar(&f.json, "json", "perfgate-result.json", "JSON result `file` (empty: none)")
+	fs.StringVar(&f.html, "html", "", "self-contained HTML report `file`, readable offline (empty: none)")
 	fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (test environments only)")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust")
 	f.progress = durationFlag{d: 10 * time.Second}

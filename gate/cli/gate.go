@@ -378,9 +378,9 @@ func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *r
 func (c *Command) writeReports(res *report.Result, f *runFlags, gh *report.GitHub, out io.Writer) []string {
 	var publish func() error
 	if gh != nil {
-		publish = func() error { return gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json}) }
+		publish = func() error { return gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json, HTML: f.html}) }
 	}
-	return writeReportFiles(c, res, []reportFile[*report.Result]{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}}, publish, out)
+	return writeReportFiles(c, res, []reportFile[*report.Result]{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}, {f.html, report.WriteHTMLOnly}}, publish, out)
 }
 
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.

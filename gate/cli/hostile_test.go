@@ -104,7 +104,7 @@ func TestOutsideBytesNeverBecomeCommands(t *testing.T) {
 				outputs = append(outputs, k)
 			}
 		}
-		if strings.Join(outputs, ",") != "error-rate,junit-path,p99-ms,result-path,verdict" {
+		if strings.Join(outputs, ",") != "error-rate,html-path,junit-path,p99-ms,result-path,verdict" {
 			t.Errorf("step outputs %v", outputs)
 		}
 	})

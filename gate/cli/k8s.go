@@ -155,7 +155,7 @@ func podFiles(p *plan.Plan, f *runFlags) ([]podFile, []string, error) {
 // forwarded are the run flags given, as arguments for the pods: those that shape the
 // load and the rules, not those of files (podFiles), reports or shards.
 func forwarded(fs *flag.FlagSet, f *runFlags) []string {
-	skip := map[string]bool{"c": true, "config": true, "thresholds": true, "ca-file": true, "json": true, "junit": true,
+	skip := map[string]bool{"c": true, "config": true, "thresholds": true, "ca-file": true, "json": true, "junit": true, "html": true,
 		"shard": true, "shards": true, "start-at": true, "cpuprofile": true}
 	var out []string
 	fs.Visit(func(fl *flag.Flag) {
@@ -250,7 +250,7 @@ func k8sObjects(s k8sSpec) []any {
 	}
 	mergeArgs := []string{"merge", dir}
 	mergeArgs = append(mergeArgs, s.flags...)
-	mergeArgs = append(mergeArgs, "--wait", s.wait.String(), "--json", dir+"/result.json", "--junit", dir+"/junit.xml")
+	mergeArgs = append(mergeArgs, "--wait", s.wait.String(), "--json", dir+"/result.json", "--junit", dir+"/junit.xml", "--html", dir+"/report.html")
 	merge := map[string]any{
 		"apiVersion": "batch/v1", "kind": "Job",
 		"metadata": map[string]any{"name": s.name + "-merge", "labels": labels},

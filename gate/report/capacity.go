@@ -418,9 +418,9 @@ func (g *GitHub) PublishCapacity(r *CapacityResult, p Paths) error {
 	}
 	outs := map[string]string{"verdict": r.Verdict, "capacity": strconv.FormatFloat(r.Capacity, 'f', -1, 64),
 		"bracket-low": strconv.FormatFloat(r.BracketLow, 'f', -1, 64), "bracket-high": strconv.FormatFloat(r.BracketHigh, 'f', -1, 64),
-		"junit-path": p.JUnit, "result-path": p.JSON}
+		"junit-path": p.JUnit, "result-path": p.JSON, "html-path": p.HTML}
 	if err := g.fileCommand("GITHUB_OUTPUT", "step outputs", func() {
-		for _, k := range []string{"bracket-high", "bracket-low", "capacity", "junit-path", "result-path", "verdict"} {
+		for _, k := range []string{"bracket-high", "bracket-low", "capacity", "html-path", "junit-path", "result-path", "verdict"} {
 			g.action.SetOutput(k, outs[k])
 		}
 	}); err != nil {

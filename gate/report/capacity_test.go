@@ -79,7 +79,7 @@ func TestCapacityGolden(t *testing.T) {
 		for _, w := range []struct {
 			ext   string
 			write func(io.Writer, *CapacityResult) error
-		}{{".console.txt", WriteCapacityConsole}, {".json", WriteCapacityJSON}, {".junit.xml", WriteCapacityJUnit}, {".summary.md", WriteCapacityMarkdown}} {
+		}{{".console.txt", WriteCapacityConsole}, {".json", WriteCapacityJSON}, {".junit.xml", WriteCapacityJUnit}, {".summary.md", WriteCapacityMarkdown}, {".report.html", WriteCapacityHTML}} {
 			var b bytes.Buffer
 			if err := w.write(&b, r); err != nil {
 				t.Fatal(err)

@@ -49,7 +49,7 @@ func (g *GitHub) Mask(values ...string) error {
 
 // Paths names the report files, for the step outputs.
 type Paths struct {
-	JUnit, JSON string
+	JUnit, JSON, HTML string
 }
 
 // Publish writes annotations, step outputs and the job summary. Every part is tried;
@@ -62,19 +62,59 @@ func (g *GitHub) Publish(r *Result, p Paths) error {
 	if err := g.outputs(r, p); err != nil {
 		errs = append(errs, err)
 	}
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, r); err != nil {
+	md, err := Summary(r)
+	if err != nil {
 		errs = append(errs, err)
-	} else if err := g.fileCommand("GITHUB_STEP_SUMMARY", "job summary", func() { g.action.AddStepSummary(md.String()) }); err != nil {
+	} else if err := g.fileCommand("GITHUB_STEP_SUMMARY", "job summary", func() { g.action.AddStepSummary(md) }); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// MaxSummary is the most a step's job summary may hold: GitHub refuses a larger one (1
+// MiB), and the summary is kept a little under it.
+const MaxSummary = 1<<20 - 4<<10
+
+// Summary is the job summary of a run, within GitHub's limits: the Markdown summary,
+// with a note on the breached rules that have no annotation, shortened (its longest
+// tables to their first rows) when it would not fit.
+func Summary(r *Result) (string, error) {
+	var md bytes.Buffer
+	if n := breached(r); n > MaxErrorAnnotations {
+		fmt.Fprintf(&md, "> [!NOTE]\n> %d rules were breached: GitHub shows the first %d as annotations, the table below has every one.\n\n", n, MaxErrorAnnotations)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		return "", err
+	}
+	if md.Len() <= MaxSummary {
+		return md.String(), nil
+	}
+	return fitMarkdown(md.String(), MaxSummary), nil
+}
+
+// breached counts the rules that failed.
+func breached(r *Result) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == "fail" {
+			n++
+		}
+	}
+	return n
+}
+
+// MaxErrorAnnotations is how many error annotations GitHub shows of one step: the
+// breached rules past it are named in the job summary instead.
+const MaxErrorAnnotations = 10
+
 func (g *GitHub) annotate(r *Result) {
+	n := 0
 	for _, c := range r.Checks {
 		if c.Status != "fail" {
 			continue
+		}
+		if n++; n > MaxErrorAnnotations {
+			break
 		}
 		g.action.WithFieldsMap(map[string]string{
 			"file": c.File, "line": strconv.Itoa(c.Line), "title": "perfgate: threshold breached",
@@ -92,6 +132,7 @@ func Outputs(r *Result, p Paths) map[string]string {
 		"verdict":     r.Verdict,
 		"junit-path":  p.JUnit,
 		"result-path": p.JSON,
+		"html-path":   p.HTML,
 		"p99-ms":      "",
 		"error-rate":  "",
 	}
@@ -161,4 +202,43 @@ func guard(call func()) (err error) {
 	}()
 	call()
 	return nil
+}
+
+// fitMarkdown shortens a Markdown document to at most limit bytes: each table longer
+// than some number of rows keeps its heading, its first rows and its last (a total) and
+// says how many it left out; fewer rows each time until the document fits, and as a last
+// resort it is cut at a line's end, saying so.
+func fitMarkdown(md string, limit int) string {
+	lines := strings.Split(md, "\n")
+	for _, keep := range []int{100, 40, 15, 5, 1} {
+		var out []string
+		for i := 0; i < len(lines); {
+			j := i
+			for j < len(lines) && strings.HasPrefix(lines[j], "|") {
+				j++
+			}
+			if j == i {
+				out = append(out, lines[i])
+				i++
+				continue
+			}
+			table := lines[i:j] // heading, separator, rows
+			if rows := len(table) - 2; rows > keep+1 {
+				cols := strings.Count(table[1], "|") - 1
+				gap := fmt.Sprintf("| … %d more rows: the JSON result (or its HTML report) has every one |%s", rows-keep-1, strings.Repeat(" |", max(cols-1, 0)))
+				table = append(append(append([]string{}, table[:2+keep]...), gap), table[len(table)-1])
+			}
+			out = append(out, table...)
+			i = j
+		}
+		if s := strings.Join(out, "\n"); len(s) <= limit {
+			return s
+		}
+	}
+	const cut = "\n\n**The summary was cut here: it would not fit GitHub's limit of 1 MiB. The JSON result has everything.**\n"
+	s := md[:limit-len(cut)]
+	if i := strings.LastIndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	return s + cut
 }

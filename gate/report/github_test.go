@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,13 +30,13 @@ func TestGitHubPublish(t *testing.T) {
 	var log bytes.Buffer
 	g := NewGitHub(getenv, &log)
 	r := fixture(t, nil, thDoc)
-	if err := g.Publish(r, Paths{JUnit: "out/junit.xml", JSON: "out/result.json"}); err != nil {
+	if err := g.Publish(r, Paths{JUnit: "out/junit.xml", JSON: "out/result.json", HTML: "out/report.html"}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	outs := runnerfile.Parse(t, string(data))
 	want := map[string]string{
-		"verdict": "fail", "junit-path": "out/junit.xml", "result-path": "out/result.json",
+		"verdict": "fail", "junit-path": "out/junit.xml", "result-path": "out/result.json", "html-path": "out/report.html",
 		"p99-ms": "153.087", "error-rate": "0.012",
 	}
 	for k, v := range want {
@@ -106,5 +107,68 @@ func TestGitHubLogWriteFailureIsAnError(t *testing.T) {
 	_, getenv := githubEnv(t)
 	if err := NewGitHub(getenv, failingWriter{}).Mask("x"); err == nil {
 		t.Error("a mask that could not be written was not reported")
+	}
+}
+
+// The largest run a user is likely to make (200 endpoints, each with a rule, four
+// phases) stays inside every limit of GitHub's: ten error annotations a step (the rest
+// named in the summary), a job summary under 1 MiB, and its HTML report of a sensible
+// size.
+func TestGitHubLimits(t *testing.T) {
+	r := wideFixture(t, 200, "")
+	if n := breached(r); n <= MaxErrorAnnotations {
+		t.Fatalf("the fixture breaches %d rules: too few to test the limit", n)
+	}
+	env, getenv := githubEnv(t)
+	var log bytes.Buffer
+	if err := NewGitHub(getenv, &log).Publish(r, Paths{JSON: "r.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "::error "); n != MaxErrorAnnotations {
+		t.Errorf("%d error annotations, want %d", n, MaxErrorAnnotations)
+	}
+	summary, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(summary) > 1<<20 {
+		t.Errorf("job summary of %d bytes: over GitHub's 1 MiB", len(summary))
+	}
+	if want := "rules were breached: GitHub shows the first 10 as annotations"; !bytes.Contains(summary, []byte(want)) {
+		t.Errorf("the summary does not say that only 10 are annotated")
+	}
+	var page bytes.Buffer
+	if err := WriteHTMLOnly(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if page.Len() > 4<<20 {
+		t.Errorf("HTML report of %d bytes for 200 endpoints", page.Len())
+	}
+	t.Logf("200 endpoints, 4 phases: summary %d KB, HTML report %d KB, %d rules breached", len(summary)>>10, page.Len()>>10, breached(r))
+}
+
+// A summary too large for GitHub keeps each table's heading, first rows and total, and
+// says how many rows it left out.
+func TestFitMarkdown(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("## perfgate: ❌ FAIL\n\n| endpoint | p99 |\n|---|--:|\n")
+	for i := range 50000 {
+		fmt.Fprintf(&b, "| `/api/%d` | %d ms |\n", i, i)
+	}
+	b.WriteString("| **all** | 9 ms |\n\nafter the table\n")
+	got := fitMarkdown(b.String(), 1<<20)
+	if len(got) > 1<<20 {
+		t.Fatalf("%d bytes", len(got))
+	}
+	for _, want := range []string{"## perfgate: ❌ FAIL", "| `/api/0` | 0 ms |", "| … 49900 more rows: the JSON result", "| **all** | 9 ms |", "after the table"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lacks %q:\n%.2000s", want, got)
+		}
+	}
+	// A document with no table to shorten is cut at a line's end, saying so.
+	long := strings.Repeat("a line of text\n", 100000)
+	got = fitMarkdown(long, 1<<16)
+	if len(got) > 1<<16 || !strings.HasSuffix(got, "The JSON result has everything.**\n") || !strings.Contains(got, "a line of text\n\n**The summary") {
+		t.Errorf("cut: %d bytes, ends %q", len(got), got[len(got)-120:])
 	}
 }
