@@ -17,9 +17,19 @@ import (
 func WriteJUnit(w io.Writer, r *Result) error {
 	m := r.main()
 	l := m.Load
+	// Each testcase carries its own time, so that consumers that add them up (most)
+	// read the run's length: the load's testcase (each phase's, with phases) its hold,
+	// a rule's judgement none. A suite's time is its testcases'.
+	measured := m.Delivery.HoldSeconds
+	if r.phased() {
+		measured = 0
+		for _, ph := range r.Phases {
+			measured += ph.Delivery.HoldSeconds
+		}
+	}
 	suite := junit.Testsuite{
 		Name: "perfgate",
-		Time: seconds(m.Delivery.HoldSeconds),
+		Time: seconds(measured),
 	}
 	suite.SetTimestamp(r.Started)
 	props := [][2]string{
@@ -57,6 +67,9 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		Classname: "perfgate.run",
 		Time:      seconds(m.Delivery.HoldSeconds),
 	}
+	if r.phased() { // the phases' testcases carry the load
+		delivered.Time = seconds(0)
+	}
 	if r.Verdict == "invalid" {
 		reasons := r.reasonMessages()
 		delivered.Error = &junit.Result{
@@ -87,7 +100,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	groups := map[string]*junit.Testsuite{}
 	var order []string
 	for _, c := range r.Checks {
-		tc := checkCase(r, c, m.Delivery.HoldSeconds)
+		tc := checkCase(r, c)
 		if !r.askedSeveral() {
 			suite.AddTestcase(tc)
 			continue
@@ -95,7 +108,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		g := c.Group
 		gs, ok := groups[g]
 		if !ok {
-			gs = &junit.Testsuite{Name: clean("perfgate: " + g), Time: suite.Time, Timestamp: suite.Timestamp}
+			gs = &junit.Testsuite{Name: clean("perfgate: " + g), Time: seconds(0), Timestamp: suite.Timestamp}
 			groups[g] = gs
 			order = append(order, g)
 		}
@@ -123,7 +136,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 
 // checkCase is one rule as a testcase: a breached rule is a <failure>, a rule without
 // samples an <error>.
-func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
+func checkCase(r *Result, c Check) junit.Testcase {
 	class := "perfgate." + c.Scope
 	if where := r.where(c); where != c.Scope {
 		class = "perfgate." + c.Phase + "." + c.Scope
@@ -131,7 +144,7 @@ func checkCase(r *Result, c Check, holdSeconds float64) junit.Testcase {
 	tc := junit.Testcase{
 		Name:      clean(c.Rule + " [" + r.where(c) + "]"),
 		Classname: clean(class),
-		Time:      seconds(holdSeconds),
+		Time:      seconds(0), // the load is the load testcase's; judging takes no time
 	}
 	where := fmt.Sprintf("%s:%d", c.File, c.Line)
 	if judged(&tc, c.Status, where, c.Rule, c.Message) {
