@@ -123,21 +123,13 @@ func reportTarget(path string) (string, fs.FileInfo, error) {
 // writeStraight writes a report into a device or a pipe: a pipe without a reader is an
 // error at once rather than a wait forever.
 func writeStraight[T any](path string, info fs.FileInfo, r T, write func(io.Writer, T) error) error {
-	flags := os.O_WRONLY
+	open := func(path string) (*os.File, error) { return os.OpenFile(path, os.O_WRONLY, 0) }
 	if info.Mode()&fs.ModeNamedPipe != 0 {
-		flags |= syscall.O_NONBLOCK
+		open = openPipe
 	}
-	f, err := os.OpenFile(path, flags, 0)
+	f, err := open(path)
 	if err != nil {
-		if errors.Is(err, syscall.ENXIO) {
-			return fmt.Errorf("%s is a pipe nothing reads from", path)
-		}
 		return err
-	}
-	if info.Mode()&fs.ModeNamedPipe != 0 {
-		if rc, err := f.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) { _ = syscall.SetNonblock(int(fd), false) })
-		}
 	}
 	if err := write(f, r); err != nil {
 		f.Close()
