@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/baseline"
 	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/internal/safetext"
 	"github.com/perfgate/perfgate/gate/internal/wire"
@@ -28,12 +29,21 @@ const (
 	DefaultMaxInFlight = 1000
 )
 
+// BaselineFile is a baseline file a threshold file names, read.
+type BaselineFile struct {
+	Path string
+	File *baseline.File
+}
+
 // Plan is everything the engine needs to run and the verdict needs to judge. It is not
 // changed after Build returns.
 type Plan struct {
 	// ConfigFile and ThresholdFiles name the files the plan came from.
 	ConfigFile     string
 	ThresholdFiles []string
+	// Baselines are the baseline files the rules read, each once, for the reports to
+	// draw beside the run.
+	Baselines []BaselineFile
 
 	Target *url.URL
 	// Load is the load of the phase this plan runs (see ForPhase); after Build, the

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/perfgate/perfgate/gate/baseline"
@@ -197,6 +198,9 @@ func (b *builder) resolveBaseline(t *config.Thresholds, rules []Rule, capacity [
 	base, err := baseline.Read(path)
 	if err != nil {
 		return config.Errorf(t.File, t.Pos.Of("baseline"), "%v", err)
+	}
+	if !slices.ContainsFunc(b.p.Baselines, func(f BaselineFile) bool { return f.Path == path }) {
+		b.p.Baselines = append(b.p.Baselines, BaselineFile{Path: path, File: base})
 	}
 	for i := range capacity {
 		c := &capacity[i]
