@@ -43,6 +43,9 @@ func (c *Command) action(ctx context.Context, args []string) int {
 	// it came (a URL of the step's inputs is not itself a masked secret).
 	gh := report.NewGitHub(c.getenv, c.Stdout)
 	secrets := c.secretEnvValues()
+	if token := input("github-token"); token != "" {
+		secrets, c.githubToken = append(secrets, token), token
+	}
 	for _, u := range append([]string{input("target")}, strings.Fields(input("args"))...) {
 		if pw := plan.URLPassword(u); pw != "" {
 			secrets = append(secrets, pw)
@@ -64,6 +67,9 @@ func (c *Command) action(ctx context.Context, args []string) int {
 		if t = strings.TrimSpace(t); t != "" {
 			runArgs = append(runArgs, "--thresholds", t)
 		}
+	}
+	if c.githubToken != "" {
+		runArgs = append(runArgs, "--pr-comment")
 	}
 	runArgs = append(runArgs, strings.Fields(input("args"))...)
 	if dir := input("working-directory"); dir != "" {

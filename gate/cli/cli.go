@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -50,6 +51,10 @@ type Command struct {
 	// beforeReports, in tests, is called once a run is judged, before its reports are
 	// written: where a signal may come.
 	beforeReports func()
+	// githubToken is the action's github-token input, for the pull request comment;
+	// httpClient, in tests, the client that reaches GitHub's API (nil: the default).
+	githubToken string
+	httpClient  *http.Client
 }
 
 // Main runs perfgate with the process's streams, environment and signals.

@@ -377,9 +377,13 @@ func TestBaselineRegression(t *testing.T) {
 	if code, out, errs := run(healthy.URL, release...); code != ExitPass || !strings.Contains(out, "against the baseline") {
 		t.Errorf("same speed as the baseline: exit %d\n%s\n%s", code, out, errs)
 	}
-	code, out, errs = run(slower.URL, release...)
+	code, out, errs = run(slower.URL, append(release, "--html", filepath.Join(dir, "run.html"))...)
 	if code != ExitFail || !strings.Contains(out, "breached: p99 < baseline + 50% [all]: measured") || !strings.Contains(out, "(baseline + 50%: ") {
 		t.Errorf("four times as slow: exit %d, want 1 with the baseline in the message\n%s\n%s", code, out, errs)
+	}
+	// The run's HTML report draws the baseline its rules read beside it.
+	if page := readFile(t, filepath.Join(dir, "run.html")); !strings.Contains(page, "<td>baseline.json</td>") {
+		t.Errorf("the run's HTML report lacks its baseline:\n%.800s", page)
 	}
 	// The failed run, rendered again beside its baseline to every format: the JSON is the
 	// run's own, byte for byte, and the HTML report draws the baseline beside the run.

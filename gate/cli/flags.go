@@ -30,18 +30,21 @@ type runFlags struct {
 	junit       string
 	json        string
 	html        string
-	insecure    bool
-	caFile      string
-	progress    durationFlag
-	cpuProfile  string
-	scrape      string
-	client      string
-	profile     string
-	shard       int
-	shards      int
-	startAt     string
-	startTime   time.Time // --start-at, read
-	set         map[string]bool
+	// prComment asks for the pull request comment, keyed prCommentKey.
+	prComment    bool
+	prCommentKey string
+	insecure     bool
+	caFile       string
+	progress     durationFlag
+	cpuProfile   string
+	scrape       string
+	client       string
+	profile      string
+	shard        int
+	shards       int
+	startAt      string
+	startTime    time.Time // --start-at, read
+	set          map[string]bool
 }
 
 func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
@@ -64,6 +67,8 @@ func addRunFlags(fs *flag.FlagSet, f *runFlags, configDefault string) {
 	fs.StringVar(&f.junit, "junit", "perfgate-junit.xml", "JUnit XML report `file` (empty: none)")
 	fs.StringVar(&f.json, "json", "perfgate-result.json", "JSON result `file` (empty: none)")
 	fs.StringVar(&f.html, "html", "", "self-contained HTML report `file`, readable offline (empty: none)")
+	fs.BoolVar(&f.prComment, "pr-comment", false, "in a pull request's GitHub Actions run, keep one comment with the verdict on the pull request, updated in place (needs GITHUB_TOKEN with pull-requests: write)")
+	fs.StringVar(&f.prCommentKey, "pr-comment-key", "", "what tells this job's comment from others' on the pull request, such as a matrix entry's name `KEY` (default: the job's id, GITHUB_JOB)")
 	fs.BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification (test environments only)")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `file` of extra CA certificates to trust")
 	f.progress = durationFlag{d: 10 * time.Second}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -360,7 +361,8 @@ func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *r
 		} else {
 			c.say(out, "\nVerdict: %s, written again in every report (exit %d): %s\n", strings.ToUpper(res.Verdict), code, res.Reasons[len(res.Reasons)-1].Message)
 		}
-		failed := c.writeReports(res, f, gh, out)
+		failed := c.writeReports(res, f, gh, out, baselineRefs(p))
+		c.comment(ctx, f, res, out)
 		switch {
 		case ctx.Err() != nil && !rec.Cancelled && pass < 2:
 			rec.Cancelled = true
@@ -375,12 +377,22 @@ func (c *Command) publish(ctx context.Context, p *plan.Plan, f *runFlags, rec *r
 
 // writeReports writes the JUnit and JSON files and the GitHub Actions step's outputs and
 // summary, and returns what could not be written, and why.
-func (c *Command) writeReports(res *report.Result, f *runFlags, gh *report.GitHub, out io.Writer) []string {
+func (c *Command) writeReports(res *report.Result, f *runFlags, gh *report.GitHub, out io.Writer, refs []report.Reference) []string {
 	var publish func() error
 	if gh != nil {
 		publish = func() error { return gh.Publish(res, report.Paths{JUnit: f.junit, JSON: f.json, HTML: f.html}) }
 	}
-	return writeReportFiles(c, res, []reportFile[*report.Result]{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON}, {f.html, report.WriteHTMLOnly}}, publish, out)
+	return writeReportFiles(c, res, []reportFile[*report.Result]{{f.junit, report.WriteJUnit}, {f.json, report.WriteJSON},
+		{f.html, func(w io.Writer, r *report.Result) error { return report.WriteHTML(w, r, refs) }}}, publish, out)
+}
+
+// baselineRefs are the baselines the plan's rules read, to draw beside the run.
+func baselineRefs(p *plan.Plan) []report.Reference {
+	var refs []report.Reference
+	for _, b := range p.Baselines {
+		refs = append(refs, report.BaselineReference(filepath.Base(b.Path), b.File))
+	}
+	return refs
 }
 
 // describeLoad is one line on a phase's load; timeout 0 leaves the timeout out.

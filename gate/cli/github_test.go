@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/perfgate/perfgate/gate/internal/ghfake"
 	"github.com/perfgate/perfgate/gate/internal/runnerfile"
 )
 
@@ -116,9 +117,17 @@ func TestSecretsNeverLeak(t *testing.T) {
 func TestActionReadsInputs(t *testing.T) {
 	const password, token, cookie = "pw-action-secret", "tok-action-secret", "sid=action-secret"
 	srv := secretAPI(t, password, token, cookie)
-	dir := writeFiles(t, map[string]string{"gate/perfgate.yaml": secretConfig, "gate/t.yaml": "all: [p99 < 10s]\n", "gate/strict.yaml": "all: [p99 < 1us]\n"})
+	dir := writeFiles(t, map[string]string{"gate/perfgate.yaml": secretConfig, "gate/t.yaml": "all: [p99 < 10s]\n", "gate/strict.yaml": "all: [p99 < 1us]\n",
+		"event.json": `{"number": 7, "pull_request": {"number": 7}}`})
+	gh := &ghfake.API{Token: "ghs_action-token"}
+	gh.Others(130)
+	api := httptest.NewServer(gh)
+	defer api.Close()
 	env := map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(dir, "gh-output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "gh-summary"),
+		"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": filepath.Join(dir, "event.json"), "GITHUB_REPOSITORY": "acme/shop",
+		"GITHUB_API_URL": api.URL, "GITHUB_JOB": "perf", "GITHUB_SERVER_URL": "https://github.example", "GITHUB_RUN_ID": "42",
+		"INPUT_GITHUB-TOKEN": "ghs_action-token",
+		"GITHUB_ACTIONS":     "true", "GITHUB_OUTPUT": filepath.Join(dir, "gh-output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "gh-summary"),
 		"TARGET_URL": "http://127.0.0.1:9", "PERFGATE_PASSWORD": password, "SESSION_COOKIE": cookie,
 		"INPUT_WORKING-DIRECTORY": filepath.Join(dir, "gate"),
 		"INPUT_TARGET":            srv.URL,
@@ -146,11 +155,28 @@ func TestActionReadsInputs(t *testing.T) {
 	if code != ExitFail {
 		t.Fatalf("exit %d, want 1 (strict.yaml fails)\n%s\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "perfgate run --target "+srv.URL+" --users 2 --duration 800ms --profile peak --junit reports/junit.xml --thresholds t.yaml --thresholds strict.yaml --progress 300ms") {
+	if !strings.Contains(out.String(), "perfgate run --target "+srv.URL+" --users 2 --duration 800ms --profile peak --junit reports/junit.xml --thresholds t.yaml --thresholds strict.yaml --pr-comment --progress 300ms") {
 		t.Errorf("the inputs were not passed on:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "::add-mask::"+password) {
-		t.Error("secret-looking environment variables were not masked")
+	if !strings.Contains(out.String(), "::add-mask::"+password) || !strings.Contains(out.String(), "::add-mask::ghs_action-token") {
+		t.Error("secret-looking environment variables, or the github-token input, were not masked")
+	}
+	// The pull request's comment: one, after the others, with the verdict and the
+	// breached rule, a link to the run, and no secret.
+	comments, _ := gh.Seen()
+	if len(comments) != 131 || !strings.Contains(out.String(), "commented on pull request #7") {
+		t.Fatalf("%d comments\n%s\n%s", len(comments), out.String(), errb.String())
+	}
+	body := comments[130].Body
+	for _, want := range []string{`<!-- perfgate:comment "perf" -->`, "### perfgate: ❌ FAIL", "`p99 < 1us`", "https://github.example/acme/shop/actions/runs/42"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the comment lacks %q:\n%s", want, body)
+		}
+	}
+	for _, secret := range []string{password, token, "action-secret", "ghs_action-token"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the comment holds a secret %q", secret)
+		}
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "gh-output"))
 	outs := runnerfile.Parse(t, string(data))
@@ -178,5 +204,44 @@ func TestNothingGitHubOutsideActions(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gh-output")); err == nil {
 		t.Error("GITHUB_OUTPUT written outside GitHub Actions")
+	}
+}
+
+// A pull request from a fork gets a read-only token: the run's verdict stands, and the
+// comment is skipped, saying why; run again, a comment already there is updated in place.
+func TestPullRequestComment(t *testing.T) {
+	srv := secretAPI(t, "pw-xxxxxx", "tok-xxxxxx", "sid=xxxxxx")
+	dir := writeFiles(t, map[string]string{"perfgate.yaml": secretConfig, "t.yaml": "all: [p99 < 10s]\n", "event.json": `{"pull_request": {"number": 7}}`})
+	gh := &ghfake.API{Token: "ghs_tok", ReadOnly: true}
+	api := httptest.NewServer(gh)
+	defer api.Close()
+	env := map[string]string{"TARGET_URL": srv.URL, "PERFGATE_PASSWORD": "pw-xxxxxx", "SESSION_COOKIE": "sid=xxxxxx",
+		"GITHUB_EVENT_NAME": "pull_request_target", "GITHUB_EVENT_PATH": filepath.Join(dir, "event.json"), "GITHUB_REPOSITORY": "acme/shop",
+		"GITHUB_API_URL": api.URL, "GITHUB_JOB": "perf", "GITHUB_TOKEN": "ghs_tok"}
+	args := []string{"run", "-c", filepath.Join(dir, "perfgate.yaml"), "--thresholds", filepath.Join(dir, "t.yaml"), "--duration", "500ms",
+		"--users", "2", "--junit", "", "--json", "", "--pr-comment"}
+	code, out, errs := invokeNoChdir(t, dir, env, args...)
+	if code != ExitPass || !strings.Contains(out, "pull request comment skipped: GitHub refused the comment (403: Resource not accessible by integration); a pull request from a fork") {
+		t.Fatalf("fork: exit %d\n%s\n%s", code, out, errs)
+	}
+	gh.SetReadOnly(false)
+	for i, want := range []string{"commented on pull request #7", "updated the comment on pull request #7"} {
+		code, out, errs = invokeNoChdir(t, dir, env, append(args, "--pr-comment-key", "perf (arm64)")...)
+		if code != ExitPass || !strings.Contains(out, want) {
+			t.Fatalf("run %d: exit %d\n%s\n%s", i, code, out, errs)
+		}
+	}
+	comments, _ := gh.Seen()
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, `<!-- perfgate:comment "perf (arm64)" -->`) || !strings.Contains(comments[0].Body, "✅ PASS") {
+		t.Errorf("comments %+v", comments)
+	}
+	// Without a token, or outside a pull request, it says so and the verdict stands.
+	delete(env, "GITHUB_TOKEN")
+	if code, _, errs = invokeNoChdir(t, dir, env, args...); code != ExitPass || !strings.Contains(errs, "pull request comment: no token") {
+		t.Errorf("no token: exit %d %q", code, errs)
+	}
+	env["GITHUB_TOKEN"], env["GITHUB_EVENT_NAME"] = "ghs_tok", "push"
+	if code, out, _ = invokeNoChdir(t, dir, env, args...); code != ExitPass || !strings.Contains(out, "not a pull request's workflow run") {
+		t.Errorf("push: exit %d %q", code, out)
 	}
 }

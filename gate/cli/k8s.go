@@ -155,7 +155,7 @@ func podFiles(p *plan.Plan, f *runFlags) ([]podFile, []string, error) {
 // forwarded are the run flags given, as arguments for the pods: those that shape the
 // load and the rules, not those of files (podFiles), reports or shards.
 func forwarded(fs *flag.FlagSet, f *runFlags) []string {
-	skip := map[string]bool{"c": true, "config": true, "thresholds": true, "ca-file": true, "json": true, "junit": true, "html": true,
+	skip := map[string]bool{"c": true, "config": true, "thresholds": true, "ca-file": true, "json": true, "junit": true, "html": true, "pr-comment": true, "pr-comment-key": true,
 		"shard": true, "shards": true, "start-at": true, "cpuprofile": true}
 	var out []string
 	fs.Visit(func(fl *flag.Flag) {

@@ -115,7 +115,7 @@ func TestGitHubLogWriteFailureIsAnError(t *testing.T) {
 // named in the summary), a job summary under 1 MiB, and its HTML report of a sensible
 // size.
 func TestGitHubLimits(t *testing.T) {
-	r := wideFixture(t, 200, "")
+	r := wideFixture(t)
 	if n := breached(r); n <= MaxErrorAnnotations {
 		t.Fatalf("the fixture breaches %d rules: too few to test the limit", n)
 	}
@@ -170,5 +170,22 @@ func TestFitMarkdown(t *testing.T) {
 	got = fitMarkdown(long, 1<<16)
 	if len(got) > 1<<16 || !strings.HasSuffix(got, "The JSON result has everything.**\n") || !strings.Contains(got, "a line of text\n\n**The summary") {
 		t.Errorf("cut: %d bytes, ends %q", len(got), got[len(got)-120:])
+	}
+}
+
+// A pull request's comment of the largest run lists 20 breached rules and says how many
+// more; any comment is cut to GitHub's limit at a line's end.
+func TestCommentLimits(t *testing.T) {
+	r := wideFixture(t)
+	c := Comment(r, "<!-- m -->", "", 65536)
+	if n := strings.Count(c, "| ❌ |"); n != commentRows {
+		t.Errorf("%d breached rules listed, want %d", n, commentRows)
+	}
+	if want := fmt.Sprintf("… and %d more", breached(r)-commentRows); !strings.Contains(c, want) {
+		t.Errorf("the comment does not say %q:\n%s", want, c)
+	}
+	short := Comment(r, "<!-- m -->", "", 600)
+	if n := len([]rune(short)); n > 600 || !strings.HasPrefix(short, "<!-- m -->\n") || !strings.HasSuffix(short, "*Cut to fit GitHub's limit on a comment.*\n") {
+		t.Errorf("cut to 600: %d characters:\n%s", n, short)
 	}
 }

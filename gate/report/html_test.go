@@ -152,12 +152,11 @@ var consoleLine = regexp.MustCompile(`(?m)^.*(CONSOLE|Uncaught|Refused to).*$`)
 func TestHTMLReportInABrowser(t *testing.T) {
 	bin := browser(t)
 	proxy, hits := trap(t)
-	hostile := fmt.Sprintf(`</td><img src="http://%s/leak" onerror="console.error('escaped')"><script>console.error('escaped')</script>`, proxy)
-	r := wideFixture(t, 200, hostile)
+	r := wideFixture(t) // one endpoint named to break out of the page (wideHostile)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
-	if err := WriteHTML(&b, r, []Reference{ReferenceOf("last-release.json", wideFixture(t, 200, ""))}); err != nil {
+	if err := WriteHTML(&b, r, []Reference{ReferenceOf("last-release.json", r)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {

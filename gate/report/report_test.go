@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"encoding/xml"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -219,6 +221,7 @@ func goldenAll(t *testing.T, name string, r *Result) {
 		golden.Check(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
 		golden.Check(t, tc.name+".summary.md", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteMarkdown(b, r) }))
 		golden.Check(t, tc.name+".report.html", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteHTMLOnly(b, r) }))
+		golden.Check(t, tc.name+".comment.md", []byte(Comment(r, `<!-- perfgate:comment "perf" -->`, "https://github.example/acme/shop/actions/runs/42", 65536)))
 	}
 }
 
@@ -597,6 +600,52 @@ func TestRoundKeepsLargeValues(t *testing.T) {
 	} {
 		if got := round(tc.v, 6); got != tc.want {
 			t.Errorf("round(%v, 6) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
+
+// JUnit consumers add the testcases' times up: they come to the run's measured time,
+// the load's testcases carrying it and each rule's judgement none (a 30 s hold with
+// seven rules read as 240 s before).
+func TestJUnitTimesAddUp(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *Result
+	}{{"one phase", fixture(t, nil, thDoc)}, {"four phases", phasesFixture(t, false)}} {
+		var b bytes.Buffer
+		if err := WriteJUnit(&b, tc.r); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Time   float64 `xml:"time,attr"`
+			Suites []struct {
+				Time  float64 `xml:"time,attr"`
+				Cases []struct {
+					Name string  `xml:"name,attr"`
+					Time float64 `xml:"time,attr"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		want := 0.0
+		for _, ph := range tc.r.Phases {
+			want += ph.Delivery.HoldSeconds
+		}
+		total := 0.0
+		for _, s := range doc.Suites {
+			sum := 0.0
+			for _, c := range s.Cases {
+				sum += c.Time
+			}
+			if math.Abs(sum-s.Time) > 0.01 {
+				t.Errorf("%s: a suite's testcases add up to %.3fs, the suite says %.3fs", tc.name, sum, s.Time)
+			}
+			total += sum
+		}
+		if math.Abs(total-want) > 0.01 || math.Abs(doc.Time-want) > 0.01 {
+			t.Errorf("%s: testcases add up to %.3fs (testsuites %.3fs), the holds to %.3fs", tc.name, total, doc.Time, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,12 +13,32 @@ import (
 	"github.com/perfgate/perfgate/gate/stats"
 )
 
-// wideFixture is a run of the full profile (four phases) against n endpoints, each with
-// its own rule, windows of every endpoint in every phase, and the machine's figures: the
-// largest report a user is likely to make. hostile, when set, names one endpoint (a
-// target's or a user's text that must reach no report unescaped).
-func wideFixture(t *testing.T, n int, hostile string) *Result {
+// wideHostile names one of wideFixture's endpoints: a user's text that must reach no
+// report unescaped (were it markup, the page would ask the address for an image, and
+// run a script).
+const wideHostile = `</td><img src="http://127.0.0.1:9/leak" onerror="console.error('escaped')"><script>console.error('escaped')</script>`
+
+// wideFixture is a run of the full profile (four phases) against 200 endpoints, each
+// with its own rule, windows of every endpoint in every phase, and the machine's
+// figures: the largest report a user is likely to make. One endpoint is named
+// wideHostile. Judging 200 rules takes a while under -race: it is built once.
+func wideFixture(t *testing.T) *Result {
 	t.Helper()
+	wideOnce.Lock()
+	defer wideOnce.Unlock()
+	if wideBuilt == nil {
+		wideBuilt = buildWide(t, 200, wideHostile)
+	}
+	return wideBuilt
+}
+
+var (
+	wideOnce  sync.Mutex
+	wideBuilt *Result
+)
+
+// buildWide builds wideFixture's run of n endpoints, one named hostile.
+func buildWide(t *testing.T, n int, hostile string) *Result {
 	var doc, rules strings.Builder
 	doc.WriteString("target: http://127.0.0.1:8080\nload: {users: 50, spawn_rate: 25, duration: 40s, think: 1s..3s, profile: full}\ntasks:\n")
 	rules.WriteString("all:\n  - p99 < 300ms\n  - error_rate < 5%\nendpoints:\n")
