@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/perfgate/perfgate/gate/internal/ghcomment"
@@ -39,10 +42,7 @@ func (c *Command) comment(ctx context.Context, f *runFlags, res *report.Result, 
 		c.errorf("pull request comment: %v", err)
 		return
 	}
-	link := ""
-	if server, repo, id := c.getenv("GITHUB_SERVER_URL"), c.getenv("GITHUB_REPOSITORY"), c.getenv("GITHUB_RUN_ID"); server != "" && repo != "" && id != "" {
-		link = server + "/" + repo + "/actions/runs/" + id
-	}
+	link := runLink(c.getenv("GITHUB_SERVER_URL"), c.getenv("GITHUB_REPOSITORY"), c.getenv("GITHUB_RUN_ID"))
 	ctx, cancel := context.WithTimeout(ctx, commentTimeout)
 	defer cancel()
 	client := c.httpClient
@@ -63,3 +63,19 @@ func (c *Command) comment(ctx context.Context, f *runFlags, res *report.Result, 
 		c.say(out, "updated the comment on pull request #%d: %s\n", t.Number, done.URL)
 	}
 }
+
+// runLink is the run's page, from the environment: only a plain http(s) URL of an
+// owner/name repository and a numeric run id, nothing else the environment holds ("":
+// none).
+func runLink(server, repo, id string) string {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !plainRepo.MatchString(repo) || !digits.MatchString(id) {
+		return ""
+	}
+	return strings.TrimSuffix(u.String(), "/") + "/" + repo + "/actions/runs/" + id
+}
+
+var (
+	plainRepo = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	digits    = regexp.MustCompile(`^[0-9]+$`)
+)

@@ -245,3 +245,14 @@ func TestPullRequestComment(t *testing.T) {
 		t.Errorf("push: exit %d %q", code, out)
 	}
 }
+
+func TestRunLinkTakesOnlyPlainValues(t *testing.T) {
+	if got := runLink("https://github.example", "acme/shop", "42"); got != "https://github.example/acme/shop/actions/runs/42" {
+		t.Errorf("link %q", got)
+	}
+	for _, bad := range [][3]string{{"javascript:alert(1)", "acme/shop", "42"}, {"https://github.example", "acme/shop) [x](y", "42"}, {"https://github.example", "acme/shop", "42\n::warning::x"}} {
+		if got := runLink(bad[0], bad[1], bad[2]); got != "" {
+			t.Errorf("runLink%q = %q, want none", bad, got)
+		}
+	}
+}

@@ -138,7 +138,7 @@ func TestGitHubLimits(t *testing.T) {
 		t.Errorf("the summary does not say that only 10 are annotated")
 	}
 	var page bytes.Buffer
-	if err := WriteHTMLOnly(&page, r); err != nil {
+	if err := WriteHTML(&page, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	if page.Len() > 4<<20 {

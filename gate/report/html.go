@@ -114,9 +114,6 @@ func WriteHTML(w io.Writer, r *Result, refs []Reference) error {
 	return bw.Flush()
 }
 
-// WriteHTMLOnly is WriteHTML without references, in the form the report files take.
-func WriteHTMLOnly(w io.Writer, r *Result) error { return WriteHTML(w, r, nil) }
-
 // page is what the template renders: a run's or a capacity search's.
 type page struct {
 	Title    string

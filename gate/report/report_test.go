@@ -220,7 +220,7 @@ func goldenAll(t *testing.T, name string, r *Result) {
 		golden.Check(t, tc.name+".junit.xml", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJUnit(b, r) }))
 		golden.Check(t, tc.name+".result.json", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteJSON(b, r) }))
 		golden.Check(t, tc.name+".summary.md", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteMarkdown(b, r) }))
-		golden.Check(t, tc.name+".report.html", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteHTMLOnly(b, r) }))
+		golden.Check(t, tc.name+".report.html", render(t, r, func(b *bytes.Buffer, r *Result) error { return WriteHTML(b, r, nil) }))
 		golden.Check(t, tc.name+".comment.md", []byte(Comment(r, `<!-- perfgate:comment "perf" -->`, "https://github.example/acme/shop/actions/runs/42", 65536)))
 	}
 }

@@ -81,7 +81,8 @@ func FromEnv(getenv func(string) string, token, key string) (Target, error) {
 
 // Marker is the hidden line that marks the comment of the job keyed key.
 func Marker(key string) string {
-	return "<!-- perfgate:comment " + strconv.Quote(key) + " -->"
+	// Quoted, and without a '>', a key cannot end the HTML comment early.
+	return "<!-- perfgate:comment " + strings.ReplaceAll(strconv.Quote(key), ">", `\u003e`) + " -->"
 }
 
 // Forbidden is the error of a token that may not comment: a pull request from a fork,

@@ -112,3 +112,9 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("no number: %v", err)
 	}
 }
+
+func TestMarkerCannotEndEarly(t *testing.T) {
+	if m := Marker("job --> <b>x</b>"); strings.Count(m, ">") != 1 || !strings.HasSuffix(m, " -->") {
+		t.Errorf("marker %q", m)
+	}
+}
