@@ -6,9 +6,12 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,42 +21,97 @@ import (
 	"github.com/perfgate/perfgate/thresholds"
 )
 
-// fullDemo runs the full profile scaled down: 20 users with 150-250 ms of think (about
-// 100 requests a second at peak, 200 at 2x: the sample API serves 150 well), a 6 s hold
-// in 500 ms windows (12 windows for the drift rules), 5 s for each other phase.
-func fullDemo(t *testing.T, misbehave ...string) (result, *report.Result, string) {
+// outcome is what a full-profile test expects of a run: its exit code and the verdict
+// of each question it names.
+type outcome struct {
+	code     int
+	verdicts map[string]string
+}
+
+// missed says how a run differs from the outcome, or "" when it does not.
+func (o outcome) missed(r result, res *report.Result) string {
+	got := verdicts(res)
+	var miss []string
+	if r.code != o.code {
+		miss = append(miss, fmt.Sprintf("exit %d, want %d", r.code, o.code))
+	}
+	for _, q := range slices.Sorted(maps.Keys(o.verdicts)) {
+		if got[q] != o.verdicts[q] {
+			miss = append(miss, fmt.Sprintf("verdict of %s %q, want %q", q, got[q], o.verdicts[q]))
+		}
+	}
+	return strings.Join(miss, "; ")
+}
+
+// fullAttempts is how many runs a full-profile test makes before it gives up on the
+// outcome it expects. Each phase holds for a few seconds and eleven rules share the
+// run's error rate, so each is judged at a strict level; a few seconds in which this
+// virtual machine runs everything slower (README, "Contention": no
+// other process busy, the target's own latency up) can leave a rule unsure or move a
+// drift. Such a slowdown seldom meets two runs in a row; a misjudging gate meets all.
+const fullAttempts = 3
+
+// until runs attempt until its run ends as want, at most fullAttempts times, logging
+// each run that did not, and returns the last run.
+func until(t *testing.T, want outcome, attempt func() (result, *report.Result, string)) (result, *report.Result, string) {
 	t.Helper()
-	dir := t.TempDir()
-	// A phase of one user makes about 450 requests in its 5 s: one slow request among
-	// them (a busy machine's) leaves its p99 unsure, so its hold may go on, as the peak's.
-	args := append([]string{"demo", "--profile", "full", "--users", "20", "--spawn-rate", "20",
-		"--think", "150ms..250ms", "--duration", "6s", "--max-duration", "18s", "--progress", "500ms"}, misbehave...)
-	r := perfgate(t, dir, 2*time.Minute, args...)
-	return r, readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r), dir
+	for i := 1; ; i++ {
+		r, res, dir := attempt()
+		miss := want.missed(r, res)
+		if miss == "" {
+			return r, res, dir
+		}
+		if i == fullAttempts {
+			t.Fatalf("%d runs, none as expected; the last: %s\nstdout:\n%s\nstderr:\n%s", i, miss, r.stdout, r.stderr)
+		}
+		t.Logf("run %d of %d: %s; running again. Its rules:\n%s", i, fullAttempts, miss, ruleLines(r.stdout))
+	}
+}
+
+// ruleLines is the part of a run's console report that judges its rules.
+func ruleLines(stdout string) string {
+	if i := strings.Index(stdout, "Thresholds ("); i >= 0 {
+		return stdout[i:]
+	}
+	return stdout
+}
+
+// fullDemo runs the full profile scaled down, until it ends as want: 20 users with
+// 150-250 ms of think (about 100 requests a second at peak, 200 at 2x: the sample API
+// serves 150 well), a 6 s hold in 500 ms windows (12 windows for the drift rules), 5 s
+// for each other phase.
+func fullDemo(t *testing.T, want outcome, misbehave ...string) (result, *report.Result, string) {
+	t.Helper()
+	return until(t, want, func() (result, *report.Result, string) {
+		dir := t.TempDir()
+		// A phase of one user makes about 450 requests in its 5 s: one slow request among
+		// them (a busy machine's) leaves its p99 unsure, so its hold may go on, as the peak's.
+		args := append([]string{"demo", "--profile", "full", "--users", "20", "--spawn-rate", "20",
+			"--think", "150ms..250ms", "--duration", "6s", "--max-duration", "18s", "--progress", "500ms"}, misbehave...)
+		r := perfgate(t, dir, 2*time.Minute, args...)
+		return r, readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r), dir
+	})
 }
 
 // fullRun runs the full profile, scaled as fullDemo, with the demo's config and
-// thresholds/demo-full.yaml against a sample API started with flags.
-func fullRun(t *testing.T, flags ...string) (result, *report.Result) {
+// thresholds/demo-full.yaml against a sample API started with serveFlags, run flags
+// added after the usual ones, until it ends as want.
+func fullRun(t *testing.T, want outcome, serveFlags, runFlags []string) (result, *report.Result) {
 	t.Helper()
-	return fullRunWith(t, flags, nil)
-}
-
-// fullRunWith is fullRun with run flags added after the usual ones.
-func fullRunWith(t *testing.T, serveFlags, runFlags []string) (result, *report.Result) {
-	t.Helper()
-	addr, _ := serveDemo(t, serveFlags...)
-	dir := demoFiles(t)
-	full, err := fs.ReadFile(thresholds.Files, "demo-full.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "thresholds", "demo.yaml"), full, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := perfgate(t, dir, 2*time.Minute, append([]string{"run", "--target", "http://" + addr, "--profile", "full", "--users", "20", "--spawn-rate", "20",
-		"--think", "150ms..250ms", "--duration", "6s", "--progress", "250ms"}, runFlags...)...)
-	res := readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r)
+	r, res, _ := until(t, want, func() (result, *report.Result, string) {
+		addr, _ := serveDemo(t, serveFlags...)
+		dir := demoFiles(t)
+		full, err := fs.ReadFile(thresholds.Files, "demo-full.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "thresholds", "demo.yaml"), full, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := perfgate(t, dir, 2*time.Minute, append([]string{"run", "--target", "http://" + addr, "--profile", "full", "--users", "20", "--spawn-rate", "20",
+			"--think", "150ms..250ms", "--duration", "6s", "--progress", "250ms"}, runFlags...)...)
+		return r, readResultFile(t, filepath.Join(dir, "perfgate-result.json"), r), dir
+	})
 	return r, res
 }
 
@@ -81,19 +139,10 @@ func verdicts(res *report.Result) map[string]string {
 
 func TestE2EFullProfileHealthyPasses(t *testing.T) {
 	t.Parallel()
-	r, res, dir := fullDemo(t)
-	if r.code != ExitPass {
-		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
 	want := map[string]string{"single-user": "pass", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "pass"}
+	r, res, dir := fullDemo(t, outcome{ExitPass, want})
 	if got := verdicts(res); len(got) != len(want) {
 		t.Errorf("verdicts = %v, want %v", got, want)
-	} else {
-		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("verdict of %s = %q, want %q", k, got[k], v)
-			}
-		}
 	}
 	var names []string
 	for _, ph := range res.Phases {
@@ -133,14 +182,8 @@ func TestE2EFullProfileHealthyPasses(t *testing.T) {
 func TestE2EFullProfileLeakFailsDrift(t *testing.T) {
 	t.Parallel()
 	// 5 ms more for every second the API runs: over the 6 s hold p99 climbs about 40%.
-	r, res, _ := fullDemo(t, "--leak", "5ms")
-	if r.code != ExitFail {
-		t.Fatalf("exit %d, want 1\nstdout:\n%s", r.code, r.stdout)
-	}
-	got := verdicts(res)
-	if got["peak drift"] != "fail" || got["single-user"] != "pass" || got["peak"] != "pass" {
-		t.Errorf("verdicts = %v: the drift should fail, the baseline and peak latencies hold", got)
-	}
+	// The drift fails; the baseline and peak latencies hold.
+	r, res, _ := fullDemo(t, outcome{ExitFail, map[string]string{"peak drift": "fail", "single-user": "pass", "peak": "pass"}}, "--leak", "5ms")
 	var drift *report.Check
 	for i, c := range res.Checks {
 		if c.Rule == "p99 drift < 25%" {
@@ -157,14 +200,8 @@ func TestE2EFullProfileLeakFailsDrift(t *testing.T) {
 
 func TestE2EFullProfileFallingOverFailsRecovery(t *testing.T) {
 	t.Parallel()
-	r, res, _ := fullDemo(t, "--fall-over")
-	if r.code != ExitFail {
-		t.Fatalf("exit %d, want 1\nstdout:\n%s", r.code, r.stdout)
-	}
-	got := verdicts(res)
-	if got["recovery"] != "fail" || got["single-user"] != "pass" || got["peak"] != "pass" || got["peak drift"] != "pass" {
-		t.Errorf("verdicts = %v: only the failure mode (overload, recovery) should fail", got)
-	}
+	// Only the failure mode (overload, recovery) fails.
+	r, _, _ := fullDemo(t, outcome{ExitFail, map[string]string{"recovery": "fail", "single-user": "pass", "peak": "pass", "peak drift": "pass"}}, "--fall-over")
 	if !strings.Contains(r.stdout, "breached: p99 < 2 * single-user.p99 [recovery: all]: measured") {
 		t.Errorf("stdout does not name the recovery rule:\n%s", r.stdout)
 	}
@@ -175,20 +212,13 @@ func TestE2EFullProfileSlowAloneFailsTheBaseline(t *testing.T) {
 	// 120 ms for every request: too slow for one user (p99 < 100ms), fine at peak
 	// (p99 < 300ms), and never over capacity. 40 users make the peak's 6 s about 750
 	// requests: enough to show its error rate under 1% for sure.
-	r, res := fullRunWith(t, []string{"--latency", "120ms", "--jitter", "0s", "--capacity", "400"}, []string{"--users", "40", "--spawn-rate", "40"})
-	if r.code != ExitFail {
-		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	got := verdicts(res)
+	//
 	// Recovery's one user makes about 40 requests of 120 ms in its 5 s: with none of
 	// them failing, an error rate under 1% is still not shown at the run's confidence
 	// (the rule of three: up to ~7%), so that rule, and the question, is inconclusive.
 	// A breached rule elsewhere makes the run fail all the same.
-	for q, want := range map[string]string{"single-user": "fail", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "inconclusive"} {
-		if got[q] != want {
-			t.Errorf("verdict of %s = %q, want %q (all: %v)\n%s", q, got[q], want, got, r.stdout)
-		}
-	}
+	fullRun(t, outcome{ExitFail, map[string]string{"single-user": "fail", "peak": "pass", "peak drift": "pass", "overload": "pass", "recovery": "inconclusive"}},
+		[]string{"--latency", "120ms", "--jitter", "0s", "--capacity", "400"}, []string{"--users", "40", "--spawn-rate", "40"})
 }
 
 func TestE2EFullProfileOverCapacityAtPeakFailsThePeak(t *testing.T) {
@@ -196,14 +226,8 @@ func TestE2EFullProfileOverCapacityAtPeakFailsThePeak(t *testing.T) {
 	// 20 ms a request keeps one user under 50 requests a second, within a capacity of 55;
 	// the peak's 20 users ask for about 90 a second, and the API sheds over a third of
 	// them: an error rate past 1% for sure, even with the few windows of a 6 s hold.
-	r, res := fullRun(t, "--latency", "20ms", "--jitter", "0s", "--capacity", "55")
-	if r.code != ExitFail {
-		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	got := verdicts(res)
-	if got["peak"] != "fail" || got["single-user"] != "pass" {
-		t.Errorf("verdicts = %v: the peak should fail, one user alone pass\n%s", got, r.stdout)
-	}
+	// The peak fails, one user alone passes.
+	r, _ := fullRun(t, outcome{ExitFail, map[string]string{"peak": "fail", "single-user": "pass"}}, []string{"--latency", "20ms", "--jitter", "0s", "--capacity", "55"}, nil)
 	if !strings.Contains(r.stdout, "breached: error_rate < 1% [peak: all]: measured") {
 		t.Errorf("stdout does not name the peak's error rate:\n%s", r.stdout)
 	}
