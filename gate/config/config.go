@@ -144,6 +144,9 @@ type TLS struct {
 	CAFile string `yaml:"ca_file"`
 	// Insecure skips certificate verification. Never on by default.
 	Insecure bool `yaml:"insecure"`
+	// Protocol is the HTTP version spoken over TLS: "auto" (the default: HTTP/2 where
+	// the target offers it by ALPN, as a browser chooses), "http/1.1" or "h2".
+	Protocol string `yaml:"protocol"`
 	Pos      Positions
 }
 

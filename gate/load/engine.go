@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"math/rand/v2"
 	"sync"
@@ -90,6 +91,7 @@ type Engine struct {
 	stdlib    bool                     // always use net/http
 	noLoop    bool                     // a goroutine per user, even where the event loop could serve
 	fastAddr  string                   // where the fast path dials; "" for net/http
+	fastTLS   *tls.Config              // the fast path's TLS, for HTTPS; nil for plain HTTP
 	static    map[*plan.Request][]byte // serialised requests without variables
 	startAt   time.Time                // when the load begins (WithStartAt); zero: at once
 
@@ -144,7 +146,7 @@ func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
 		o(e)
 	}
 	if !e.stdlib {
-		e.fastAddr = fastEligible(p)
+		e.fastAddr, e.fastTLS = fastEligible(p)
 	}
 	if e.fastAddr != "" {
 		e.prepareStatic()

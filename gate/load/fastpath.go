@@ -1,6 +1,7 @@
 package load
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -9,25 +10,34 @@ import (
 	"github.com/perfgate/perfgate/gate/plan"
 )
 
-// The fast path: plain-HTTP/1.1 keep-alive requests written and read by hand (package
-// wire says why) on a connection that belongs to one user. Anything unusual (HTTPS, a
-// proxy, the stdlib client asked for) goes through net/http instead.
+// The fast path: HTTP/1.1 keep-alive requests written and read by hand (package wire
+// says why) on a connection that belongs to one user, plain or over TLS. Anything
+// unusual (HTTP/2, a proxy, the stdlib client asked for) goes through net/http instead.
 
-// fastEligible decides whether the fast path can serve the plan's target: plain HTTP,
-// not through a proxy. It returns the address to dial, or "".
-func fastEligible(p *plan.Plan) string {
-	if p.Target.Scheme != "http" {
-		return ""
+// fastEligible decides whether the fast path can serve the plan's target: HTTP/1.1,
+// plain or over TLS (when the target chose HTTP/1.1, or the plan asks for it), not
+// through a proxy. It returns the address to dial, or "", and for HTTPS the TLS
+// configuration of its connections.
+func fastEligible(p *plan.Plan) (string, *tls.Config) {
+	port := "80"
+	switch {
+	case p.Target.Scheme == "https" && p.Protocol == plan.HTTP1:
+		port = "443"
+	case p.Target.Scheme != "http":
+		return "", nil
 	}
 	probe := &http.Request{URL: p.Target}
 	if proxy, err := http.ProxyFromEnvironment(probe); err != nil || proxy != nil {
-		return ""
+		return "", nil
 	}
 	host := p.Target.Host
 	if p.Target.Port() == "" {
-		host += ":80"
+		host += ":" + port
 	}
-	return host
+	if port == "80" {
+		return host, nil
+	}
+	return host, wire.TLSConfig(p.TLS, p.Target.Hostname())
 }
 
 // requestBuf is where a user renders its requests that have variables: the bytes and

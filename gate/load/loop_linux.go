@@ -57,7 +57,8 @@ type loopUser struct {
 	id       int
 	slot     int // index in the loop's users, and the epoll data of its connection
 	rng      *rand.Rand
-	fd       int // -1 without a connection
+	fd       int      // -1 without a connection
+	tls      *loopTLS // fd's TLS, for an HTTPS target
 	used     bool
 	dialing  bool
 	task     *plan.Request
@@ -79,6 +80,7 @@ type loopUser struct {
 type dialResult struct {
 	u   *loopUser
 	fd  int
+	tls *loopTLS
 	err error
 }
 
@@ -194,6 +196,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 				l.finish(ctx, d.u, err, 0)
 				continue
 			}
+			d.u.tls = d.tls
 			l.send(ctx, d.u)
 		default:
 			return
@@ -220,9 +223,11 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 	l.send(ctx, u)
 }
 
-// dial connects off the loop, as net.Dialer does for every other path.
+// dial connects off the loop, as net.Dialer does for every other path, and for an
+// HTTPS target makes the TLS handshake there too, by the request's deadline.
 func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 	u.dialing, u.used = true, false
+	deadline := u.deadline
 	go func() {
 		defer l.wake()
 		c, err := l.dialer.DialContext(ctx, "tcp", l.e.fastAddr)
@@ -231,8 +236,17 @@ func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 			return
 		}
 		fd, err := poller.DupFD(c)
-		c.Close()
-		l.dialed <- dialResult{u: u, fd: fd, err: err}
+		if err != nil || l.e.fastTLS == nil {
+			c.Close()
+			l.dialed <- dialResult{u: u, fd: fd, err: err}
+			return
+		}
+		t, err := l.handshake(ctx, c, fd, deadline)
+		if err != nil {
+			poller.Close(fd)
+			fd = -1
+		}
+		l.dialed <- dialResult{u: u, fd: fd, tls: t, err: err}
 	}()
 }
 
@@ -256,6 +270,14 @@ func (l *eventLoop) register(u *loopUser, fd int) error {
 func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 	u.sent, u.got, u.r, u.w, u.rx = 0, false, 0, 0, 0
 	u.parser.Reset(u.task.Method == "HEAD", nil)
+	if u.tls != nil {
+		if err := u.tls.write(u.req, u.deadline); err != nil {
+			l.fail(ctx, u, err)
+			return
+		}
+		u.sent = len(u.req)
+		return
+	}
 	for u.sent < len(u.req) {
 		n, err := poller.Write(u.fd, u.req[u.sent:])
 		if err == poller.ErrWouldBlock {
@@ -308,7 +330,7 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 			return
 		}
 		if err != nil {
-			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)})
+			l.fail(ctx, u, err)
 			return
 		}
 		if n == 0 {
@@ -339,16 +361,29 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 	}
 }
 
-// read reads what u's connection holds into its buffer.
-func (l *eventLoop) read(u *loopUser) (int, error) {
-	if l.stamps == nil {
-		return poller.Read(u.fd, u.buf[u.w:])
+// read reads what u's connection holds into its buffer: poller.ErrWouldBlock when it
+// holds nothing, 0 bytes and no error at its end.
+func (l *eventLoop) read(u *loopUser) (n int, err error) {
+	switch {
+	case u.tls != nil:
+		n, err = u.tls.read(u.buf[u.w:])
+		if raw := u.tls.raw; raw.stamps != nil {
+			u.rx, l.stamped = raw.rx, raw.stamped
+		}
+		return n, err
+	case l.stamps == nil:
+		n, err = poller.Read(u.fd, u.buf[u.w:])
+	default:
+		var stamp int64
+		n, stamp, err = l.stamps.Read(u.fd, u.buf[u.w:])
+		if stamp != 0 {
+			u.rx = stamp
+		}
+		l.stamped = l.stamps.Stamped()
 	}
-	n, stamp, err := l.stamps.Read(u.fd, u.buf[u.w:])
-	if stamp != 0 {
-		u.rx = stamp
+	if err != nil && err != poller.ErrWouldBlock {
+		err = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
 	}
-	l.stamped = l.stamps.Stamped()
 	return n, err
 }
 
@@ -445,10 +480,10 @@ func (l *eventLoop) expire(ctx context.Context, now time.Time) {
 func (l *eventLoop) drop(u *loopUser) {
 	if u.fd >= 0 {
 		_ = l.ep.Delete(u.fd)
-		poller.Close(u.fd)
+		poller.Close(u.fd) // a TLS connection too: no close_notify, as a browser drops one
 		u.fd = -1
 	}
-	u.used = false
+	u.tls, u.used = nil, false
 }
 
 // closeAll closes every connection and the epoll instance, and waits for dials in

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -56,8 +57,8 @@ var hostileResponses = []struct {
 }
 
 // One HTTP semantics, two clients: the lean client (in a user's goroutine, and on the
-// event loop) and net/http meet the same hostile loopback servers, and give each
-// response the same kind.
+// event loop) and net/http meet the same hostile loopback servers, plain and over TLS,
+// and give each response the same kind.
 func TestBothClientsAgreeOnHostileResponses(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the event loop is Linux's")
@@ -67,35 +68,43 @@ func TestBothClientsAgreeOnHostileResponses(t *testing.T) {
 		opts []Option
 		loop bool
 	}{{"event loop", nil, true}, {"lean client", []Option{WithoutEventLoop()}, false}, {"net/http", []Option{WithStdlibClient()}, false}}
-	for _, tc := range hostileResponses {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			addr, _ := loopback.Scripted(t, func(c net.Conn, _ string) error {
-				_, err := c.Write([]byte(tc.resp))
-				c.(*net.TCPConn).CloseWrite()
-				time.Sleep(20 * time.Millisecond) // let the client read to the end before the close
-				return err
-			}, "one")
-			p := mustPlan(t, "target: http://"+addr+"\nload: {users: 1, duration: 150ms}\ndefaults: {timeout: 2s}\ntasks: [{path: /x}]\n")
-			for _, path := range paths {
-				rec := &recorder{}
-				e := New(p, rec, path.opts...)
-				if e.loopEligible() != path.loop {
-					t.Fatalf("%s: the event loop is eligible: %v", path.name, e.loopEligible())
+	cert, _ := loopback.Certificate(t)
+	for _, scheme := range []string{"http", "https"} {
+		for _, tc := range hostileResponses {
+			t.Run(scheme+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				var config *tls.Config
+				if scheme == "https" {
+					config = loopback.ServerConfig(cert, "http/1.1")
 				}
-				e.Run(context.Background())
-				samples := rec.all()
-				if len(samples) == 0 {
-					t.Fatalf("%s: no request completed", path.name)
-				}
-				for _, s := range samples {
-					if s.Kind != tc.want {
-						t.Errorf("%s: %v, want %v", path.name, s.Kind, tc.want)
-						break
+				addr, _ := loopback.ScriptedTLS(t, config, func(c net.Conn, _ string) error {
+					_, err := c.Write([]byte(tc.resp))
+					c.(interface{ CloseWrite() error }).CloseWrite()
+					time.Sleep(20 * time.Millisecond) // let the client read to the end before the close
+					return err
+				}, "one")
+				p := mustPlan(t, "target: "+scheme+"://"+addr+"\nload: {users: 1, duration: 150ms}\ndefaults: {timeout: 2s}\ntasks: [{path: /x}]\n"+
+					"tls: {insecure: true, protocol: http/1.1}\n")
+				for _, path := range paths {
+					rec := &recorder{}
+					e := New(p, rec, path.opts...)
+					if e.loopEligible() != path.loop || (e.Client() == "fast") == (path.name == "net/http") {
+						t.Fatalf("%s: client %s, the event loop is eligible: %v", path.name, e.Client(), e.loopEligible())
+					}
+					e.Run(context.Background())
+					samples := rec.all()
+					if len(samples) == 0 {
+						t.Fatalf("%s: no request completed", path.name)
+					}
+					for _, s := range samples {
+						if s.Kind != tc.want {
+							t.Errorf("%s: %v, want %v", path.name, s.Kind, tc.want)
+							break
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

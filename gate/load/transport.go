@@ -18,7 +18,12 @@ import (
 // user's slow connection does not queue another user's requests.
 func newTransport(p *plan.Plan) *http.Transport {
 	dialer := &net.Dialer{Timeout: p.Timeout, KeepAlive: 30 * time.Second}
+	// The protocol the plan speaks, or, left to the target, either.
+	var protocols http.Protocols
+	protocols.SetHTTP1(p.Protocol != plan.HTTP2)
+	protocols.SetHTTP2(p.Protocol != plan.HTTP1)
 	return &http.Transport{
+		Protocols:           &protocols,
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
 		TLSClientConfig:     p.TLS.Clone(), // HTTP/2 set-up writes to it: one per transport
@@ -39,7 +44,9 @@ func newTransport(p *plan.Plan) *http.Transport {
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Probe sends one GET to the target's base URL and succeeds on any HTTP response, so that
-// an unreachable or non-HTTP target is reported before any load, in plain words.
+// an unreachable or non-HTTP target is reported before any load, in plain words. A plan
+// that leaves the protocol to the target learns it here: p.Protocol is set to the one
+// the target chose.
 func Probe(ctx context.Context, p *plan.Plan) error {
 	tr := newTransport(p)
 	defer tr.CloseIdleConnections()
@@ -55,6 +62,12 @@ func Probe(ctx context.Context, p *plan.Plan) error {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCheckedBody))
 	resp.Body.Close()
+	if p.Protocol == "" {
+		p.Protocol = plan.HTTP1
+		if resp.ProtoMajor == 2 {
+			p.Protocol = plan.HTTP2
+		}
+	}
 	return nil
 }
 

@@ -48,6 +48,10 @@ func (e *Engine) newUser(id int) (u *user, close func()) {
 		vars: make([]string, len(e.plan.Vars)),
 		rng:  rand.New(rand.NewPCG(e.seed, uint64(id))),
 	}
+	if e.fastTLS != nil {
+		u.fast = wire.NewTLSClient(e.fastAddr, e.plan.Timeout, e.fastTLS)
+		return u, u.fast.Close
+	}
 	if e.fastAddr != "" {
 		u.fast = wire.NewClient(e.fastAddr, e.plan.Timeout)
 		return u, u.fast.Close

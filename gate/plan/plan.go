@@ -62,6 +62,10 @@ type Plan struct {
 	TLS      *tls.Config
 	Insecure bool
 	CAFile   string
+	// Protocol is the HTTP version the load speaks, HTTP1 or HTTP2: asked for by the
+	// config, or, when it leaves it to the target ("" here), what the target chose
+	// when the run probed it (load.Probe).
+	Protocol string
 
 	Setup []Request
 	Tasks []Request
@@ -279,8 +283,27 @@ func (b *builder) target() error {
 	return nil
 }
 
+// The HTTP versions a plan's load may speak, by their ALPN names.
+const (
+	HTTP1 = "http/1.1"
+	HTTP2 = "h2"
+)
+
 func (b *builder) tls() error {
 	t := b.cfg.TLS
+	switch t.Protocol {
+	case "", "auto":
+		if b.p.Target.Scheme == "http" {
+			b.p.Protocol = HTTP1 // no HTTP/2 without TLS (h2c): no server a browser meets speaks it
+		}
+	case HTTP1, HTTP2:
+		if t.Protocol == HTTP2 && b.p.Target.Scheme != "https" {
+			return b.errorf(t.Pos.Of("protocol"), "tls.protocol: h2 needs an https:// target (HTTP/2 is spoken over TLS)")
+		}
+		b.p.Protocol = t.Protocol
+	default:
+		return b.errorf(t.Pos.Of("protocol"), "tls.protocol: %q is none of auto, http/1.1, h2", t.Protocol)
+	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.Insecure} //nolint:gosec // only when the user asks for it
 	b.p.Insecure = t.Insecure
 	if t.CAFile != "" {

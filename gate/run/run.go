@@ -95,6 +95,9 @@ func Run(ctx context.Context, p *plan.Plan, o Options) *Record {
 		r.rec.Cancelled = ctx.Err() != nil
 		return r.rec
 	}
+	for i := range r.rec.Phases {
+		r.rec.Phases[i].Plan.Protocol = p.Protocol // which the probe may have learnt
+	}
 	maxTimeout := p.LongestTimeout()
 	infos := make([]stats.EndpointInfo, len(p.Endpoints))
 	for i, e := range p.Endpoints {

@@ -5,19 +5,37 @@ package loopback
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Serve serves every connection accepted on loopback with handle, each in its own
 // goroutine, and closes it when handle returns. It returns the address, host:port.
 func Serve(tb testing.TB, handle func(net.Conn)) string {
 	tb.Helper()
-	ln := listen(tb)
+	return serveOn(listen(tb), handle)
+}
+
+// ServeTLS is Serve over TLS with config.
+func ServeTLS(tb testing.TB, config *tls.Config, handle func(net.Conn)) string {
+	tb.Helper()
+	return serveOn(tls.NewListener(listen(tb), config), handle)
+}
+
+func serveOn(ln net.Listener, handle func(net.Conn)) string {
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -38,8 +56,18 @@ func Serve(tb testing.TB, handle func(net.Conn)) string {
 // closes the connection. conns counts the connections accepted.
 func Scripted(tb testing.TB, write func(c net.Conn, resp string) error, responses ...string) (addr string, conns *atomic.Int64) {
 	tb.Helper()
+	return ScriptedTLS(tb, nil, write, responses...)
+}
+
+// ScriptedTLS is Scripted over TLS with config, or plain when config is nil.
+func ScriptedTLS(tb testing.TB, config *tls.Config, write func(c net.Conn, resp string) error, responses ...string) (addr string, conns *atomic.Int64) {
+	tb.Helper()
 	conns = &atomic.Int64{}
-	addr = Serve(tb, func(c net.Conn) {
+	ln := listen(tb)
+	if config != nil {
+		ln = tls.NewListener(ln, config)
+	}
+	addr = serveOn(ln, func(c net.Conn) {
 		conns.Add(1)
 		r := bufio.NewReader(c)
 		for _, resp := range responses {
@@ -139,4 +167,36 @@ func FreeAddr(tb testing.TB) string {
 	ln := listen(tb)
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Certificate is a self-signed certificate for 127.0.0.1, ::1 and localhost, valid for
+// an hour: a TLS server's (ServerConfig) and its PEM, for a client to trust.
+func Certificate(tb testing.TB) (cert tls.Certificate, pemCert []byte) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "perfgate test"},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:    []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// ServerConfig is a TLS server's configuration with cert, offering protocols by ALPN
+// ("http/1.1", "h2"; none: no ALPN).
+func ServerConfig(cert tls.Certificate, protocols ...string) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protocols, MinVersion: tls.VersionTLS12}
 }

@@ -23,12 +23,28 @@ const maxPollFDs = 4
 // wait a signal interrupted reports none.
 func WaitReadable(timeout time.Duration, fds ...int) (int, error) {
 	const pollIn = 0x1
+	return wait(pollIn, timeout, fds...)
+}
+
+// WaitWritable waits until fd has room for a write, or timeout passes (a negative one
+// waits for as long as it takes), and reports whether it has: a write that must finish
+// before the caller goes on (a TLS record, which cannot be left half written) waits so
+// on a non-blocking socket whose buffer is full. A wait a signal interrupted reports
+// false.
+func WaitWritable(fd int, timeout time.Duration) (bool, error) {
+	const pollOut = 0x4
+	n, err := wait(pollOut, timeout, fd)
+	return n > 0, err
+}
+
+// wait is ppoll(2) of events on fds.
+func wait(events int16, timeout time.Duration, fds ...int) (int, error) {
 	if len(fds) > maxPollFDs {
 		return 0, errors.New("poll: more than four files")
 	}
 	var pfds [maxPollFDs]pollFD
 	for i, fd := range fds {
-		pfds[i] = pollFD{fd: int32(fd), events: pollIn}
+		pfds[i] = pollFD{fd: int32(fd), events: events}
 	}
 	var limit *syscall.Timespec // nil: no limit
 	if timeout >= 0 {

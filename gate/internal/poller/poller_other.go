@@ -86,6 +86,9 @@ func (t *Timer) Close() error { return nil }
 // WaitReadable reports ErrNotSupported.
 func WaitReadable(timeout time.Duration, fds ...int) (int, error) { return 0, ErrNotSupported }
 
+// WaitWritable reports ErrNotSupported.
+func WaitWritable(fd int, timeout time.Duration) (bool, error) { return false, ErrNotSupported }
+
 // StampReader reads a socket with the receive time of its data; not on this system.
 type StampReader struct{}
 
