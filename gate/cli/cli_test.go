@@ -296,11 +296,21 @@ func TestHTTPSTargets(t *testing.T) {
 		{nil, ExitInvalid, "TLS failed"},
 		{[]string{"--ca-file", ca}, ExitPass, "Verdict: PASS"},
 		{[]string{"--insecure"}, ExitPass, "Verdict: PASS"},
+		// The protocol the target chose by ALPN, and the handshakes apart.
+		{[]string{"--insecure"}, ExitPass, "HTTP/1.1 over TLS: 3 handshakes"},
 	} {
 		code, out, errs := invoke(t, dir, nil, append(short, tc.extra...)...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {
 			t.Errorf("%v: exit %d, want %d and %q\n%s%s", tc.extra, code, tc.code, tc.want, out, errs)
 		}
+	}
+	h2 := httptest.NewUnstartedServer(demo.New(demo.Options{}).Handler())
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	code, out, errs := invoke(t, dir, nil, append(short[:2:2], append([]string{h2.URL}, append(short[3:], "--insecure")...)...)...)
+	if code != ExitPass || !strings.Contains(out, "HTTP/2 over TLS: 3 handshakes") {
+		t.Errorf("h2: exit %d\n%s%s", code, out, errs)
 	}
 }
 

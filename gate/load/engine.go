@@ -53,6 +53,8 @@ type Result struct {
 	// resources (kind Generator), in any stage; GeneratorFailure says what ran out first.
 	GeneratorFailures int64
 	GeneratorFailure  string
+	// Handshakes are the run's TLS handshakes, in every stage.
+	Handshakes Handshakes
 }
 
 // SetupFailure is a user's setup that failed every attempt.
@@ -84,16 +86,18 @@ type Status struct {
 
 // Engine runs one plan once.
 type Engine struct {
-	plan      *plan.Plan
-	rec       Recorder
-	seed      uint64
-	onExtract func(string)
-	stdlib    bool                     // always use net/http
-	noLoop    bool                     // a goroutine per user, even where the event loop could serve
-	fastAddr  string                   // where the fast path dials; "" for net/http
-	fastTLS   *tls.Config              // the fast path's TLS, for HTTPS; nil for plain HTTP
-	static    map[*plan.Request][]byte // serialised requests without variables
-	startAt   time.Time                // when the load begins (WithStartAt); zero: at once
+	plan       *plan.Plan
+	rec        Recorder
+	seed       uint64
+	onExtract  func(string)
+	stdlib     bool        // always use net/http
+	noLoop     bool        // a goroutine per user, even where the event loop could serve
+	fastAddr   string      // where the fast path dials; "" for net/http
+	fastTLS    *tls.Config // the fast path's TLS, for HTTPS; nil for plain HTTP
+	httpTLS    *tls.Config // net/http's TLS, for HTTPS; nil for plain HTTP
+	handshakes handshakes
+	static     map[*plan.Request][]byte // serialised requests without variables
+	startAt    time.Time                // when the load begins (WithStartAt); zero: at once
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins
@@ -150,6 +154,8 @@ func New(p *plan.Plan, rec Recorder, opts ...Option) *Engine {
 	}
 	if e.fastAddr != "" {
 		e.prepareStatic()
+	} else if p.Target.Scheme == "https" {
+		e.httpTLS = tlsConfig(p)
 	}
 	return e
 }
@@ -194,6 +200,7 @@ func (e *Engine) Run(ctx context.Context) Result {
 func (e *Engine) withCPU(res Result) Result {
 	res.GeneratorCPU = cpuShare(e.holdCPU, res.HoldDuration())
 	res.Processors = processors
+	res.Handshakes = e.handshakes.get()
 	return e.withGenerator(res)
 }
 

@@ -166,7 +166,7 @@ type loopTLS struct {
 // hands it over to fd (a duplicate of c's descriptor); c is closed either way.
 func (l *eventLoop) handshake(ctx context.Context, c net.Conn, fd int, deadline time.Time) (*loopTLS, error) {
 	raw := &fdConn{Conn: c, stamps: l.stamps}
-	conn, err := wire.Handshake(ctx, raw, l.e.fastTLS, time.Until(deadline), nil)
+	conn, err := wire.Handshake(ctx, raw, l.e.fastTLS, max(time.Until(deadline), time.Nanosecond), l.e.handshakes.add)
 	if err != nil {
 		c.Close()
 		return nil, err

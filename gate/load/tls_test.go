@@ -119,6 +119,11 @@ func TestHTTPSOnTheLeanClient(t *testing.T) {
 		if resumed < requests-2 {
 			t.Errorf("%s: %d of %d requests on resumed sessions, want all but the first two", path.name, resumed, requests)
 		}
+		// The engine counted the handshakes the server made for its requests (not the
+		// probe's), and timed them.
+		if h := e.handshakes.get(); h.Count < int64(len(samples)) || h.Count > int64(requests) || h.Resumed < h.Count-2 || h.Max <= 0 || h.Mean() > h.Max {
+			t.Errorf("%s: handshakes %+v, for %d samples and %d requests", path.name, h, len(samples), requests)
+		}
 	}
 }
 
@@ -130,6 +135,10 @@ func TestHTTPSProtocolByALPN(t *testing.T) {
 	e, _ := runHTTPS(t, doc+"}\n")
 	if e.plan.Protocol != "h2" || e.Client() != "net/http" || seen.http2 != seen.requests {
 		t.Errorf("auto: protocol %q, client %s; the server saw %v", e.plan.Protocol, e.Client(), seen)
+	}
+	// Two users, a connection each, on which HTTP/2 carries all their requests.
+	if h := e.handshakes.get(); h.Count != 2 || h.Max <= 0 {
+		t.Errorf("auto: handshakes %+v, want 2", h)
 	}
 	h2 := seen.http2
 	e, _ = runHTTPS(t, doc+", protocol: http/1.1}\n")

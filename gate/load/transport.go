@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,18 +16,27 @@ import (
 )
 
 // newTransport gives each user its own connection pool, as a real client has: one
-// user's slow connection does not queue another user's requests.
-func newTransport(p *plan.Plan) *http.Transport {
+// user's slow connection does not queue another user's requests. An engine's
+// transports make their HTTPS connections with tlsConf, telling handshook of each
+// handshake; the probe's (tlsConf nil) leaves them to net/http.
+func newTransport(p *plan.Plan, tlsConf *tls.Config, handshook func(time.Duration, bool)) *http.Transport {
 	dialer := &net.Dialer{Timeout: p.Timeout, KeepAlive: 30 * time.Second}
 	// The protocol the plan speaks, or, left to the target, either.
 	var protocols http.Protocols
 	protocols.SetHTTP1(p.Protocol != plan.HTTP2)
 	protocols.SetHTTP2(p.Protocol != plan.HTTP1)
+	var dialTLSContext func(context.Context, string, string) (net.Conn, error)
+	if tlsConf != nil {
+		dialTLSContext = dialTLS(dialer, tlsConf, p.Timeout, handshook)
+	} else {
+		tlsConf = p.TLS.Clone() // HTTP/2 set-up writes to it: one per transport
+	}
 	return &http.Transport{
 		Protocols:           &protocols,
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         dialer.DialContext,
-		TLSClientConfig:     p.TLS.Clone(), // HTTP/2 set-up writes to it: one per transport
+		DialTLSContext:      dialTLSContext,
+		TLSClientConfig:     tlsConf,
 		TLSHandshakeTimeout: p.Timeout,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        4,
@@ -48,7 +58,7 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // that leaves the protocol to the target learns it here: p.Protocol is set to the one
 // the target chose.
 func Probe(ctx context.Context, p *plan.Plan) error {
-	tr := newTransport(p)
+	tr := newTransport(p, nil, nil)
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()

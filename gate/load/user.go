@@ -50,13 +50,14 @@ func (e *Engine) newUser(id int) (u *user, close func()) {
 	}
 	if e.fastTLS != nil {
 		u.fast = wire.NewTLSClient(e.fastAddr, e.plan.Timeout, e.fastTLS)
+		u.fast.Handshake = e.handshakes.add
 		return u, u.fast.Close
 	}
 	if e.fastAddr != "" {
 		u.fast = wire.NewClient(e.fastAddr, e.plan.Timeout)
 		return u, u.fast.Close
 	}
-	tr := newTransport(e.plan)
+	tr := newTransport(e.plan, e.httpTLS, e.handshakes.add)
 	u.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	return u, tr.CloseIdleConnections
 }

@@ -167,6 +167,8 @@ func TestBuildErrors(t *testing.T) {
 		{"json and body", "target: http://h\ntasks:\n  - {path: /, body: x, json: {a: 1}}", "", "set json or body, not both"},
 		{"bad method", "target: http://h\ntasks:\n  - {path: /, method: 'GE T'}", "", "invalid method"},
 		{"bad ca file", "target: https://h\ntls: {ca_file: /nonexistent/ca.pem}\ntasks: [{path: /}]", "", "perfgate.yaml:2:16: tls.ca_file: cannot read /nonexistent/ca.pem"},
+		{"bad protocol", "target: https://h\ntls: {protocol: http/3}\ntasks: [{path: /}]", "", "perfgate.yaml:2:17: tls.protocol: \"http/3\" is none of auto, http/1.1, h2"},
+		{"h2 without tls", "target: http://h\ntls: {protocol: h2}\ntasks: [{path: /}]", "", "perfgate.yaml:2:17: tls.protocol: h2 needs an https:// target"},
 		{"unknown endpoint", "target: http://h\ntasks: [{name: /api/products, path: /p}]", "endpoints:\n  /api/produts:\n    - p99 < 1s\n", "t.yaml:2:3: unknown endpoint \"/api/produts\": the config's endpoints are /api/products"},
 		{"confidence too low", "target: http://h\ntasks: [{path: /}]\nverdict: {confidence: 40%}", "", "perfgate.yaml:3:23: verdict.confidence must be at least 50% and below 100%, got 40%"},
 		{"bad inconclusive", "target: http://h\ntasks: [{path: /}]\nverdict: {inconclusive: pass}", "", "perfgate.yaml:3:25: verdict.inconclusive must be invalid (no valid verdict, exit 3) or warn, got \"pass\""},

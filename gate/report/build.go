@@ -46,6 +46,7 @@ func Build(in Input) (*Result, error) {
 		Ended:    rec.End.UTC(),
 		Settings: Settings{
 			Target:         p.RedactedTarget(),
+			Protocol:       protocolOf(p),
 			TimeoutSeconds: p.Timeout.Seconds(),
 			Insecure:       p.Insecure,
 			ConfigFile:     p.ConfigFile,
@@ -243,6 +244,24 @@ func loadOf(l plan.Load) PhaseLoad {
 	return out
 }
 
+// protocolOf names what the plan's load spoke, or "" when it is not known (the probe
+// that learns it never reached the target).
+func protocolOf(p *plan.Plan) string {
+	var name string
+	switch p.Protocol {
+	case plan.HTTP1:
+		name = "HTTP/1.1"
+	case plan.HTTP2:
+		name = "HTTP/2"
+	default:
+		return ""
+	}
+	if p.Target.Scheme == "https" {
+		name += " over TLS"
+	}
+	return name
+}
+
 // deliveryOf says what load a phase's engine delivered.
 func deliveryOf(ph run.Phase) Delivery {
 	run := ph.Load
@@ -252,6 +271,9 @@ func deliveryOf(ph run.Phase) Delivery {
 		HoldSeconds:  run.HoldDuration().Seconds(),
 		Canceled:     run.Canceled,
 		GeneratorCPU: round(run.GeneratorCPU, 3),
+	}
+	if h := run.Handshakes; ph.Plan.Target.Scheme == "https" {
+		out.TLS = &Handshakes{Count: h.Count, Resumed: h.Resumed, MeanMs: ms(h.Mean().Seconds()), MaxMs: ms(h.Max.Seconds())}
 	}
 	if w := run.Wakes; !ph.Plan.Open {
 		out.LateWakes = w.Late

@@ -86,12 +86,32 @@ func hostClause(h *Host) string {
 	return "; machine: " + strings.Join(parts, ", ")
 }
 
+// tlsLine says what the load spoke over TLS and what its handshakes cost, or "" for
+// plain HTTP.
+func tlsLine(protocol string, h *Handshakes) string {
+	if h == nil {
+		return ""
+	}
+	s := "TLS: "
+	if protocol != "" {
+		s = protocol + ": "
+	}
+	if h.Count == 0 {
+		return s + "no handshake"
+	}
+	return s + fmt.Sprintf("%s handshakes (%s resumed), mean %s, max %s; each also in the latency of the request that opened its connection",
+		Count(h.Count), Count(h.Resumed), Ms(h.MeanMs), Ms(h.MaxMs))
+}
+
 func pct(share float64) string { return fmt.Sprintf("%.1f%%", 100*share) }
 
 func writeSummary(w io.Writer, r *Result) {
 	m := r.main()
 	d := m.Delivery
 	fmt.Fprintf(w, "\nMeasured window: %s; generator CPU %.0f%%%s\n", deliveryLine(m), 100*d.GeneratorCPU, hostClause(d.Host))
+	if line := tlsLine(r.Settings.Protocol, d.TLS); line != "" {
+		fmt.Fprintf(w, "%s\n", line)
+	}
 	if line := resourceLine(m.Resources); line != "" {
 		fmt.Fprintf(w, "%s\n", line)
 	}

@@ -209,6 +209,12 @@ func newRunPage(r *Result, refs []Reference) *page {
 		{"took", Duration(r.Ended.Sub(r.Started).Round(time.Second))},
 		{"exit code", fmt.Sprint(r.ExitCode)},
 	}
+	if r.Settings.Protocol != "" {
+		p.Facts = append(p.Facts[:1], append([]fact{{"protocol", r.Settings.Protocol}}, p.Facts[1:]...)...)
+	}
+	if h := m.Delivery.TLS; h != nil {
+		p.Facts = append(p.Facts, fact{"TLS handshakes", strings.TrimPrefix(tlsLine("", h), "TLS: ")})
+	}
 	if line := resourceLine(m.Resources); line != "" {
 		p.Facts = append(p.Facts, fact{"target's resources", line})
 	}

@@ -27,6 +27,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	}
 	fmt.Fprintf(bw, "%s against `%s`. Measured window: %s%s. Exit code %d.\n\n", load, mdCode(r.Settings.Target), mdText(deliveryLine(m)),
 		mdText(hostClause(m.Delivery.Host)), r.ExitCode)
+	if line := tlsLine(r.Settings.Protocol, m.Delivery.TLS); line != "" {
+		fmt.Fprintf(bw, "%s.\n\n", mdText(line))
+	}
 	if line := resourceLine(m.Resources); line != "" {
 		fmt.Fprintf(bw, "%s.\n\n", mdText(line))
 	}

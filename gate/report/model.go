@@ -97,7 +97,10 @@ type Reason struct {
 
 // Settings are the run's parameters, with no secret in them.
 type Settings struct {
-	Target         string   `json:"target"`
+	Target string `json:"target"`
+	// Protocol is what the load spoke: "HTTP/1.1", "HTTP/1.1 over TLS" or "HTTP/2 over
+	// TLS" (absent when the target was never reached).
+	Protocol       string   `json:"protocol,omitempty"`
 	TimeoutSeconds float64  `json:"timeout_seconds"`
 	Insecure       bool     `json:"tls_insecure,omitempty"`
 	ConfigFile     string   `json:"config_file,omitempty"`
@@ -193,8 +196,20 @@ type Delivery struct {
 	InFlightCapHit  bool    `json:"max_in_flight_reached,omitempty"`
 	// GeneratorCPU is the share of its processors perfgate used during the hold.
 	GeneratorCPU float64 `json:"generator_cpu"`
+	// TLS is the phase's TLS handshakes, in every stage (absent for plain HTTP).
+	TLS *Handshakes `json:"tls,omitempty"`
 	// Host is how contended the machine was over the hold's windows.
 	Host *Host `json:"host,omitempty"`
+}
+
+// Handshakes are a phase's TLS handshakes: how many new connections made one, how many
+// of those resumed a session, and how long they took. A new connection's handshake is
+// also in the latency of the request that opened it, as its user waited for it.
+type Handshakes struct {
+	Count   int64   `json:"handshakes"`
+	Resumed int64   `json:"resumed"`
+	MeanMs  float64 `json:"mean_ms"`
+	MaxMs   float64 `json:"max_ms"`
 }
 
 // Host is how contended the machine was while perfgate measured, each figure a share

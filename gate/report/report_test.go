@@ -195,6 +195,10 @@ func TestGolden(t *testing.T) {
 		{"fail", nil, thDoc, cfgDoc},
 		{"invalid", cancelled, thDoc + neverRule, cfgDoc},
 		{"open", nil, thDoc, openCfgDoc},
+		// HTTPS, as the lean client speaks it: its handshakes apart.
+		{"https", func(l *load.Result) {
+			l.Handshakes = load.Handshakes{Count: 212, Resumed: 12, Total: 212 * 1800 * time.Microsecond, Max: 9 * time.Millisecond}
+		}, thDoc, strings.Replace(cfgDoc, "http://127.0.0.1:8080", "https://127.0.0.1:8443", 1) + "tls: {protocol: http/1.1}\n"},
 	} {
 		r := fixtureOf(t, tc.doc, tc.facts, tc.rules)
 		goldenAll(t, tc.name, r)
