@@ -50,7 +50,7 @@ func BenchmarkEventLoopRequest(b *testing.B) {
 			b.ResetTimer()
 			cpu := threadCPU()
 			for id := range users {
-				l.pending <- id
+				l.pending <- loopStart{id: id, fd: -1}
 			}
 			l.wake()
 			l.run(context.Background(), stop)

@@ -263,8 +263,19 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 		}
 		if len(loops) > 0 {
 			l := loops[i%len(loops)]
-			l.pending <- i
-			l.wake()
+			hand := func(s loopStart) {
+				l.pending <- s
+				l.wake()
+			}
+			if len(p.Setup) == 0 {
+				hand(loopStart{id: i, fd: -1})
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.setupForLoop(ctx, i, stop, hand)
+			}()
 			continue
 		}
 		wg.Add(1)

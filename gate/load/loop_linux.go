@@ -35,17 +35,19 @@ const wakeSlot = -2
 // wait after it fired, which costs a socket poll per response).
 const connEvents = poller.Readable | poller.PeerClosed | poller.EdgeTriggered
 
-// loopEligible reports whether the event loop can run the plan: the fast path, no setup
-// (so no per-user variables), no think time in the closed model, and requests that are
-// the same for every user and need no body check.
+// loopEligible reports whether the event loop can run the plan: the fast path, and
+// tasks that need no body check. The closed model's users may have a setup (run in a
+// goroutine of their own, which then hands them over: setupForLoop), variables and
+// think time; the open model's requests must be the same for every arrival, with no
+// setup.
 func (e *Engine) loopEligible() bool {
 	p := e.plan
-	if e.noLoop || e.fastAddr == "" || len(p.Setup) > 0 || !p.Open && p.Think.Max > 0 {
+	if e.noLoop || e.fastAddr == "" || p.Open && len(p.Setup) > 0 {
 		return false
 	}
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
-		if _, ok := e.static[t]; !ok || keepsBody(t) {
+		if _, static := e.static[t]; keepsBody(t) || p.Open && !static {
 			return false
 		}
 	}
@@ -61,8 +63,12 @@ type loopUser struct {
 	tls      *loopTLS // fd's TLS, for an HTTPS target
 	used     bool
 	dialing  bool
-	task     *plan.Request
-	arrival  arrival // open model: the request's place in the schedule
+	task     *plan.Request // nil while idle: thinking, or a free connection
+	arrival  arrival       // open model: the request's place in the schedule
+	vars     []string      // the user's variables, from its setup
+	wbuf     requestBuf    // where its requests with variables are rendered
+	due      time.Time     // the end of its think time, while it thinks
+	dueAt    time.Duration // due, from the start of the run (cheaper to compare)
 	req      []byte
 	sent     int
 	start    time.Time
@@ -87,13 +93,17 @@ type dialResult struct {
 type eventLoop struct {
 	e       *Engine
 	ep      *poller.Epoll
-	waker   *poller.Waker // in ep, as wakeSlot
-	users   []*loopUser   // by slot; the epoll data is the slot
-	pending chan int      // users to start
+	waker   *poller.Waker  // in ep, as wakeSlot
+	users   []*loopUser    // by slot; the epoll data is the slot
+	pending chan loopStart // users to start
 	dialed  chan dialResult
 	dialer  net.Dialer
 	total   int
 	busy    int                 // users with a request in flight or a connection being dialled
+	asleep  sleepers            // users thinking, by the end of their think time
+	dueNow  []*loopUser         // wakeSleepers' users due, kept for its next turn
+	bufs    [][]byte            // read buffers no response holds, for the next to use
+	expiry  time.Time           // no request in flight ends its timeout before; zero: none in flight
 	open    *openLoop           // the open model's state; nil for the closed model
 	stamps  *poller.StampReader // reads with the kernel's receive time; nil to read plainly
 	stamped bool                // the last read that returned data had a stamp (see deferResponses)
@@ -116,7 +126,7 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 	}
 	return &eventLoop{
 		e: e, ep: ep, waker: waker,
-		pending: make(chan int, e.plan.Users),
+		pending: make(chan loopStart, e.plan.Users),
 		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
 		total:   e.plan.TotalWeight(),
@@ -140,6 +150,7 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 				for _, u := range l.users {
 					u.stopped = true
 				}
+				l.stopSleepers()
 			default:
 			}
 		}
@@ -147,7 +158,7 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		l.admit(ctx, stopping)
-		n, err := l.ep.Wait(events, loopTick)
+		n, err := l.ep.Wait(events, l.waitFor())
 		if err != nil {
 			return
 		}
@@ -158,6 +169,7 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			}
 			l.ready(ctx, l.users[events[i].Slot()], events[i].Events())
 		}
+		l.wakeSleepers(ctx)
 		l.periodic(ctx, &nextCheck)
 	}
 }
@@ -178,12 +190,18 @@ func (l *eventLoop) woken(ctx context.Context, stopping bool) {
 func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 	for range len(l.pending) + len(l.dialed) {
 		select {
-		case id := <-l.pending:
+		case s := <-l.pending:
 			if stopping {
+				if s.fd >= 0 {
+					poller.Close(s.fd)
+				}
 				continue
 			}
-			u := &loopUser{id: id, slot: len(l.users), fd: -1, rng: rand.New(rand.NewPCG(l.e.seed, uint64(id)))}
+			u := &loopUser{id: s.id, slot: len(l.users), fd: -1, vars: s.vars, rng: rand.New(rand.NewPCG(l.e.seed, uint64(s.id)))}
 			l.users = append(l.users, u)
+			if s.fd >= 0 && l.register(u, s.fd) == nil {
+				u.used = true // it carried the setup's responses
+			}
 			l.e.becameActive()
 			l.next(ctx, u, time.Now())
 		case d := <-l.dialed:
@@ -210,12 +228,18 @@ func (l *eventLoop) next(ctx context.Context, u *loopUser, now time.Time) {
 		return
 	}
 	u.task = &l.e.plan.Tasks[l.e.plan.Pick(u.rng.IntN(l.total))]
-	u.req = l.e.static[u.task]
+	req, _, err := l.e.fastRequest(u.task, u.vars, &u.wbuf)
+	if err != nil {
+		l.unsent(u, now, err)
+		return
+	}
+	u.req = req
 	u.retried, u.got = false, false
 	u.parser.Reset(u.task.Method == "HEAD", nil) // a failed dial reports no bytes
 	l.busy++
 	u.start = now
 	u.deadline = now.Add(u.task.Timeout)
+	l.expires(u.deadline)
 	if u.fd < 0 {
 		l.dial(ctx, u)
 		return
@@ -310,9 +334,10 @@ func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 		return
 	}
 	if u.buf == nil {
-		// Allocated at the first response, not per user: users that never connect (a
-		// target that refuses) cost no buffer, which matters with 100,000 of them.
-		u.buf = make([]byte, wire.ReadBufSize)
+		// Taken when a response arrives, and given back when it is read (see finish):
+		// users that think, or never connect (a target that refuses), hold no buffer,
+		// which matters with 100,000 of them.
+		u.buf = l.takeBuf()
 	}
 	for { // edge-triggered: read until the response is whole or the socket is empty
 		if u.w == len(u.buf) { // an incomplete header or line fills the buffer
@@ -418,6 +443,7 @@ func isTimeout(err error) bool {
 // finish records the request's sample and starts the user's next request.
 func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status int) {
 	l.busy--
+	l.giveBuf(u)
 	if ctx.Err() != nil {
 		return // the run was cancelled: this request says nothing about the target
 	}
@@ -449,7 +475,7 @@ func (l *eventLoop) finish(ctx context.Context, u *loopUser, err error, status i
 		l.drop(u)
 		return
 	}
-	l.next(ctx, u, now) // the response's arrival is the next request's start
+	l.rest(ctx, u, now)
 }
 
 // periodic does the loop's work of every loopTick, once next has passed: it fails the
@@ -467,12 +493,30 @@ func (l *eventLoop) periodic(ctx context.Context, next *time.Time) {
 	runtime.Gosched()
 }
 
-// expire fails the requests past their deadline.
+// expire fails the requests past their deadline. It looks at the loop's users only
+// once the earliest deadline it knows of has passed: with 10,000 users that think,
+// a look every tick cost 5% of the loop's time.
 func (l *eventLoop) expire(ctx context.Context, now time.Time) {
+	if l.expiry.IsZero() || now.Before(l.expiry) {
+		return
+	}
+	l.expiry = time.Time{}
 	for _, u := range l.users {
-		if u.task != nil && !u.dialing && u.fd >= 0 && now.After(u.deadline) {
-			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
+		if u.task == nil {
+			continue
 		}
+		if !u.dialing && u.fd >= 0 && now.After(u.deadline) {
+			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
+			continue
+		}
+		l.expires(u.deadline)
+	}
+}
+
+// expires notes a deadline of a request in flight for expire.
+func (l *eventLoop) expires(deadline time.Time) {
+	if l.expiry.IsZero() || deadline.Before(l.expiry) {
+		l.expiry = deadline
 	}
 }
 

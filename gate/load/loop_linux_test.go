@@ -107,13 +107,16 @@ func TestEventLoopRunsThePlanAsUsersDo(t *testing.T) {
 func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
 	base := "target: http://127.0.0.1:9\nload: {users: 2, think: 0s}\n"
 	cases := map[string]string{
-		"think time":         "target: http://127.0.0.1:9\nload: {users: 2, think: 10ms}\ntasks: [{path: /}]\n",
-		"setup":              base + "setup: [{path: /login}]\ntasks: [{path: /}]\n",
-		"body check":         base + "tasks: [{path: /, expect: {contains: ok}}]\n",
-		"open model":         "target: http://127.0.0.1:9\nload: {rate: 10/s}\ntasks: [{path: /}]\n",
-		"HTTPS":              "target: https://127.0.0.1:9\nload: {users: 2}\ntasks: [{path: /}]\n",
-		"eligible":           base + "tasks: [{path: /, expect: {status: [200]}}]\n",
-		"net/http asked for": base + "tasks: [{path: /}]\n",
+		"think time":           "target: http://127.0.0.1:9\nload: {users: 2, think: 10ms}\ntasks: [{path: /}]\n",
+		"setup and variables":  base + "setup: [{path: /login, extract: {t: $.t}}]\ntasks: [{path: /, headers: {A: '{{t}}'}}]\n",
+		"body check":           base + "tasks: [{path: /, expect: {contains: ok}}]\n",
+		"open model":           "target: http://127.0.0.1:9\nload: {rate: 10/s}\ntasks: [{path: /}]\n",
+		"open model and setup": "target: http://127.0.0.1:9\nload: {rate: 10/s}\nsetup: [{path: /login}]\ntasks: [{path: /}]\n",
+		"HTTPS, ALPN unknown":  "target: https://127.0.0.1:9\nload: {users: 2}\ntasks: [{path: /}]\n",
+		"HTTPS":                "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: http/1.1}\ntasks: [{path: /}]\n",
+		"HTTP/2":               "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: h2}\ntasks: [{path: /}]\n",
+		"eligible":             base + "tasks: [{path: /, expect: {status: [200]}}]\n",
+		"net/http asked for":   base + "tasks: [{path: /}]\n",
 	}
 	for name, doc := range cases {
 		var opts []Option
@@ -121,7 +124,8 @@ func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
 			opts = append(opts, WithStdlibClient())
 		}
 		got := New(mustPlan(t, doc), discard{}, opts...).loopEligible()
-		if want := name == "eligible" || name == "open model"; got != want {
+		want := map[string]bool{"eligible": true, "open model": true, "think time": true, "setup and variables": true, "HTTPS": true}[name]
+		if got != want {
 			t.Errorf("%s: eligible = %v, want %v", name, got, want)
 		}
 	}
@@ -312,5 +316,88 @@ func TestEventLoopReadsResponsesThatArriveInPieces(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Users with a setup, variables and think time run on the event loop as they do in
+// goroutines of their own: each logs in once, on the connection its tasks then use,
+// sends its own token, and waits its think time between responses and requests; no
+// goroutine of a user remains once the setups are done.
+func TestEventLoopRunsUsersThatThinkAsUsersDo(t *testing.T) {
+	const users = 20
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		loop bool
+	}{{"event loop", nil, true}, {"goroutines", []Option{WithoutEventLoop()}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var logins, conns int
+			last := map[string]time.Time{} // by token: the last task's arrival
+			minGap := time.Hour
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				if r.URL.Path == "/login" {
+					logins++
+					fmt.Fprintf(w, `{"t": "tok-%d"}`, logins)
+					return
+				}
+				tok, now := r.Header.Get("A"), time.Now()
+				if prev, ok := last[tok]; ok {
+					minGap = min(minGap, now.Sub(prev))
+				}
+				last[tok] = now
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					mu.Lock()
+					conns++
+					mu.Unlock()
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 20, spawn_rate: 400, duration: 600ms, think: 20ms..40ms}\n"+
+				"setup: [{name: login, method: POST, path: /login, extract: {t: $.t}}]\ntasks: [{name: a, path: /a, headers: {A: '{{t}}'}}]\n")
+			rec := &recorder{}
+			e := New(p, rec, tc.opts...)
+			if e.loopEligible() != tc.loop {
+				t.Fatalf("event loop eligible = %v", !tc.loop)
+			}
+			done := make(chan Result)
+			go func() { done <- e.Run(context.Background()) }()
+			time.Sleep(300 * time.Millisecond)
+			var stacks bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			goroutines := strings.Count(stacks.String(), "load.(*Engine).user+") + strings.Count(stacks.String(), "load.(*Engine).setupForLoop")
+			res := <-done
+			if tc.loop && goroutines != 0 || !tc.loop && goroutines == 0 {
+				t.Errorf("%d goroutines of users during the hold", goroutines)
+			}
+			if res.SetupFailure != nil || res.PeakUsers != users || res.HoldDuration() < 600*time.Millisecond {
+				t.Fatalf("result = %+v", res)
+			}
+			tasks := 0
+			for _, s := range rec.all() {
+				if s.Kind != OK {
+					t.Fatalf("sample %+v", s)
+				}
+				if s.Endpoint == 1 {
+					tasks++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("%d logins, %d tokens, %d connections, %d tasks, closest %v, wakes %+v", logins, len(last), conns, tasks, minGap, res.Wakes)
+			// A user thinks 20-40 ms: in 600 ms of hold (and the ramp) some 15-30 tasks.
+			if logins != users || len(last) != users || conns != users || tasks < users*10 || minGap < 20*time.Millisecond {
+				t.Errorf("%d logins, %d tokens used, %d connections, %d tasks, closest tasks of a user %v apart (think 20ms..40ms)",
+					logins, len(last), conns, tasks, minGap)
+			}
+			if res.Wakes.Periods == 0 {
+				t.Errorf("no wake from think time noted: %+v", res.Wakes)
+			}
+		})
 	}
 }

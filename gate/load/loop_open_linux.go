@@ -340,6 +340,7 @@ func (l *eventLoop) start(ctx context.Context, u *loopUser, a arrival) {
 	l.busy++
 	u.start = time.Now()
 	u.deadline = u.start.Add(u.task.Timeout)
+	l.expires(u.deadline)
 	if o := l.open; o.sched.InHold(a.due) {
 		o.sent++
 	}

@@ -10,7 +10,7 @@ import (
 // Elsewhere than Linux every closed-model user has its own goroutine, and the open
 // model hands arrivals to goroutines.
 
-type eventLoop struct{ pending chan int }
+type eventLoop struct{ pending chan loopStart }
 
 func (e *Engine) loopEligible() bool { return false }
 

@@ -70,6 +70,18 @@ func TLSConfig(base *tls.Config, host string) *tls.Config {
 	return c
 }
 
+// Release hands the client's connection over to the caller, who must close it, and
+// forgets it; nil when there is none. The next round trip dials a new one.
+func (c *Client) Release() net.Conn {
+	conn := c.conn
+	if conn != nil {
+		c.stopped()
+		c.conn = nil
+	}
+	c.r, c.w, c.used = 0, 0, false
+	return conn
+}
+
 // Close drops the connection; the next round trip dials a new one.
 func (c *Client) Close() {
 	if c.conn != nil {

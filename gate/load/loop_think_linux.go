@@ -1,0 +1,132 @@
+package load
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/wire"
+)
+
+// Users that think, on the event loop: a user whose response is read sleeps in the
+// loop's heap until its think time ends, and the loop's wait for readiness ends no later
+// than the first of them. Thousands of users that think cost no goroutine, no timer and
+// no wake of their own, and no read buffer while they sleep: only what the loop keeps
+// of them.
+
+// sleepers is a min-heap of users by the end of their think time.
+type sleepers []*loopUser
+
+func (s sleepers) Len() int           { return len(s) }
+func (s sleepers) Less(i, j int) bool { return s[i].dueAt < s[j].dueAt }
+func (s sleepers) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s *sleepers) Push(x any)        { *s = append(*s, x.(*loopUser)) }
+func (s *sleepers) Pop() any {
+	old := *s
+	u := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	return u
+}
+
+// rest starts u's think time after its response at now, or, without think time, its
+// next request at once.
+func (l *eventLoop) rest(ctx context.Context, u *loopUser, now time.Time) {
+	think := l.think(u)
+	if think <= 0 {
+		l.next(ctx, u, now) // the response's arrival is the next request's start
+		return
+	}
+	l.sleep(u, now.Add(think))
+}
+
+// sleep keeps u idle until due (a close of its connection meanwhile is the target's:
+// see ready).
+func (l *eventLoop) sleep(u *loopUser, due time.Time) {
+	u.task, u.due, u.dueAt = nil, due, due.Sub(l.e.start)
+	heap.Push(&l.asleep, u)
+}
+
+// think is u's next think time, drawn as user.think draws it, from the same stream.
+func (l *eventLoop) think(u *loopUser) time.Duration {
+	t := l.e.plan.Think
+	if t.Max <= t.Min {
+		return t.Min
+	}
+	return t.Min + time.Duration(u.rng.Int64N(int64(t.Max-t.Min)+1))
+}
+
+// waitFor is how long the loop may wait for readiness: a tick at most, and no later than
+// the end of the first think time, in whole milliseconds (epoll's), rounded up.
+func (l *eventLoop) waitFor() time.Duration {
+	if len(l.asleep) == 0 {
+		return loopTick
+	}
+	d := time.Until(l.asleep[0].due)
+	if d <= 0 {
+		return 0
+	}
+	return min(loopTick, (d + time.Millisecond - 1).Truncate(time.Millisecond))
+}
+
+// wakeSleepers sends the next request of every user whose think time has ended, and
+// notes how late each woke (see Engine.woke).
+func (l *eventLoop) wakeSleepers(ctx context.Context) {
+	if len(l.asleep) == 0 {
+		return
+	}
+	now := time.Now()
+	// Those due now, taken first: a user whose request cannot be sent sleeps again, and
+	// without think time it is due at once; it goes on at the next turn.
+	woken := l.dueNow[:0]
+	for len(l.asleep) > 0 && !l.asleep[0].due.After(now) {
+		woken = append(woken, heap.Pop(&l.asleep).(*loopUser))
+	}
+	for _, u := range woken {
+		l.e.woke(u.due, now)
+		l.next(ctx, u, now)
+	}
+	clear(woken)
+	l.dueNow = woken[:0]
+}
+
+// stopSleepers ends the users that think when the hold ends: they send nothing more.
+func (l *eventLoop) stopSleepers() {
+	for _, u := range l.asleep {
+		l.e.active.Add(-1)
+		l.drop(u)
+	}
+	clear(l.asleep)
+	l.asleep = l.asleep[:0]
+}
+
+// unsent records a request that could not be sent as it was (a header or the URL
+// filled with a value no request may hold), as user.unsent does: an error of its own
+// kind that took no time; the user then thinks, or goes on at the loop's next turn.
+func (l *eventLoop) unsent(u *loopUser, now time.Time, err error) {
+	offset := now.Sub(l.e.start)
+	l.e.record(Sample{User: u.id, Endpoint: u.task.Endpoint, Offset: offset, Stage: l.e.stageAt(offset), Kind: l.e.classify(err)})
+	l.sleep(u, now.Add(l.think(u)))
+}
+
+// takeBuf gives a response a read buffer: one that another has given back, or a new one.
+func (l *eventLoop) takeBuf() []byte {
+	if n := len(l.bufs); n > 0 {
+		b := l.bufs[n-1]
+		l.bufs = l.bufs[:n-1]
+		return b
+	}
+	return make([]byte, wire.ReadBufSize)
+}
+
+// giveBuf takes back u's read buffer once its response is read, unless it holds bytes
+// beyond the response (kept for the next) or grew for a large head (dropped).
+func (l *eventLoop) giveBuf(u *loopUser) {
+	if u.buf == nil || u.r != u.w {
+		return
+	}
+	if len(u.buf) == wire.ReadBufSize {
+		l.bufs = append(l.bufs, u.buf)
+	}
+	u.buf, u.r, u.w = nil, 0, 0
+}
