@@ -1,7 +1,7 @@
 #!/bin/sh
 # perfgate as a tool of the peer benchmark harness (../shared/bench/peers.sh):
 #
-#   ../shared/bench/peers.sh -s throughput,latency,co,memory -t wrk,vegeta,bombardier \
+#   ../shared/bench/peers.sh -s throughput,https,h2,latency,co,memory -t wrk,vegeta,bombardier \
 #     --add-tool "perfgate=$PWD/.ci/bench/peer.sh"
 #
 # The harness exports URL CONC RATE DUR RUN SCEN and runs this in $RUN. It writes a
@@ -19,10 +19,15 @@ if [ "${RATE:-0}" -gt 0 ]; then
 else
   load="{users: $CONC, spawn_rate: 100000, duration: ${DUR}s}"
 fi
+# The https and h2 scenarios' nginx has a certificate made for the run: not checked, as
+# the harness asks of every tool. The protocol is what the target offers (auto).
+tls=
+case $origin in https://*) tls="tls: {insecure: true}" ;; esac
 cat > "$RUN/perfgate.yaml" <<YAML
 target: $origin
 load: $load
 defaults: {timeout: 10s}
+$tls
 tasks:
   - {name: bench, path: "$path"}
 thresholds: [thresholds.yaml]
