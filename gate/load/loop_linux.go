@@ -200,7 +200,10 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 			u := &loopUser{id: s.id, slot: len(l.users), fd: -1, vars: s.vars, rng: rand.New(rand.NewPCG(l.e.seed, uint64(s.id)))}
 			l.users = append(l.users, u)
 			if s.fd >= 0 && l.register(u, s.fd) == nil {
-				u.used = true // it carried the setup's responses
+				u.used, u.tls = true, s.tls // it carried the setup's responses
+				if s.tls != nil {
+					s.tls.raw.stamps = l.stamps
+				}
 			}
 			l.e.becameActive()
 			l.next(ctx, u, time.Now())

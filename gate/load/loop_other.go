@@ -23,3 +23,12 @@ func (l *eventLoop) run(context.Context, <-chan struct{}) {}
 func (l *eventLoop) wake() {}
 
 func (e *Engine) runOpenLoop(context.Context) (Result, bool) { return Result{}, false }
+
+// loopStart hands a user to an event loop, which this system has not.
+type loopStart struct {
+	id   int
+	vars []string
+	fd   int
+}
+
+func (e *Engine) setupForLoop(context.Context, int, <-chan struct{}, func(loopStart)) {}

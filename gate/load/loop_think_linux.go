@@ -3,7 +3,11 @@ package load
 import (
 	"container/heap"
 	"context"
+	"crypto/tls"
+	"net"
 	"time"
+
+	"github.com/perfgate/perfgate/gate/internal/poller"
 
 	"github.com/perfgate/perfgate/gate/internal/wire"
 )
@@ -13,6 +17,62 @@ import (
 // than the first of them. Thousands of users that think cost no goroutine, no timer and
 // no wake of their own, and no read buffer while they sleep: only what the loop keeps
 // of them.
+
+// loopStart hands a closed-model user to an event loop: its number, and, after a setup
+// run in a goroutine of its own (setupForLoop), its variables and its connection: a
+// descriptor (or -1), with the TLS connection on it for HTTPS.
+type loopStart struct {
+	id   int
+	vars []string
+	fd   int
+	tls  *loopTLS
+}
+
+// setupForLoop runs user id's setup in a goroutine of its own, as any user's, then
+// hands the user, its variables and its connection to an event loop with hand. A TLS
+// connection goes over too, session and all: the loop's fdConn was under it from its
+// dial.
+func (e *Engine) setupForLoop(ctx context.Context, id int, stop <-chan struct{}, hand func(loopStart)) {
+	u, closeConns := e.newUser(id)
+	defer closeConns()
+	var raw *fdConn // under the TLS connection, for HTTPS
+	if e.fastTLS != nil {
+		u.fast.Wrap = func(c net.Conn) net.Conn {
+			raw = &fdConn{Conn: c}
+			return raw
+		}
+	}
+	if !u.setupWithRetries(ctx, stop, "user") {
+		return
+	}
+	s := loopStart{id: id, vars: u.vars, fd: -1}
+	if conn := u.fast.Release(); conn != nil {
+		s.fd, s.tls = handOver(conn, raw)
+	}
+	hand(s)
+}
+
+// handOver takes conn, a lean client's connection, for an event loop: a duplicate of its
+// descriptor, and for TLS (conn a *tls.Conn over raw) the TLS connection moved onto it;
+// -1 when it cannot be taken, and conn is then closed.
+func handOver(conn net.Conn, raw *fdConn) (int, *loopTLS) {
+	if tc, ok := conn.(*tls.Conn); ok && raw != nil && raw.Conn != nil {
+		fd, err := poller.DupFD(raw.Conn)
+		if err != nil {
+			conn.Close()
+			return -1, nil
+		}
+		raw.handover(fd)
+		return fd, &loopTLS{conn: tc, raw: raw}
+	}
+	defer conn.Close()
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		if fd, err := poller.DupFD(tcp); err == nil {
+			return fd, nil
+		}
+	}
+	return -1, nil
+}
 
 // sleepers is a min-heap of users by the end of their think time.
 type sleepers []*loopUser

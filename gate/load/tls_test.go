@@ -54,6 +54,10 @@ func httpsTarget(t *testing.T, closeEach bool, protocols ...string) (url, caFile
 		if closeEach && r.ProtoMajor == 1 {
 			w.Header().Set("Connection", "close")
 		}
+		if r.URL.Path == "/login" {
+			fmt.Fprint(w, `{"t": "tok"}`)
+			return
+		}
 		fmt.Fprint(w, "ok")
 	}))
 	srv.TLS = loopback.ServerConfig(cert, protocols...)
@@ -150,5 +154,20 @@ func TestHTTPSProtocolByALPN(t *testing.T) {
 	p := mustPlan(t, "target: "+url1+"\ntasks: [{path: /x}]\ntls: {ca_file: "+ca1+", protocol: h2}\n")
 	if err := Probe(context.Background(), p); err == nil {
 		t.Error("a target without HTTP/2 passed the probe of a plan that asks for it")
+	}
+}
+
+// Users that log in over HTTPS keep the connection of their login, TLS session and all,
+// when the event loop takes them over: one handshake a user.
+func TestHTTPSUsersKeepTheirConnectionOnTheLoop(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the event loop is Linux's")
+	}
+	url, ca, seen := httpsTarget(t, false, "http/1.1")
+	e, samples := runHTTPS(t, "target: "+url+"\nload: {users: 5, spawn_rate: 100, duration: 300ms, think: 10ms}\ntls: {ca_file: "+ca+"}\n"+
+		"setup: [{name: login, method: POST, path: /login, extract: {t: $.t}}]\ntasks: [{path: /x, headers: {A: '{{t}}'}}]\n")
+	h := e.handshakes.get()
+	if !e.loopEligible() || h.Count != 5 || len(samples) < 5*5 {
+		t.Errorf("event loop %v, handshakes %+v, %d samples; the server saw %v", e.loopEligible(), h, len(samples), seen)
 	}
 }

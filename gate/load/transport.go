@@ -29,8 +29,9 @@ func newTransport(p *plan.Plan, tlsConf *tls.Config, handshook func(time.Duratio
 	if tlsConf != nil {
 		dialTLSContext = dialTLS(dialer, tlsConf, p.Timeout, handshook)
 	} else {
-		tlsConf = p.TLS.Clone() // HTTP/2 set-up writes to it: one per transport
+		tlsConf = p.TLS
 	}
+	tlsConf = tlsConf.Clone() // HTTP/2 set-up writes to it: one per transport
 	return &http.Transport{
 		Protocols:           &protocols,
 		Proxy:               http.ProxyFromEnvironment,

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/perfgate/perfgate/gate/internal/poller"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
@@ -82,37 +81,6 @@ func (u *user) setupWithRetries(ctx context.Context, stop <-chan struct{}, who s
 			return false
 		}
 	}
-}
-
-// loopStart hands a closed-model user to an event loop: its number, and, after a setup
-// run in a goroutine of its own (setupForLoop), its variables and its connection (a
-// descriptor, or -1).
-type loopStart struct {
-	id   int
-	vars []string
-	fd   int
-}
-
-// setupForLoop runs user id's setup in a goroutine of its own, as any user's, then
-// hands the user, its variables and its connection to an event loop with hand. A
-// connection over TLS is not handed over: the loop makes a new one, which resumes its
-// session.
-func (e *Engine) setupForLoop(ctx context.Context, id int, stop <-chan struct{}, hand func(loopStart)) {
-	u, closeConns := e.newUser(id)
-	defer closeConns()
-	if !u.setupWithRetries(ctx, stop, "user") {
-		return
-	}
-	s := loopStart{id: id, vars: u.vars, fd: -1}
-	if conn := u.fast.Release(); conn != nil {
-		if tcp, ok := conn.(*net.TCPConn); ok {
-			if fd, err := poller.DupFD(tcp); err == nil {
-				s.fd = fd
-			}
-		}
-		conn.Close()
-	}
-	hand(s)
 }
 
 func (e *Engine) user(ctx context.Context, id int, stop <-chan struct{}) {

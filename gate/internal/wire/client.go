@@ -21,12 +21,16 @@ type Client struct {
 	// Handshake, when set, is told of every TLS handshake: how long it took (the TCP
 	// connection's set-up not included) and whether it resumed a session.
 	Handshake func(took time.Duration, resumed bool)
-	conn      net.Conn
-	stopped   func() bool // unregisters the cancellation hook of conn
-	buf       []byte      // read buffer; buf[r:w] is unread
-	r, w      int
-	used      bool // conn has carried a response before: it may have been closed idle
-	parser    ResponseParser
+	// Wrap, when set, wraps every connection dialled, before any byte is sent on it
+	// (under TLS, if any): a caller that will take the connection over (Release) keeps
+	// its hold of it so.
+	Wrap    func(net.Conn) net.Conn
+	conn    net.Conn
+	stopped func() bool // unregisters the cancellation hook of conn
+	buf     []byte      // read buffer; buf[r:w] is unread
+	r, w    int
+	used    bool // conn has carried a response before: it may have been closed idle
+	parser  ResponseParser
 }
 
 // NewClient returns a client that dials addr (host:port) when it first needs a
@@ -96,6 +100,9 @@ func (c *Client) connect(ctx context.Context) error {
 	conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
+	}
+	if c.Wrap != nil {
+		conn = c.Wrap(conn)
 	}
 	if c.tls != nil {
 		tc, err := Handshake(ctx, conn, c.tls, c.dialer.Timeout, c.Handshake)
