@@ -123,7 +123,12 @@ func TestDemoConfigStandsAlone(t *testing.T) {
 	code, out, errs = invokeNoChdir(t, "", map[string]string{"TARGET_URL": srv.URL}, "run", "-c", config,
 		"--users", "20", "--spawn-rate", "200", "--duration", "1500ms", "--think", "10ms",
 		"--json", filepath.Join(dir, "r.json"), "--junit", filepath.Join(dir, "j.xml"))
-	if code != ExitPass || !strings.Contains(out, "thresholds/demo.yaml") {
+	// The config's relative paths (its thresholds) resolve from its own folder: the run
+	// reads its six rules and judges them. Which verdict a 1.5 s run against a server in
+	// this process reaches on a busy machine is not this test's question.
+	thresholds, _ := filepath.Abs("../../thresholds/demo.yaml")
+	judged := code == ExitPass || code == ExitFail || code == ExitInvalid && strings.Contains(out, "could not wake its users on time")
+	if !judged || !strings.Contains(out, "6 rules from "+thresholds) || !strings.Contains(out, "Verdict: ") {
 		t.Errorf("run -c %s: exit %d\nstdout:\n%s\nstderr:\n%s", config, code, out, errs)
 	}
 }

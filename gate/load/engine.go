@@ -237,7 +237,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	// each in its own goroutine otherwise.
 	var loops []*eventLoop
 	if e.loopEligible() {
-		for range e.closedLoops() {
+		for range min(processors, p.Users) {
 			l, err := e.newEventLoop()
 			if err != nil {
 				loops = nil

@@ -32,5 +32,3 @@ type loopStart struct {
 }
 
 func (e *Engine) setupForLoop(context.Context, int, <-chan struct{}, func(loopStart)) {}
-
-func (e *Engine) closedLoops() int { return 0 }

@@ -74,25 +74,6 @@ func handOver(conn net.Conn, raw *fdConn) (int, *loopTLS) {
 	return -1, nil
 }
 
-// loopRate is how many requests a second one event loop serves with room to spare, of
-// users that think (about 25 us each: a tenth of a processor at 4,000 a second).
-const loopRate = 20000
-
-// closedLoops is how many event loops run the closed model's users: one a processor
-// without think time, where the loops are the whole work; with think time as many as
-// the users' most requests a second need (one loop in all but the largest runs), so that
-// the processors left over serve the rest of the process at once. A loop waits in a
-// system call, not in Go's poller: every processor so held is one the runtime has to
-// take back before it can run anything else (an in-process target, the windows' clock).
-func (e *Engine) closedLoops() int {
-	p := e.plan
-	n := min(processors, p.Users)
-	if think := (p.Think.Min + p.Think.Max) / 2; think > 0 {
-		n = min(n, 1+int(float64(p.Users)/think.Seconds()/loopRate))
-	}
-	return max(n, 1)
-}
-
 // sleepers is a min-heap of users by the end of their think time.
 type sleepers []*loopUser
 
