@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,10 +43,10 @@ events { worker_connections 1024; }
 http {
   access_log off;
   keepalive_requests 1000000;
+  http2_max_requests 1000000;
   client_body_temp_path %[1]s;
   server {
-    listen %[2]s ssl;
-    http2 on;
+    listen %[2]s ssl http2;
     ssl_certificate %[1]s/cert.pem;
     ssl_certificate_key %[1]s/key.pem;
     location / { default_type text/plain; return 200 'hello from nginx'; }
@@ -62,9 +61,14 @@ http {
 	if err := os.Chmod(dir, 0o755); err != nil { // nginx's workers run unprivileged
 		t.Fatal(err)
 	}
+	// nginx 1.22 (Debian 12): "listen ... http2", not 1.25's "http2 on".
+	out, err := os.Create(filepath.Join(dir, "out.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +82,9 @@ http {
 			return addr, caFile
 		}
 		if time.Now().After(deadline) {
+			said, _ := os.ReadFile(filepath.Join(dir, "out.log"))
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not listen on %s: %s%s", addr, out.String(), log)
+			t.Fatalf("nginx did not listen on %s: %s%s", addr, said, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
