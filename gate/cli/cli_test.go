@@ -266,10 +266,21 @@ func TestRunPassesAndFailsOnTheSampleAPI(t *testing.T) {
 		{demo.Options{}, ExitPass, "Verdict: PASS, all 6 rules held (exit 0)"},
 		{demo.Options{ErrorRate: 0.5}, ExitFail, "breached: error_rate < 1% [all]: measured"},
 	} {
-		srv := httptest.NewServer(demo.New(tc.opts).Handler())
-		code, out, errs := invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "20", "--spawn-rate", "200",
-			"--duration", "1500ms", "--think", "10ms", "--json", "out/r.json", "--junit", "out/j.xml")
-		srv.Close()
+		// A 1.5 s hold against a server in this process: on a busy machine its users can
+		// wake late, or its latency pass a limit, for a second; such a run is made again,
+		// at most twice (fullAttempts), and logged.
+		var code int
+		var out, errs string
+		for attempt := 1; ; attempt++ {
+			srv := httptest.NewServer(demo.New(tc.opts).Handler())
+			code, out, errs = invoke(t, dir, nil, "run", "--target", srv.URL, "--users", "20", "--spawn-rate", "200",
+				"--duration", "1500ms", "--think", "10ms", "--json", "out/r.json", "--junit", "out/j.xml")
+			srv.Close()
+			if code == tc.code && strings.Contains(out, tc.want) || attempt == fullAttempts {
+				break
+			}
+			t.Logf("run %d: exit %d, want %d; running again. Its rules:\n%s", attempt, code, tc.code, ruleLines(out))
+		}
 		if code != tc.code || !strings.Contains(out, tc.want) {
 			t.Errorf("exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", code, tc.code, tc.want, out, errs)
 		}

@@ -158,7 +158,7 @@ func (l *eventLoop) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		}
 		l.admit(ctx, stopping)
-		n, err := l.ep.WaitParked(events, l.waitFor())
+		n, err := l.ep.Wait(events, l.waitFor())
 		if err != nil {
 			return
 		}

@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -149,39 +148,5 @@ func TestWaitReadable(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(10, func() { _, _ = WaitReadable(0, tm.FD(), w.FD()) }); allocs != 0 {
 		t.Errorf("%v allocations per wait", allocs)
-	}
-}
-
-// A parked wait ends on an event or at its timeout, even with one Go processor (which
-// it must leave to the goroutine that makes the event).
-func TestWaitParked(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	ep := newSet(t)
-	w, err := NewWaker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := ep.Add(w.FD(), Readable, -2); err != nil {
-		t.Fatal(err)
-	}
-	events := make([]Event, 4)
-	start := time.Now()
-	if n, err := ep.WaitParked(events, 30*time.Millisecond); n != 0 || err != nil {
-		t.Fatalf("nothing to wait for: %d events, %v", n, err)
-	}
-	if took := time.Since(start); took < 30*time.Millisecond {
-		t.Errorf("a 30ms wait ended after %v", took)
-	}
-	// Another goroutine wakes the set, which ends the wait.
-	go w.Wake()
-	if n, err := ep.WaitParked(events, 5*time.Second); err != nil || n != 1 || events[0].Slot() != -2 {
-		t.Fatalf("%d events, %v", n, err)
-	}
-	w.Clear()
-	// An event already there is taken without a park, a zero timeout never waits.
-	w.Wake()
-	if n, err := ep.WaitParked(events, 0); n != 1 || err != nil {
-		t.Errorf("an event already there: %d events, %v", n, err)
 	}
 }

@@ -47,11 +47,6 @@ func (p *Epoll) Wait(events []Event, timeout time.Duration) (int, error) {
 // Close does nothing.
 func (p *Epoll) Close() error { return nil }
 
-// WaitParked reports ErrNotSupported.
-func (p *Epoll) WaitParked(events []Event, timeout time.Duration) (int, error) {
-	return 0, ErrNotSupported
-}
-
 // Waker is an eventfd; there is none on this system.
 type Waker struct{}
 
