@@ -98,15 +98,25 @@ func TestE2EABaselineOfSeveralRuns(t *testing.T) {
 	}
 	write("plain.yaml", "all: [p99 < 1s]\n")
 	write("base.yaml", cfg(addr, "plain.yaml"))
-	var results []string
-	for i := range 3 {
-		name := filepath.Join(dir, "r"+string(rune('1'+i))+".json")
-		if r := perfgate(t, dir, time.Minute, "run", "-c", "base.yaml", "--progress", "250ms", "--json", name, "--junit", ""); r.code != ExitPass {
-			t.Fatalf("baseline run %d: exit %d\n%s\n%s", i+1, r.code, r.stdout, r.stderr)
+	// perfgate baseline refuses runs that disagree (one 10% off the others' median: a
+	// busy few seconds); as a user would, the runs are then recorded again, at most
+	// twice more (fullAttempts in all).
+	var r result
+	for attempt := 1; ; attempt++ {
+		var results []string
+		for i := range 3 {
+			name := filepath.Join(dir, "r"+string(rune('1'+i))+".json")
+			if r := perfgate(t, dir, time.Minute, "run", "-c", "base.yaml", "--progress", "250ms", "--json", name, "--junit", ""); r.code != ExitPass {
+				t.Fatalf("baseline run %d: exit %d\n%s\n%s", i+1, r.code, r.stdout, r.stderr)
+			}
+			results = append(results, name)
 		}
-		results = append(results, name)
+		r = perfgate(t, dir, time.Minute, append(append([]string{"baseline"}, results...), "-o", filepath.Join(dir, "baseline.json"))...)
+		if r.code == ExitPass || attempt == fullAttempts || !strings.Contains(r.stderr, "the runs of a baseline should agree") {
+			break
+		}
+		t.Logf("baseline refused, recording its runs again: %s", r.stderr)
 	}
-	r := perfgate(t, dir, time.Minute, append(append([]string{"baseline"}, results...), "-o", filepath.Join(dir, "baseline.json"))...)
 	if r.code != ExitPass || !strings.Contains(r.stdout, "3 runs") {
 		t.Fatalf("baseline: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

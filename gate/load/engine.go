@@ -237,7 +237,7 @@ func (e *Engine) runClosed(ctx context.Context) (res Result) {
 	// each in its own goroutine otherwise.
 	var loops []*eventLoop
 	if e.loopEligible() {
-		for range min(processors, p.Users) {
+		for range e.closedLoops() {
 			l, err := e.newEventLoop()
 			if err != nil {
 				loops = nil

@@ -172,8 +172,10 @@ func TestEventLoopTimesOut(t *testing.T) {
 			t.Fatalf("%s: %d samples", load, len(samples))
 		}
 		for _, s := range samples {
-			if s.Kind != Timeout || s.Service < 100*time.Millisecond || s.Service > 100*time.Millisecond+2*loopTick+20*time.Millisecond {
-				t.Errorf("%s: sample %v after %v, want a timeout at 100ms (+ up to two ticks)", load, s.Kind, s.Service)
+			// Late by up to two ticks, and what a busy machine adds: a loop's thread
+			// descheduled beside a CPU hog (stress-ng --cpu 2) was seen 40 ms late.
+			if s.Kind != Timeout || s.Service < 100*time.Millisecond || s.Service > 100*time.Millisecond+2*loopTick+100*time.Millisecond {
+				t.Errorf("%s: sample %v after %v, want a timeout at 100ms (+ up to two ticks and a busy machine's 100ms)", load, s.Kind, s.Service)
 			}
 		}
 	}
