@@ -127,14 +127,8 @@ func (l *eventLoop) sleep(u *loopUser, due time.Time) {
 	heap.Push(&l.asleep, u)
 }
 
-// think is u's next think time, drawn as user.think draws it, from the same stream.
-func (l *eventLoop) think(u *loopUser) time.Duration {
-	t := l.e.plan.Think
-	if t.Max <= t.Min {
-		return t.Min
-	}
-	return t.Min + time.Duration(u.rng.Int64N(int64(t.Max-t.Min)+1))
-}
+// think is u's next think time, drawn from its own stream as a goroutine user's is.
+func (l *eventLoop) think(u *loopUser) time.Duration { return thinkTime(l.e.plan.Think, u.rng) }
 
 // waitFor is how long the loop may wait for readiness: a tick at most, and no later than
 // the end of the first think time, in whole milliseconds (epoll's), rounded up.

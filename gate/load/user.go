@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perfgate/perfgate/gate/config"
 	"github.com/perfgate/perfgate/gate/internal/wire"
 	"github.com/perfgate/perfgate/gate/plan"
 )
@@ -122,12 +123,15 @@ func (e *Engine) woke(due, woke time.Time) {
 	}
 }
 
-func (u *user) think() time.Duration {
-	t := u.e.plan.Think
+func (u *user) think() time.Duration { return thinkTime(u.e.plan.Think, u.rng) }
+
+// thinkTime draws a think time of t from rng: the one draw of users in goroutines and on
+// event loops alike, so that a seed gives both the same.
+func thinkTime(t config.Think, rng *rand.Rand) time.Duration {
 	if t.Max <= t.Min {
 		return t.Min
 	}
-	return t.Min + time.Duration(u.rng.Int64N(int64(t.Max-t.Min)+1))
+	return t.Min + time.Duration(rng.Int64N(int64(t.Max-t.Min)+1))
 }
 
 // pause waits d; false if the user should stop.
