@@ -92,12 +92,14 @@ type Engine struct {
 	onExtract  func(string)
 	stdlib     bool        // always use net/http
 	noLoop     bool        // a goroutine per user, even where the event loop could serve
+	heldUp     func()      // tests: holds an event loop up after each wait, as a busy machine may
 	fastAddr   string      // where the fast path dials; "" for net/http
 	fastTLS    *tls.Config // the fast path's TLS, for HTTPS; nil for plain HTTP
 	httpTLS    *tls.Config // net/http's TLS, for HTTPS; nil for plain HTTP
 	handshakes handshakes
-	static     map[*plan.Request][]byte // serialised requests without variables
-	startAt    time.Time                // when the load begins (WithStartAt); zero: at once
+	static     map[*plan.Request][]byte        // serialised requests without variables
+	targets    map[*plan.Request]requestTarget // parsed URLs without variables
+	startAt    time.Time                       // when the load begins (WithStartAt); zero: at once
 
 	start     time.Time
 	holdStart atomic.Int64 // nanoseconds since start; 0 until the hold begins

@@ -47,13 +47,21 @@ type requestBuf struct {
 	headers []wire.Header
 }
 
-// prepareStatic serialises every request that has no {{variable}}, once.
+// prepareStatic serialises every request that has no {{variable}}, once, and parses
+// every URL that has none, for the requests whose headers or body have some.
 func (e *Engine) prepareStatic() {
 	e.static = map[*plan.Request][]byte{}
+	e.targets = map[*plan.Request]requestTarget{}
 	for _, list := range [][]plan.Request{e.plan.Setup, e.plan.Tasks} {
 		for i := range list {
 			r := &list[i]
-			if !r.URL.Static() || !r.Body.Static() {
+			if !r.URL.Static() {
+				continue
+			}
+			if t, err := parseTarget(r.URL.Render(nil)); err == nil {
+				e.targets[r] = t
+			}
+			if !r.Body.Static() {
 				continue
 			}
 			static := true
@@ -85,11 +93,14 @@ func (e *Engine) fastRequest(r *plan.Request, vars []string, buf *requestBuf) ([
 // header value that no header may hold is refused. The bytes are buf's until its next
 // use.
 func (e *Engine) serialize(r *plan.Request, vars []string, buf *requestBuf) ([]byte, bool, error) {
-	u, err := url.Parse(r.URL.Render(vars))
-	if err != nil {
-		return nil, false, errInvalidURL
+	target, ok := e.targets[r]
+	if !ok {
+		var err error
+		if target, err = parseTarget(r.URL.Render(vars)); err != nil {
+			return nil, false, err
+		}
 	}
-	host := u.Host
+	host := target.host
 	var hasUA, hasAuth bool
 	var hostSet string
 	headers := buf.headers[:0]
@@ -112,16 +123,36 @@ func (e *Engine) serialize(r *plan.Request, vars []string, buf *requestBuf) ([]b
 	if !hasUA {
 		headers = append(headers, wire.Header{Name: "User-Agent", Value: defaultUserAgent})
 	}
-	if u.User != nil && !hasAuth {
-		// A user:password@ of the target is Basic auth, as net/http sends it.
-		pw, _ := u.User.Password()
-		headers = append(headers, wire.Header{Name: "Authorization", Value: "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))})
+	if target.auth != "" && !hasAuth {
+		headers = append(headers, wire.Header{Name: "Authorization", Value: target.auth})
 	}
 	var body string
 	if r.HasBody {
 		body = r.Body.Render(vars)
 	}
-	buf.bytes = wire.AppendRequest(buf.bytes[:0], r.Method, u.RequestURI(), host, headers, body, r.HasBody)
+	buf.bytes = wire.AppendRequest(buf.bytes[:0], r.Method, target.uri, host, headers, body, r.HasBody)
 	buf.headers = headers
 	return buf.bytes, wire.Idempotent(r.Method), nil
+}
+
+// requestTarget is what a request's URL gives serialize: the request-target, the host,
+// and the Authorization a user:password@ in it makes ("" without one).
+type requestTarget struct {
+	uri, host, auth string
+}
+
+// parseTarget parses a rendered URL for serialize: once for a URL without variables
+// (prepareStatic), at every request for one with some.
+func parseTarget(raw string) (requestTarget, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return requestTarget{}, errInvalidURL
+	}
+	t := requestTarget{uri: u.RequestURI(), host: u.Host}
+	if u.User != nil {
+		// A user:password@ of the target is Basic auth, as net/http sends it.
+		pw, _ := u.User.Password()
+		t.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))
+	}
+	return t, nil
 }

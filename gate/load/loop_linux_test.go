@@ -107,16 +107,17 @@ func TestEventLoopRunsThePlanAsUsersDo(t *testing.T) {
 func TestEventLoopIsOnlyForPlansItServesExactly(t *testing.T) {
 	base := "target: http://127.0.0.1:9\nload: {users: 2, think: 0s}\n"
 	cases := map[string]string{
-		"think time":           "target: http://127.0.0.1:9\nload: {users: 2, think: 10ms}\ntasks: [{path: /}]\n",
-		"setup and variables":  base + "setup: [{path: /login, extract: {t: $.t}}]\ntasks: [{path: /, headers: {A: '{{t}}'}}]\n",
-		"body check":           base + "tasks: [{path: /, expect: {contains: ok}}]\n",
-		"open model":           "target: http://127.0.0.1:9\nload: {rate: 10/s}\ntasks: [{path: /}]\n",
-		"open model and setup": "target: http://127.0.0.1:9\nload: {rate: 10/s}\nsetup: [{path: /login}]\ntasks: [{path: /}]\n",
-		"HTTPS, ALPN unknown":  "target: https://127.0.0.1:9\nload: {users: 2}\ntasks: [{path: /}]\n",
-		"HTTPS":                "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: http/1.1}\ntasks: [{path: /}]\n",
-		"HTTP/2":               "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: h2}\ntasks: [{path: /}]\n",
-		"eligible":             base + "tasks: [{path: /, expect: {status: [200]}}]\n",
-		"net/http asked for":   base + "tasks: [{path: /}]\n",
+		"think time":               "target: http://127.0.0.1:9\nload: {users: 20, think: 10ms}\ntasks: [{path: /}]\n",
+		"think time, few requests": "target: http://127.0.0.1:9\nload: {users: 200, think: 1s..3s}\ntasks: [{path: /}]\n",
+		"setup and variables":      base + "setup: [{path: /login, extract: {t: $.t}}]\ntasks: [{path: /, headers: {A: '{{t}}'}}]\n",
+		"body check":               base + "tasks: [{path: /, expect: {contains: ok}}]\n",
+		"open model":               "target: http://127.0.0.1:9\nload: {rate: 10/s}\ntasks: [{path: /}]\n",
+		"open model and setup":     "target: http://127.0.0.1:9\nload: {rate: 10/s}\nsetup: [{path: /login}]\ntasks: [{path: /}]\n",
+		"HTTPS, ALPN unknown":      "target: https://127.0.0.1:9\nload: {users: 2}\ntasks: [{path: /}]\n",
+		"HTTPS":                    "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: http/1.1}\ntasks: [{path: /}]\n",
+		"HTTP/2":                   "target: https://127.0.0.1:9\nload: {users: 2}\ntls: {protocol: h2}\ntasks: [{path: /}]\n",
+		"eligible":                 base + "tasks: [{path: /, expect: {status: [200]}}]\n",
+		"net/http asked for":       base + "tasks: [{path: /}]\n",
 	}
 	for name, doc := range cases {
 		var opts []Option
@@ -360,7 +361,7 @@ func TestEventLoopRunsUsersThatThinkAsUsersDo(t *testing.T) {
 			}
 			srv.Start()
 			defer srv.Close()
-			p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 20, spawn_rate: 400, duration: 600ms, think: 20ms..40ms}\n"+
+			p := mustPlan(t, "target: "+srv.URL+"\nload: {users: 20, spawn_rate: 400, duration: 600ms, think: 10ms..20ms}\n"+
 				"setup: [{name: login, method: POST, path: /login, extract: {t: $.t}}]\ntasks: [{name: a, path: /a, headers: {A: '{{t}}'}}]\n")
 			rec := &recorder{}
 			e := New(p, rec, tc.opts...)
@@ -392,14 +393,55 @@ func TestEventLoopRunsUsersThatThinkAsUsersDo(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			t.Logf("%d logins, %d tokens, %d connections, %d tasks, closest %v, wakes %+v", logins, len(last), conns, tasks, minGap, res.Wakes)
-			// A user thinks 20-40 ms: in 600 ms of hold (and the ramp) some 15-30 tasks.
-			if logins != users || len(last) != users || conns != users || tasks < users*10 || minGap < 20*time.Millisecond {
-				t.Errorf("%d logins, %d tokens used, %d connections, %d tasks, closest tasks of a user %v apart (think 20ms..40ms)",
+			// A user thinks 10-20 ms: in 600 ms of hold (and the ramp) some 30-60 tasks.
+			if logins != users || len(last) != users || conns != users || tasks < users*10 || minGap < 10*time.Millisecond {
+				t.Errorf("%d logins, %d tokens used, %d connections, %d tasks, closest tasks of a user %v apart (think 10ms..20ms)",
 					logins, len(last), conns, tasks, minGap)
 			}
 			if res.Wakes.Periods == 0 {
 				t.Errorf("no wake from think time noted: %+v", res.Wakes)
 			}
 		})
+	}
+}
+
+// A closed model's loop times each response by when the kernel received it: a loop
+// held up after its wait (its thread descheduled, or waiting for a processor the
+// runtime lent out) adds nothing to the latency of the responses that came meanwhile,
+// which one thread serves for every user of the loop.
+func TestEventLoopTimesResponsesByTheirStamps(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var trips []time.Duration
+	for range 50 {
+		start := time.Now()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		trips = append(trips, time.Since(start))
+	}
+	const held = 3 * time.Millisecond
+	bound := min(held/2, max(400*time.Microsecond, 2*quantile(trips, 0.5)))
+	rec := &recorder{}
+	e := New(mustPlan(t, "target: "+srv.URL+"\nload: {users: 10, spawn_rate: 400, duration: 300ms, think: 5ms..10ms}\ntasks: [{path: /}]\n"), rec)
+	if !e.loopEligible() {
+		t.Fatal("not on the event loop")
+	}
+	e.heldUp = func() { time.Sleep(held) }
+	e.Run(context.Background())
+	var latency []time.Duration
+	for _, s := range holdSamples(rec) {
+		if s.Kind != OK {
+			t.Fatalf("sample %+v", s)
+		}
+		latency = append(latency, s.Latency)
+	}
+	if len(latency) < 20 {
+		t.Fatalf("%d hold samples", len(latency))
+	}
+	if med := quantile(latency, 0.5); med > bound {
+		t.Errorf("median latency %v, over %v with the loop held up %v after each wait: responses are timed by the loop, not by their arrival", med, bound, held)
 	}
 }

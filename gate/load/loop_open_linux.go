@@ -149,7 +149,6 @@ func (l *eventLoop) openShare(s Schedule, k, stride int64) error {
 		sched: s, next: k, stride: stride, total: s.Total(), timer: timer,
 		rng: rand.New(rand.NewPCG(l.e.seed, uint64(k))),
 	}
-	l.stamps = &poller.StampReader{}
 	return nil
 }
 

@@ -164,10 +164,10 @@ func TestHTTPSUsersKeepTheirConnectionOnTheLoop(t *testing.T) {
 		t.Skip("the event loop is Linux's")
 	}
 	url, ca, seen := httpsTarget(t, false, "http/1.1")
-	e, samples := runHTTPS(t, "target: "+url+"\nload: {users: 5, spawn_rate: 100, duration: 300ms, think: 10ms}\ntls: {ca_file: "+ca+"}\n"+
+	e, samples := runHTTPS(t, "target: "+url+"\nload: {users: 15, spawn_rate: 300, duration: 300ms, think: 10ms}\ntls: {ca_file: "+ca+"}\n"+
 		"setup: [{name: login, method: POST, path: /login, extract: {t: $.t}}]\ntasks: [{path: /x, headers: {A: '{{t}}'}}]\n")
 	h := e.handshakes.get()
-	if !e.loopEligible() || h.Count != 5 || len(samples) < 5*5 {
+	if !e.loopEligible() || h.Count != 15 || len(samples) < 15*5 {
 		t.Errorf("event loop %v, handshakes %+v, %d samples; the server saw %v", e.loopEligible(), h, len(samples), seen)
 	}
 }
