@@ -47,7 +47,7 @@ func (e *Engine) loopEligible() bool {
 	if e.noLoop || e.fastAddr == "" || p.Open && len(p.Setup) > 0 {
 		return false
 	}
-	if think := (p.Think.Min + p.Think.Max) / 2; !p.Open && think > 0 && float64(p.Users)/think.Seconds() < loopThinkRate {
+	if rate := e.thinkRate(); !p.Open && rate > 0 && rate < loopThinkRate {
 		return false
 	}
 	for i := range p.Tasks {

@@ -412,18 +412,8 @@ func TestEventLoopRunsUsersThatThinkAsUsersDo(t *testing.T) {
 func TestEventLoopTimesResponsesByTheirStamps(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	var trips []time.Duration
-	for range 50 {
-		start := time.Now()
-		resp, err := srv.Client().Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		trips = append(trips, time.Since(start))
-	}
 	const held = 3 * time.Millisecond
-	bound := min(held/2, max(400*time.Microsecond, 2*quantile(trips, 0.5)))
+	bound := min(held/2, stampBound(t, srv))
 	rec := &recorder{}
 	e := New(mustPlan(t, "target: "+srv.URL+"\nload: {users: 10, spawn_rate: 400, duration: 300ms, think: 5ms..10ms}\ntasks: [{path: /}]\n"), rec)
 	if !e.loopEligible() {

@@ -88,10 +88,20 @@ const loopRate = 20000
 func (e *Engine) closedLoops() int {
 	p := e.plan
 	n := min(processors, p.Users)
-	if think := (p.Think.Min + p.Think.Max) / 2; think > 0 {
-		n = min(n, 1+int(float64(p.Users)/think.Seconds()/loopRate))
+	if rate := e.thinkRate(); rate > 0 {
+		n = min(n, 1+int(rate/loopRate))
 	}
 	return max(n, 1)
+}
+
+// thinkRate is how many requests a second the closed model's users that think can ask
+// for at most: the users over their mean think time; 0 without think time.
+func (e *Engine) thinkRate() float64 {
+	p := e.plan
+	if think := (p.Think.Min + p.Think.Max) / 2; think > 0 {
+		return float64(p.Users) / think.Seconds()
+	}
+	return 0
 }
 
 // sleepers is a min-heap of users by the end of their think time.
