@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"time"
@@ -82,6 +83,7 @@ type loopUser struct {
 	tls      *loopTLS // fd's TLS, for an HTTPS target
 	used     bool
 	dialing  bool
+	dialsOn  bool          // dialing on the loop's own thread (see connect): fd waits to turn writable
 	task     *plan.Request // nil while idle: thinking, or a free connection
 	arrival  arrival       // open model: the request's place in the schedule
 	vars     []string      // the user's variables, from its setup
@@ -117,16 +119,19 @@ type eventLoop struct {
 	pending chan loopStart // users to start
 	dialed  chan dialResult
 	dialer  net.Dialer
-	total   int
-	busy    int                 // users with a request in flight or a connection being dialled
-	asleep  sleepers            // users thinking, by the end of their think time
-	dueNow  []*loopUser         // wakeSleepers' users due, kept for its next turn
-	wbuf    requestBuf          // where request renders a user's request before keeping it
-	bufs    [][]byte            // read buffers no response holds, for the next to use
-	expiry  time.Time           // no request in flight ends its timeout before; zero: none in flight
-	open    *openLoop           // the open model's state; nil for the closed model
-	stamps  *poller.StampReader // reads with the kernel's receive time (see finish); nil to read plainly
-	stamped bool                // the last read that returned data had a stamp (see deferResponses)
+	// connectTo is the target's address when the loop dials on its own thread (see
+	// connect): a plain-HTTP target named by its IP; invalid otherwise.
+	connectTo netip.AddrPort
+	total     int
+	busy      int                 // users with a request in flight or a connection being dialled
+	asleep    sleepers            // users thinking, by the end of their think time
+	dueNow    []*loopUser         // wakeSleepers' users due, kept for its next turn
+	wbuf      requestBuf          // where request renders a user's request before keeping it
+	bufs      [][]byte            // read buffers no response holds, for the next to use
+	expiry    time.Time           // no request in flight ends its timeout before; zero: none in flight
+	open      *openLoop           // the open model's state; nil for the closed model
+	stamps    *poller.StampReader // reads with the kernel's receive time (see finish); nil to read plainly
+	stamped   bool                // the last read that returned data had a stamp (see deferResponses)
 }
 
 func (e *Engine) newEventLoop() (*eventLoop, error) {
@@ -144,14 +149,18 @@ func (e *Engine) newEventLoop() (*eventLoop, error) {
 		ep.Close()
 		return nil, err
 	}
-	return &eventLoop{
+	l := &eventLoop{
 		e: e, ep: ep, waker: waker,
 		pending: make(chan loopStart, e.plan.Users),
 		dialed:  make(chan dialResult, max(e.plan.Users, e.plan.MaxInFlight)),
 		dialer:  net.Dialer{Timeout: e.plan.Timeout, KeepAlive: 30 * time.Second},
 		total:   e.plan.TotalWeight(),
 		stamps:  &poller.StampReader{},
-	}, nil
+	}
+	if addr, err := netip.ParseAddrPort(e.fastAddr); err == nil && e.fastTLS == nil && addr.Addr().Zone() == "" {
+		l.connectTo = addr
+	}
+	return l, nil
 }
 
 // run serves the loop's users until stop (when requests in flight finish) or ctx.
@@ -223,7 +232,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 			}
 			u := &loopUser{id: s.id, slot: len(l.users), fd: -1, vars: s.vars, rng: rand.New(rand.NewPCG(l.e.seed, uint64(s.id)))}
 			l.users = append(l.users, u)
-			if s.fd >= 0 && l.register(u, s.fd) == nil {
+			if s.fd >= 0 && l.register(u, s.fd, connEvents) == nil {
 				u.used, u.tls = true, s.tls // it carried the setup's responses
 				if s.tls != nil {
 					s.tls.raw.stamps = l.stamps
@@ -237,7 +246,7 @@ func (l *eventLoop) admit(ctx context.Context, stopping bool) {
 				l.finish(ctx, d.u, d.err, 0)
 				continue
 			}
-			if err := l.register(d.u, d.fd); err != nil {
+			if err := l.register(d.u, d.fd, connEvents); err != nil {
 				l.finish(ctx, d.u, err, 0)
 				continue
 			}
@@ -296,10 +305,15 @@ func (l *eventLoop) request(u *loopUser, i int) ([]byte, error) {
 	return u.reqs[i], nil
 }
 
-// dial connects off the loop, as net.Dialer does for every other path, and for an
-// HTTPS target makes the TLS handshake there too, by the request's deadline.
+// dial connects u to the target: on the loop's own thread where it can (connect), or
+// else off the loop, as net.Dialer does for every other path, and for an HTTPS target
+// makes the TLS handshake there too, by the request's deadline.
 func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 	u.dialing, u.used = true, false
+	if l.connectTo.IsValid() {
+		l.connect(u)
+		return
+	}
 	deadline := u.deadline
 	go func() {
 		defer l.wake()
@@ -323,15 +337,56 @@ func (l *eventLoop) dial(ctx context.Context, u *loopUser) {
 	}()
 }
 
-// register gives u the connection fd and adds it to the loop's epoll set; on failure fd
-// is closed.
-func (l *eventLoop) register(u *loopUser, fd int) error {
+// connect dials u's connection without leaving the loop's thread (poller.Connect): a
+// dial in a goroutine waits for a processor, and one held in epoll_wait by every loop
+// is handed over only at the runtime's next look, up to 10 ms later, so that a target
+// that closes its connections left the loop's users waiting for each new one. The
+// connection is u's once its socket turns writable (connected), or fails its request at
+// u's deadline (expire); a dial that fails at once ends as a dial in a goroutine ends,
+// at the loop's next turn.
+func (l *eventLoop) connect(u *loopUser) {
+	fd, err := poller.Connect(l.connectTo)
+	if err == nil {
+		err = l.register(u, fd, connEvents|poller.Writable)
+	}
+	if err != nil {
+		l.dialed <- dialResult{u: u, err: l.dialError(err)}
+		l.wake()
+		return
+	}
+	u.dialsOn = true
+}
+
+// connected takes u's connection once its socket turns writable: the request goes out
+// on it, or the dial's failure ends the request.
+func (l *eventLoop) connected(ctx context.Context, u *loopUser) {
+	u.dialsOn, u.dialing = false, false
+	err := poller.ConnectError(u.fd)
+	if err == nil {
+		err = l.ep.Modify(u.fd, connEvents, u.slot) // which reports a close that came meanwhile
+	}
+	if err != nil {
+		l.drop(u)
+		l.finish(ctx, u, l.dialError(err), 0)
+		return
+	}
+	l.send(ctx, u)
+}
+
+// dialError is err as net.Dialer reports a failed dial.
+func (l *eventLoop) dialError(err error) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(l.connectTo), Err: err}
+}
+
+// register gives u the connection fd and adds it to the loop's epoll set, for events;
+// on failure fd is closed.
+func (l *eventLoop) register(u *loopUser, fd int, events uint32) error {
 	if l.stamps != nil {
 		// Best effort: a kernel that will not stamp leaves the batch time (see
 		// poller.ArrivedAt).
 		_ = poller.EnableRxStamps(fd)
 	}
-	if err := l.ep.Add(fd, connEvents, u.slot); err != nil {
+	if err := l.ep.Add(fd, events, u.slot); err != nil {
 		poller.Close(fd)
 		return err
 	}
@@ -368,6 +423,12 @@ func (l *eventLoop) send(ctx context.Context, u *loopUser) {
 // ready handles readiness of a user's connection.
 func (l *eventLoop) ready(ctx context.Context, u *loopUser, events uint32) {
 	if u.fd < 0 {
+		return
+	}
+	if u.dialsOn {
+		if events&(poller.Writable|poller.Error|poller.Hangup) != 0 {
+			l.connected(ctx, u)
+		}
 		return
 	}
 	if u.task == nil { // an idle connection the server closed (or wrote to unasked)
@@ -560,7 +621,7 @@ func (l *eventLoop) expire(ctx context.Context, now time.Time) {
 		if u.task == nil {
 			continue
 		}
-		if !u.dialing && u.fd >= 0 && now.After(u.deadline) {
+		if (!u.dialing || u.dialsOn) && u.fd >= 0 && now.After(u.deadline) {
 			l.fail(ctx, u, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded})
 			continue
 		}
@@ -581,6 +642,9 @@ func (l *eventLoop) drop(u *loopUser) {
 		_ = l.ep.Delete(u.fd)
 		poller.Close(u.fd) // a TLS connection too: no close_notify, as a browser drops one
 		u.fd = -1
+	}
+	if u.dialsOn { // the dial ends with its socket
+		u.dialsOn, u.dialing = false, false
 	}
 	u.tls, u.used = nil, false
 }

@@ -171,7 +171,7 @@ func (l *eventLoop) warm(ctx context.Context) {
 	fd, err := poller.DupFD(c)
 	c.Close()
 	if err == nil {
-		_ = l.register(u, fd) // a connection that failed here is dialled when needed
+		_ = l.register(u, fd, connEvents) // a connection that failed here is dialled when needed
 	}
 }
 

@@ -4,6 +4,7 @@ package poller
 
 import (
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 )
@@ -114,3 +115,9 @@ func Close(fd int) error { return ErrNotSupported }
 
 // DupFD reports ErrNotSupported.
 func DupFD(c net.Conn) (int, error) { return -1, ErrNotSupported }
+
+// Connect reports ErrNotSupported.
+func Connect(addr netip.AddrPort) (fd int, err error) { return -1, ErrNotSupported }
+
+// ConnectError reports ErrNotSupported.
+func ConnectError(fd int) error { return ErrNotSupported }
